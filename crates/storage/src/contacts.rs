@@ -1,0 +1,178 @@
+//! Contacts: a tenant's customers. Every personal field is a `Sealed<T>` under the contact's own
+//! key; phone, e-mail and WhatsApp id have blind indexes for lookups and uniqueness.
+
+use std::collections::HashMap;
+
+use switchboard_core::{E164, Email, WaId};
+use switchboard_privacy::{BlindIndex, Sealed};
+use uuid::Uuid;
+
+use crate::db::Scope;
+use crate::{Result, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub name_sealed: Option<Sealed<String>>,
+    pub phone_sealed: Option<Sealed<E164>>,
+    pub phone_index: Option<BlindIndex>,
+    pub email_sealed: Option<Sealed<Email>>,
+    pub email_index: Option<BlindIndex>,
+    pub wa_id_sealed: Option<Sealed<WaId>>,
+    pub wa_id_index: Option<BlindIndex>,
+    pub attributes_sealed: Option<Sealed<serde_json::Value>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed, \
+    email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at";
+
+pub async fn insert(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
+             email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(tid).bind(row.id).bind(&row.name_sealed).bind(&row.phone_sealed).bind(row.phone_index)
+    .bind(&row.email_sealed).bind(row.email_index).bind(&row.wa_id_sealed).bind(row.wa_id_index)
+    .bind(&row.attributes_sealed).bind(row.created_at).bind(row.updated_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Writes every mutable column of the row (the service merges a PATCH before calling this).
+pub async fn update(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE contacts SET name_sealed = $3, phone_sealed = $4, phone_index = $5,
+             email_sealed = $6, email_index = $7, wa_id_sealed = $8, wa_id_index = $9,
+             attributes_sealed = $10, updated_at = $11
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(row.id).bind(&row.name_sealed).bind(&row.phone_sealed).bind(row.phone_index)
+    .bind(&row.email_sealed).bind(row.email_index).bind(&row.wa_id_sealed).bind(row.wa_id_index)
+    .bind(&row.attributes_sealed).bind(row.updated_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ContactRow> {
+    let tid = s.tid();
+    Ok(
+        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tid).bind(id)
+    .fetch_one(&mut *c).await)?,
+    )
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup {
+    Phone(BlindIndex),
+    Email(BlindIndex),
+    WaId(BlindIndex),
+}
+
+pub async fn find(s: &mut Scope<'_>, by: Lookup) -> Result<Option<ContactRow>> {
+    let tid = s.tid();
+    let (sql, index): (&'static str, BlindIndex) = match by {
+        Lookup::Phone(i) => ("phone_index", i),
+        Lookup::Email(i) => ("email_index", i),
+        Lookup::WaId(i) => ("wa_id_index", i),
+    };
+    Ok(
+        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND {sql} = $2
+         ORDER BY id LIMIT 1"
+    )))
+    .bind(tid).bind(index)
+    .fetch_optional(&mut *c).await)?,
+    )
+}
+
+/// Filters for the contact list; all optional and combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub lookup: Option<Lookup>,
+    pub label: Option<String>,
+}
+
+/// Newest first, `limit` rows created before the contact `before`.
+pub async fn list(
+    s: &mut Scope<'_>,
+    filter: &ListFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<ContactRow>> {
+    let tid = s.tid();
+    let (phone, email, wa) = match filter.lookup {
+        Some(Lookup::Phone(i)) => (Some(i), None, None),
+        Some(Lookup::Email(i)) => (None, Some(i), None),
+        Some(Lookup::WaId(i)) => (None, None, Some(i)),
+        None => (None, None, None),
+    };
+    Ok(
+        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE c.tenant_id = $1
+           AND ($2 IS NULL OR c.id < $2)
+           AND ($3 IS NULL OR c.phone_index = $3)
+           AND ($4 IS NULL OR c.email_index = $4)
+           AND ($5 IS NULL OR c.wa_id_index = $5)
+           AND ($6 IS NULL OR EXISTS (SELECT 1 FROM contact_labels l
+                 WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id AND l.label = $6))
+         ORDER BY c.id DESC LIMIT $7"
+    )))
+    .bind(tid).bind(before).bind(phone).bind(email).bind(wa).bind(filter.label.as_deref()).bind(limit)
+    .fetch_all(&mut *c).await)?,
+    )
+}
+
+pub async fn delete(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn set_labels(s: &mut Scope<'_>, contact: Uuid, labels: &[String]) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => {
+        sqlx::query("DELETE FROM contact_labels WHERE tenant_id = $1 AND contact_id = $2")
+            .bind(tid).bind(contact).execute(&mut *c).await?;
+        for label in labels {
+            sqlx::query("INSERT INTO contact_labels (tenant_id, contact_id, label) VALUES ($1, $2, $3)")
+                .bind(tid).bind(contact).bind(label).execute(&mut *c).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Labels of several contacts at once, for list pages.
+pub async fn labels_of(s: &mut Scope<'_>, contacts: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>> {
+    let tid = s.tid();
+    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+    // One query per contact keeps the SQL identical on both engines; list pages hold ≤ 100 rows.
+    for &id in contacts {
+        let rows: Vec<String> = on!(s.ex(), c => sqlx::query_scalar(
+            "SELECT label FROM contact_labels WHERE tenant_id = $1 AND contact_id = $2 ORDER BY label",
+        )
+        .bind(tid).bind(id)
+        .fetch_all(&mut *c).await)?;
+        out.insert(id, rows);
+    }
+    Ok(out)
+}

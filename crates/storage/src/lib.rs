@@ -1,0 +1,33 @@
+//! Storage: one SQL text per query, run on SQLite or PostgreSQL, chosen from the database URL
+//! at start. Every repository function takes a tenant-scoped handle ([`Scope`]) first, so a
+//! query cannot forget its tenant. Per-backend SQL exists only where the dialects really
+//! differ (job claiming, full-text search, backup).
+//!
+//! Repository modules hold row types and SQL; they know nothing about HTTP or business rules.
+
+#[macro_use]
+mod macros;
+
+pub mod api_keys;
+pub mod audit;
+pub mod bus;
+pub mod contacts;
+pub mod db;
+pub mod error;
+pub mod jobs;
+pub mod keys;
+pub mod schedules;
+pub mod sessions;
+pub mod tenants;
+pub mod users;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+
+pub use db::{Backend, Conn, Db, DbOptions, Ex, Platform, Scope, Tx};
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests;
