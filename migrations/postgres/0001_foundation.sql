@@ -14,11 +14,12 @@ CREATE TABLE tenants (
     deactivated_at BIGINT
 );
 
--- Each tenant's data keys, wrapped by the master key. Deleting a row crypto-shreds
--- everything sealed under it.
+-- Each tenant's keys, wrapped by the master key: 'data' keys seal values and wrap contact keys;
+-- the 'index' key makes blind indexes. Deleting the rows crypto-shreds the tenant.
 CREATE TABLE tenant_keys (
     tenant_id UUID NOT NULL REFERENCES tenants (id),
     key_id UUID NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('data', 'index')),
     master_key_id UUID NOT NULL,
     wrapped BYTEA NOT NULL,
     active BOOLEAN NOT NULL,

@@ -1,1 +1,70 @@
-//! placeholder
+//! Use cases: everything Switchboard does, independent of how it is asked (HTTP, CLI, jobs).
+//!
+//! A service method takes the acting [`auth::Principal`] first, checks what it may do, opens
+//! the transaction, calls repositories, appends to the audit chain, enqueues jobs, and returns
+//! a view the caller can show. Handlers in `switchboard-web` stay thin.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod contacts;
+pub mod demo;
+pub mod error;
+pub mod keys;
+pub mod page;
+pub mod password;
+pub mod ratelimit;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+use switchboard_core::Clock;
+use switchboard_storage::Db;
+use switchboard_storage::bus::EventBus;
+
+pub use config::AppConfig;
+pub use error::{AppError, AppResult};
+
+/// Everything a use case needs. One per server; cheap to share behind an `Arc`.
+pub struct App {
+    pub db: Db,
+    pub keys: keys::Keyring,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub config: AppConfig,
+    pub limits: ratelimit::Limits,
+    passwords: password::Passwords,
+}
+
+impl App {
+    #[must_use]
+    pub fn new(
+        db: Db,
+        keys: keys::Keyring,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+        config: AppConfig,
+    ) -> AppResult<Arc<Self>> {
+        Ok(Arc::new(Self {
+            limits: ratelimit::Limits::new(&config.limits),
+            passwords: password::Passwords::new(&config.argon2)?,
+            db,
+            keys,
+            bus,
+            clock,
+            config,
+        }))
+    }
+
+    #[must_use]
+    pub fn passwords(&self) -> &password::Passwords {
+        &self.passwords
+    }
+
+    #[must_use]
+    pub fn now(&self) -> switchboard_core::Millis {
+        self.clock.now()
+    }
+}

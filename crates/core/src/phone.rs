@@ -243,3 +243,11 @@ mod tests {
         );
     }
 }
+
+/// Whether `region` is an ISO 3166 alpha-2 code the phone-number data knows (`TR`, `DE`, …).
+#[must_use]
+pub fn is_known_region(region: &str) -> bool {
+    region.len() == 2
+        && region.bytes().all(|b| b.is_ascii_uppercase())
+        && phonenumber::country::Id::from_str(region).is_ok()
+}

@@ -93,3 +93,27 @@ pub async fn touch(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// A key together with its tenant's state and IP allow-list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyAuthRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub secret_hash: Vec<u8>,
+    pub scopes: String,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub tenant_status: String,
+    pub ip_allowlist: String,
+}
+
+pub async fn find_auth(p: &mut Platform<'_>, prefix: &str) -> Result<Option<ApiKeyAuthRow>> {
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, ApiKeyAuthRow>(
+        "SELECT k.tenant_id, k.id, k.secret_hash, k.scopes, k.revoked_at, k.last_used_at,
+                t.status AS tenant_status, t.ip_allowlist
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+         WHERE k.prefix = $1",
+    )
+    .bind(prefix)
+    .fetch_optional(&mut *c).await)?)
+}

@@ -1,5 +1,8 @@
 //! The storage error: small and semantic, so the layers above can decide what it means.
 
+/// Re-exported so callers can inspect driver errors without depending on sqlx.
+pub use sqlx::Error as SqlxError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]

@@ -9,6 +9,8 @@ use crate::db::Scope;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TenantKeyRow {
     pub key_id: Uuid,
+    /// `data` or `index`.
+    pub purpose: String,
     pub master_key_id: Uuid,
     pub wrapped: Vec<u8>,
     pub active: bool,
@@ -26,11 +28,12 @@ pub struct ContactKeyRow {
 pub async fn insert_tenant_key(s: &mut Scope<'_>, row: &TenantKeyRow) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
-        "INSERT INTO tenant_keys (tenant_id, key_id, master_key_id, wrapped, active, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO tenant_keys (tenant_id, key_id, purpose, master_key_id, wrapped, active, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(tid)
     .bind(row.key_id)
+    .bind(&row.purpose)
     .bind(row.master_key_id)
     .bind(&row.wrapped)
     .bind(row.active)
@@ -41,14 +44,15 @@ pub async fn insert_tenant_key(s: &mut Scope<'_>, row: &TenantKeyRow) -> Result<
     Ok(())
 }
 
-/// The key new values are sealed with.
-pub async fn active_tenant_key(s: &mut Scope<'_>) -> Result<Option<TenantKeyRow>> {
+/// The key of `purpose` that new values are sealed (or indexed) with.
+pub async fn active_tenant_key(s: &mut Scope<'_>, purpose: &str) -> Result<Option<TenantKeyRow>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, TenantKeyRow>(
-        "SELECT key_id, master_key_id, wrapped, active, created_at FROM tenant_keys
-         WHERE tenant_id = $1 AND active ORDER BY created_at DESC LIMIT 1",
+        "SELECT key_id, purpose, master_key_id, wrapped, active, created_at FROM tenant_keys
+         WHERE tenant_id = $1 AND purpose = $2 AND active ORDER BY created_at DESC LIMIT 1",
     )
     .bind(tid)
+    .bind(purpose)
     .fetch_optional(&mut *c)
     .await)?)
 }
@@ -56,7 +60,7 @@ pub async fn active_tenant_key(s: &mut Scope<'_>) -> Result<Option<TenantKeyRow>
 pub async fn tenant_key(s: &mut Scope<'_>, key_id: Uuid) -> Result<Option<TenantKeyRow>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, TenantKeyRow>(
-        "SELECT key_id, master_key_id, wrapped, active, created_at FROM tenant_keys
+        "SELECT key_id, purpose, master_key_id, wrapped, active, created_at FROM tenant_keys
          WHERE tenant_id = $1 AND key_id = $2",
     )
     .bind(tid)

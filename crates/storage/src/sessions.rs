@@ -122,3 +122,36 @@ pub async fn delete_expired(p: &mut Platform<'_>, now: i64) -> Result<u64> {
         .execute(&mut *c).await.map(|r| r.rows_affected()))?,
     )
 }
+
+/// What a request needs to know about its session, in one query: the session, the user's
+/// current role and state, and the tenant's state and IP allow-list. Reading role and
+/// disabled flag on every request is what makes a role change or a disabled account take
+/// effect at once.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionAuthRow {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub mfa_state: String,
+    pub mfa_attempts: i32,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub role: String,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    pub tenant_status: String,
+    pub ip_allowlist: String,
+}
+
+pub async fn find_auth(p: &mut Platform<'_>, token_hash: &[u8]) -> Result<Option<SessionAuthRow>> {
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, SessionAuthRow>(
+        "SELECT s.tenant_id, s.user_id, s.mfa_state, s.mfa_attempts, s.last_seen_at, s.expires_at,
+                u.role, u.disabled, u.totp_enabled, t.status AS tenant_status, t.ip_allowlist
+         FROM sessions s
+         JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+         JOIN tenants t ON t.id = s.tenant_id
+         WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *c)
+    .await)?)
+}
