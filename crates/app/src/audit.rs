@@ -83,7 +83,7 @@ impl Audit {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditView {
     pub id: String,
     pub seq: i64,
@@ -94,10 +94,11 @@ pub struct AuditView {
     pub action: String,
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerifyView {
     pub intact: bool,
     pub entries: u64,

@@ -73,12 +73,13 @@ impl AppConfig {
     /// Cheap password hashing for tests, so authentication tests do not crawl.
     #[must_use]
     pub fn for_tests() -> Self {
-        let mut c = Self::default();
-        c.argon2 = Argon2Config {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        };
-        c
+        Self {
+            argon2: Argon2Config {
+                memory_kib: 256,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Self::default()
+        }
     }
 }

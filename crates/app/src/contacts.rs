@@ -22,34 +22,42 @@ fn explicit<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A contact to create, or the fields to change (PATCH): an absent field is kept, `null` clears it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     #[serde(default, deserialize_with = "explicit")]
+    #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "explicit")]
+    /// Any common spelling; numbers without a country code are read in the tenant's default region.
+    #[schema(value_type = Option<String>, example = "+905321112233")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "explicit")]
+    #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     #[serde(default)]
     pub labels: Option<Vec<String>>,
     #[serde(default, deserialize_with = "explicit")]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactView {
+    #[schema(value_type = String, format = Uuid)]
     pub id: ContactId,
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub labels: Vec<String>,
+    #[schema(value_type = Object)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct ContactQuery {
     pub phone: Option<String>,
     pub email: Option<String>,

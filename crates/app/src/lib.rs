@@ -39,7 +39,6 @@ pub struct App {
 }
 
 impl App {
-    #[must_use]
     pub fn new(
         db: Db,
         keys: keys::Keyring,

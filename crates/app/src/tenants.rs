@@ -8,8 +8,9 @@ use crate::audit::Audit;
 use crate::auth::{Principal, ip_allowed, parse_net};
 use crate::{App, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
+    #[schema(value_type = String, format = Uuid)]
     pub id: TenantId,
     pub name: String,
     pub status: String,
@@ -18,7 +19,7 @@ pub struct TenantView {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     pub name: Option<String>,

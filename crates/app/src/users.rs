@@ -13,11 +13,13 @@ use crate::page::{self, Cursor, Page};
 use crate::password::Passwords;
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
+    #[schema(value_type = String, format = Uuid)]
     pub id: UserId,
     pub email: String,
     pub name: Option<String>,
+    #[schema(value_type = String, example = "agent")]
     pub role: Role,
     pub disabled: bool,
     pub totp_enabled: bool,
@@ -25,10 +27,11 @@ pub struct UserView {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub email: String,
+    #[schema(value_type = String, example = "agent")]
     pub role: Role,
     #[serde(default)]
     pub name: Option<String>,
@@ -37,9 +40,10 @@ pub struct NewUser {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(value_type = Option<String>)]
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub locale: Option<String>,

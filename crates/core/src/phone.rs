@@ -176,6 +176,14 @@ impl From<WaId> for String {
     }
 }
 
+/// Whether `region` is an ISO 3166 alpha-2 code the phone-number data knows (`TR`, `DE`, …).
+#[must_use]
+pub fn is_known_region(region: &str) -> bool {
+    region.len() == 2
+        && region.bytes().all(|b| b.is_ascii_uppercase())
+        && phonenumber::country::Id::from_str(region).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,12 +250,4 @@ mod tests {
             Some("+905321112233".to_owned())
         );
     }
-}
-
-/// Whether `region` is an ISO 3166 alpha-2 code the phone-number data knows (`TR`, `DE`, …).
-#[must_use]
-pub fn is_known_region(region: &str) -> bool {
-    region.len() == 2
-        && region.bytes().all(|b| b.is_ascii_uppercase())
-        && phonenumber::country::Id::from_str(region).is_ok()
 }

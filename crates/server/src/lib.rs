@@ -1,1 +1,11 @@
-//! placeholder
+//! The `switchboard` binary's library half: command line, configuration, wiring and start-up.
+//! `main.rs` only parses arguments and dispatches; tests start servers through [`launch`].
+
+pub mod admin;
+pub mod cli;
+pub mod housekeeping;
+pub mod launch;
+pub mod logging;
+pub mod settings;
+
+pub use launch::{Running, launch};

@@ -227,8 +227,8 @@ pub enum Tx {
 impl Tx {
     pub fn ex(&mut self) -> Ex<'_> {
         match self {
-            Tx::Sqlite(t) => Ex::Sqlite(&mut **t),
-            Tx::Pg(t) => Ex::Pg(&mut **t),
+            Tx::Sqlite(t) => Ex::Sqlite(t),
+            Tx::Pg(t) => Ex::Pg(t),
         }
     }
 
@@ -271,8 +271,8 @@ pub enum Conn {
 impl Conn {
     pub fn ex(&mut self) -> Ex<'_> {
         match self {
-            Conn::Sqlite(c) => Ex::Sqlite(&mut **c),
-            Conn::Pg(c) => Ex::Pg(&mut **c),
+            Conn::Sqlite(c) => Ex::Sqlite(c),
+            Conn::Pg(c) => Ex::Pg(c),
         }
     }
 

@@ -134,3 +134,16 @@ pub async fn delete_contact_keys(s: &mut Scope<'_>, contact_id: Uuid) -> Result<
         .map(|r| r.rows_affected()))?,
     )
 }
+
+/// Tenant keys wrapped by a master key other than `master_key_id` (a wrong key file).
+pub async fn count_foreign_master(
+    p: &mut crate::db::Platform<'_>,
+    master_key_id: Uuid,
+) -> Result<i64> {
+    Ok(
+        on!(p.ex(), c => sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id <> $1")
+        .bind(master_key_id)
+        .fetch_one(&mut *c)
+        .await)?,
+    )
+}

@@ -15,14 +15,16 @@ use crate::{App, AppError, AppResult};
 
 const PREFIX: &str = "sbk_";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     pub name: String,
     pub scopes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyView {
+    #[schema(value_type = String, format = Uuid)]
     pub id: ApiKeyId,
     pub name: String,
     pub prefix: String,

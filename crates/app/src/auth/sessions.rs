@@ -28,7 +28,7 @@ pub struct SessionAuth {
     pub mfa_pending: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub current: bool,

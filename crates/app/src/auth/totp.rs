@@ -16,7 +16,7 @@ use crate::{App, AppError, AppResult};
 const RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "Switchboard";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TotpEnrolment {
     /// Base32, for typing into an authenticator by hand.
     pub secret: String,

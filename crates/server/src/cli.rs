@@ -1,0 +1,138 @@
+//! The command-line contract. Other tools and tests rely on these names; every option also
+//! reads from its `SWITCHBOARD_…` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted, privacy-first customer messaging"
+)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(StorageArgs),
+    /// Create tenants, users and API keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Where data lives: shared by every command that touches the database.
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database, the master key and stored media.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://…`. Default: a SQLite file in the data directory.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// File holding the master key (64 hex characters). Default: DATA_DIR/master.key,
+    /// created on first start.
+    #[arg(long, env = "SWITCHBOARD_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Database connections per node (PostgreSQL pool, or SQLite readers).
+    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Seed (once) a demo tenant with an owner account and print how to log in.
+    #[arg(long)]
+    pub demo: bool,
+    /// The URL users reach the server at; defaults to http://LISTEN. An https URL makes
+    /// cookies `Secure` with the `__Host-` prefix.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Proxies (CIDR) whose X-Forwarded-For is believed. Repeat or comma-separate.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SWITCHBOARD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Largest API request body, in bytes.
+    #[arg(long, env = "SWITCHBOARD_API_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub api_body_limit: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a tenant; prints {"tenant_id": …}.
+    CreateTenant {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Create a user; prints {"user_id": …} (and the password when none was given).
+    CreateUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        /// Read the password from this file (first line). Without it a password is generated.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Create an API key; prints {"api_key_id": …, "key": …}. The key is shown only here.
+    CreateApiKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// A permission scope such as contacts:read. Repeat for several; default all.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Exit 0 when every chain is intact; otherwise exit 1 naming the first broken entry.
+    Verify {
+        /// Only this tenant (default: all tenants).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}

@@ -1,0 +1,82 @@
+//! Background work every node runs: periodic cleanups (one node at a time per schedule) and
+//! the job workers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use switchboard_app::App;
+use switchboard_jobs::{Periodic, Scheduler};
+use switchboard_storage::{jobs, sessions};
+use tokio_util::sync::CancellationToken;
+
+const TEN_MINUTES: i64 = 10 * 60_000;
+/// Finished jobs are kept this long so their dedupe keys still suppress duplicates
+/// (Meta redelivers for up to 7 days).
+const DONE_JOB_RETENTION: i64 = 14 * 24 * 3_600_000;
+
+struct ExpiredSessions(Arc<App>);
+
+#[async_trait]
+impl Periodic for ExpiredSessions {
+    async fn run(&self) -> Result<(), String> {
+        let now = self.0.now().0;
+        let mut tx = self.0.db.write().await.map_err(|e| e.to_string())?;
+        let n = sessions::delete_expired(&mut tx.platform(), now)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        tracing::debug!(sessions = n, "removed expired sessions");
+        Ok(())
+    }
+}
+
+struct FinishedJobs(Arc<App>);
+
+#[async_trait]
+impl Periodic for FinishedJobs {
+    async fn run(&self) -> Result<(), String> {
+        let before = self.0.now().0 - DONE_JOB_RETENTION;
+        loop {
+            let mut tx = self.0.db.write().await.map_err(|e| e.to_string())?;
+            let n = jobs::purge_done(&mut tx.platform(), before, 1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            if n < 1000 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Runs until `stop` is cancelled.
+pub async fn run(app: Arc<App>, stop: CancellationToken) {
+    let scheduler = Scheduler::new(
+        app.db.clone(),
+        app.clock.clone(),
+        app.config.node_id.clone(),
+    )
+    .every(
+        "sessions.expired",
+        TEN_MINUTES,
+        Arc::new(ExpiredSessions(app.clone())),
+    )
+    .every(
+        "jobs.finished",
+        TEN_MINUTES,
+        Arc::new(FinishedJobs(app.clone())),
+    );
+    let limiter = {
+        let app = app.clone();
+        let stop = stop.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(60)) => app.limits.shrink(),
+                }
+            }
+        }
+    };
+    tokio::join!(scheduler.run(stop.clone()), limiter);
+}
