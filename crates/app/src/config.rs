@@ -79,6 +79,13 @@ impl AppConfig {
                 iterations: 1,
                 parallelism: 1,
             },
+            // Tests log in hundreds of times from one address; limits get their own test.
+            limits: LimitsConfig {
+                login_per_ip: 100_000,
+                login_per_account_ip: 100_000,
+                mfa_per_user: 100_000,
+                api_per_key: 100_000,
+            },
             ..Self::default()
         }
     }

@@ -9,3 +9,9 @@ pub mod logging;
 pub mod settings;
 
 pub use launch::{Running, launch};
+
+/// Installs ring as the process's TLS crypto provider (every client: database, Graph API,
+/// tests). Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

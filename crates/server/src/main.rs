@@ -9,8 +9,7 @@ use switchboard_server::{admin, launch, logging, settings};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
-    // One TLS implementation for every client (database, Graph API): ring.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    switchboard_server::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

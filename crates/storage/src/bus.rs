@@ -99,6 +99,9 @@ impl PgBus {
                         }
                         Err(_) => tracing::warn!("ignoring malformed event notification"),
                     },
+                    // The listener keeps its pooled connection until dropped: leaving the loop
+                    // is what lets `Db::close` finish.
+                    Err(sqlx::Error::PoolClosed) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "event listener lost its connection");
                         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,0 +1,368 @@
+//! Starting servers, making tenants and users, and looking inside the database.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_app::auth::{NewApiKey, Principal};
+use switchboard_app::clock::SystemClock;
+use switchboard_app::users::NewUser;
+use switchboard_app::{App, AppConfig};
+use switchboard_core::{Permission, Role, TenantId, UserId};
+use switchboard_privacy::MasterKey;
+use switchboard_server::Running;
+use switchboard_server::launch::{LaunchConfig, launch};
+use switchboard_storage::test_support::TestDb;
+use switchboard_storage::{Backend, Ex};
+use switchboard_web::WebConfig;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub url: String,
+    pub app: Arc<App>,
+    pub db_url: String,
+    running: Option<Running>,
+    db: TestDb,
+}
+
+/// Declares `name::sqlite` and `name::postgres` for an `async fn(&TestServer)` scenario.
+macro_rules! server_test {
+    ($name:ident) => {
+        server_test!($name, switchboard_app::AppConfig::for_tests());
+    };
+    ($name:ident, $config:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = crate::support::TestServer::start(
+                    switchboard_storage::Backend::Sqlite,
+                    $config,
+                )
+                .await
+                .unwrap();
+                super::$name(&t).await;
+                t.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(t) = crate::support::TestServer::start(
+                    switchboard_storage::Backend::Postgres,
+                    $config,
+                )
+                .await
+                else {
+                    return;
+                };
+                super::$name(&t).await;
+                t.stop().await;
+            }
+        }
+    };
+}
+
+impl TestServer {
+    /// `None` when PostgreSQL was asked for but is not configured (the test is skipped).
+    pub async fn start(backend: Backend, config: AppConfig) -> Option<Self> {
+        Self::start_with(backend, config, WebConfig::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, config: AppConfig, web: WebConfig) -> Option<Self> {
+        Self::start_full(backend, config, web, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_full(
+        backend: Backend,
+        config: AppConfig,
+        web: WebConfig,
+        clock: Arc<dyn switchboard_core::Clock>,
+    ) -> Option<Self> {
+        switchboard_server::install_crypto_provider();
+        let db = match backend {
+            Backend::Sqlite => TestDb::sqlite().await.unwrap(),
+            Backend::Postgres => TestDb::postgres().await.unwrap()?,
+        };
+        let master = MasterKey::generate();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = launch(
+            LaunchConfig {
+                db: db.db.clone(),
+                master,
+                app: config,
+                web,
+                clock,
+            },
+            listener,
+        )
+        .await
+        .unwrap();
+        Some(Self {
+            url: running.url(),
+            app: running.app.clone(),
+            db_url: db.url.clone(),
+            running: Some(running),
+            db,
+        })
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        self.db.cleanup().await;
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.app.db.backend()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// A tenant with an owner, and an API key with every scope.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let t = self.app.create_tenant(name).await.unwrap();
+        let owner = self.user(t.id, Role::Owner).await;
+        let (_, key) = self
+            .app
+            .create_api_key(
+                &Principal::system(t.id, "test"),
+                NewApiKey {
+                    name: "all".into(),
+                    scopes: Permission::ALL
+                        .iter()
+                        .map(|p| p.scope().to_owned())
+                        .collect(),
+                },
+            )
+            .await
+            .unwrap();
+        Tenant {
+            id: t.id,
+            owner,
+            key,
+        }
+    }
+
+    pub async fn user(&self, tenant: TenantId, role: Role) -> User {
+        let email = format!(
+            "{}-{}@example.test",
+            role.as_str(),
+            uuid::Uuid::now_v7().simple()
+        );
+        let (view, _) = self
+            .app
+            .create_user(
+                &Principal::system(tenant, "test"),
+                NewUser {
+                    email: email.clone(),
+                    role,
+                    name: None,
+                    password: Some(PASSWORD.into()),
+                },
+            )
+            .await
+            .unwrap();
+        User {
+            id: view.id,
+            email,
+            role,
+        }
+    }
+
+    /// A client holding a fresh session of `user`.
+    pub async fn login(&self, user: &User) -> reqwest::Client {
+        let client = client();
+        let res = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": user.email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "login of {}", user.email);
+        client
+    }
+
+    /// Every text and byte value stored in any table, for scans for leaked plaintext.
+    pub async fn all_stored_values(&self) -> Vec<Vec<u8>> {
+        let mut conn = self.app.db.read().await.unwrap();
+        let mut out = Vec::new();
+        match conn.ex() {
+            Ex::Sqlite(c) => {
+                let tables: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap();
+                for t in tables {
+                    let cols: Vec<String> =
+                        sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                            .bind(&t)
+                            .fetch_all(&mut *c)
+                            .await
+                            .unwrap();
+                    for col in cols {
+                        // CAST AS BLOB gives the stored bytes of text and blob values alike.
+                        let sql = format!(
+                            "SELECT CAST(\"{col}\" AS BLOB) FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"
+                        );
+                        let vals: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                            .fetch_all(&mut *c)
+                            .await
+                            .unwrap();
+                        out.extend(vals);
+                    }
+                }
+            }
+            Ex::Pg(c) => {
+                let cols: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'public'",
+                )
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
+                for (t, col, ty) in cols {
+                    let sql = if ty == "bytea" {
+                        format!("SELECT \"{col}\" FROM \"{t}\" WHERE \"{col}\" IS NOT NULL")
+                    } else {
+                        format!(
+                            "SELECT convert_to(\"{col}\"::text, 'UTF8') FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"
+                        )
+                    };
+                    let vals: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap();
+                    out.extend(vals);
+                }
+            }
+        }
+        out
+    }
+
+    /// Asserts that none of `needles` occurs in any stored value (nor, on SQLite, anywhere in
+    /// the database files on disk).
+    pub async fn assert_not_stored(&self, needles: &[&str]) {
+        let values = self.all_stored_values().await;
+        assert!(
+            values.len() > 20,
+            "the scan must see data ({} values)",
+            values.len()
+        );
+        for needle in needles {
+            for v in &values {
+                assert!(
+                    !contains(v, needle.as_bytes()),
+                    "plaintext {needle:?} found in a stored value"
+                );
+            }
+        }
+        if self.backend() == Backend::Sqlite {
+            let path = self.db_url.trim_start_matches("sqlite:");
+            for file in [path.to_owned(), format!("{path}-wal")] {
+                if let Ok(bytes) = std::fs::read(&file) {
+                    for needle in needles {
+                        assert!(
+                            !contains(&bytes, needle.as_bytes()),
+                            "plaintext {needle:?} found in {file}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+pub struct Tenant {
+    pub id: TenantId,
+    pub owner: User,
+    /// An API key with every scope.
+    pub key: String,
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Request helpers with an API key.
+pub struct Api<'a> {
+    pub server: &'a TestServer,
+    pub key: &'a str,
+    client: reqwest::Client,
+}
+
+impl<'a> Api<'a> {
+    pub fn new(server: &'a TestServer, key: &'a str) -> Self {
+        Self {
+            server,
+            key,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, self.server.url(path))
+            .bearer_auth(self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
+/// Asserts the standard error shape and returns its code.
+pub fn error_code(body: &Value) -> String {
+    let e = body
+        .get("error")
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(
+        e.get("message").and_then(Value::as_str).is_some(),
+        "error without message: {body}"
+    );
+    e["code"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,443 @@
+//! Message templates (PROTOCOLS §2.6): a small in-memory store seeded with approved templates,
+//! the list/create/delete endpoints, and asynchronous review that ends in a
+//! `message_template_status_update` webhook.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_channels::whatsapp::webhook::same_language;
+
+use super::{gate, origin};
+use crate::meta_error::ApiError;
+use crate::state::Shared;
+use crate::util::lock;
+use crate::webhook::{delivery, payload};
+
+const FIRST_ID: u64 = 1_689_000_000_000_001;
+const DEFAULT_PAGE: usize = 25;
+const MAX_PAGE: usize = 1_000;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    pub id: u64,
+    pub name: String,
+    pub language: String,
+    /// `MARKETING`, `UTILITY`, `AUTHENTICATION`.
+    pub category: String,
+    /// `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`, `DISABLED`, …
+    pub status: String,
+    pub components: Value,
+    pub rejected_reason: Option<String>,
+}
+
+impl Template {
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id.to_string(),
+            "name": self.name,
+            "language": self.language,
+            "status": self.status,
+            "category": self.category,
+            "components": self.components,
+            "parameter_format": "POSITIONAL",
+        });
+        if let Some(reason) = &self.rejected_reason {
+            v["rejected_reason"] = json!(reason);
+        }
+        v
+    }
+
+    /// Distinct `{{…}}` placeholders in the header (only when it is a text header) and body.
+    pub(crate) fn expected_params(&self) -> (Option<usize>, usize) {
+        let component = |kind: &str| {
+            self.components.as_array().and_then(|cs| {
+                cs.iter().find(|c| {
+                    c.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+                })
+            })
+        };
+        let text_of = |c: &Value| c.get("text").and_then(Value::as_str).map(placeholders);
+        let header = component("HEADER").and_then(|h| {
+            let is_text = h
+                .get("format")
+                .and_then(Value::as_str)
+                .is_none_or(|f| f.eq_ignore_ascii_case("TEXT"));
+            if is_text { text_of(h) } else { None }
+        });
+        let body = component("BODY").and_then(text_of).unwrap_or(0);
+        (header, body)
+    }
+}
+
+fn placeholders(text: &str) -> usize {
+    let mut seen = HashSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        seen.insert(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    seen.len()
+}
+
+pub(crate) struct TemplateStore {
+    by_id: BTreeMap<u64, Template>,
+    next_id: u64,
+}
+
+impl TemplateStore {
+    /// `hello_world` (en_US, no parameters), `appointment_reminder` (tr, 2 body parameters),
+    /// `order_update` (en_US, 1 body parameter), all APPROVED.
+    pub(crate) fn seeded() -> Self {
+        let mut store = Self {
+            by_id: BTreeMap::new(),
+            next_id: FIRST_ID,
+        };
+        for (name, language, category, components) in [
+            (
+                "hello_world",
+                "en_US",
+                "UTILITY",
+                json!([
+                    { "type": "HEADER", "format": "TEXT", "text": "Hello World" },
+                    { "type": "BODY", "text": "Welcome and congratulations!! This message demonstrates your ability to send a WhatsApp message notification from the Cloud API, hosted by Meta." },
+                    { "type": "FOOTER", "text": "WhatsApp Business Platform sample message" }
+                ]),
+            ),
+            (
+                "appointment_reminder",
+                "tr",
+                "UTILITY",
+                json!([
+                    { "type": "BODY", "text": "Merhaba {{1}}, randevunuz {{2}} tarihinde.",
+                      "example": { "body_text": [["Ayşe", "6 Ocak 09:30"]] } },
+                    { "type": "BUTTONS", "buttons": [
+                        { "type": "QUICK_REPLY", "text": "Onayla" },
+                        { "type": "QUICK_REPLY", "text": "Ertele" } ] }
+                ]),
+            ),
+            (
+                "order_update",
+                "en_US",
+                "UTILITY",
+                json!([{ "type": "BODY", "text": "Your order {{1}} has shipped.",
+                         "example": { "body_text": [["#1001"]] } }]),
+            ),
+        ] {
+            store.upsert(name, language, category, "APPROVED", components);
+        }
+        store
+    }
+
+    pub(crate) fn find(&self, name: &str, language: &str) -> Option<&Template> {
+        self.by_id
+            .values()
+            .find(|t| t.name == name && same_language(&t.language, language))
+    }
+
+    /// Inserts, or replaces the template with the same name and language. Returns its id.
+    pub(crate) fn upsert(
+        &mut self,
+        name: &str,
+        language: &str,
+        category: &str,
+        status: &str,
+        components: Value,
+    ) -> u64 {
+        let existing = self.find(name, language).map(|t| t.id);
+        let id = existing.unwrap_or_else(|| {
+            let id = self.next_id;
+            self.next_id += 1;
+            id
+        });
+        self.by_id.insert(
+            id,
+            Template {
+                id,
+                name: name.to_owned(),
+                language: language.to_owned(),
+                category: category.to_ascii_uppercase(),
+                status: status.to_ascii_uppercase(),
+                components,
+                rejected_reason: None,
+            },
+        );
+        id
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&Template> {
+        self.by_id.get(&id)
+    }
+}
+
+fn check_waba(shared: &Shared, id: &str) -> Result<(), ApiError> {
+    if id == shared.waba_id {
+        Ok(())
+    } else {
+        Err(ApiError::unknown_object(id))
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+    name: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    language: Option<String>,
+}
+
+/// `GET /{v}/{waba-id}/message_templates`: cursor paging (`after` = last id seen) with filters.
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Path((version, id)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    gate(&shared, &headers).await?;
+    check_waba(&shared, &id)?;
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let after = match q.after.as_deref() {
+        None => Bound::Unbounded,
+        Some(cursor) => Bound::Excluded(
+            cursor
+                .parse::<u64>()
+                .map_err(|_| ApiError::invalid("Invalid after cursor"))?,
+        ),
+    };
+    let matches = |field: &Option<String>, value: &str| {
+        field
+            .as_deref()
+            .is_none_or(|f| f.eq_ignore_ascii_case(value))
+    };
+    let page: Vec<Value> = {
+        let store = lock(&shared.templates);
+        store
+            .by_id
+            .range((after, Bound::Unbounded))
+            .map(|(_, t)| t)
+            .filter(|t| {
+                matches(&q.name, &t.name)
+                    && matches(&q.status, &t.status)
+                    && matches(&q.category, &t.category)
+                    && q.language
+                        .as_deref()
+                        .is_none_or(|l| same_language(l, &t.language))
+            })
+            .take(limit + 1)
+            .map(Template::to_json)
+            .collect()
+    };
+    let has_more = page.len() > limit;
+    let data: Vec<Value> = page.into_iter().take(limit).collect();
+    let mut body = json!({ "data": data });
+    if let (Some(first), Some(last)) = (data.first(), data.last()) {
+        let (first, last) = (first["id"].clone(), last["id"].clone());
+        body["paging"] = json!({ "cursors": { "before": first, "after": last } });
+        if has_more
+            && let Ok(mut next) = Url::parse(&format!(
+                "{}/{version}/{id}/message_templates",
+                origin(&shared, &headers)
+            ))
+        {
+            {
+                let mut query = next.query_pairs_mut();
+                query.append_pair("limit", &limit.to_string());
+                query.append_pair("after", last.as_str().unwrap_or_default());
+                for (key, value) in [
+                    ("name", &q.name),
+                    ("status", &q.status),
+                    ("category", &q.category),
+                    ("language", &q.language),
+                ] {
+                    if let Some(value) = value {
+                        query.append_pair(key, value);
+                    }
+                }
+            }
+            body["paging"]["next"] = json!(next.as_str());
+        }
+    }
+    Ok(Json(body))
+}
+
+/// `POST /{v}/{waba-id}/message_templates`: stored PENDING, reviewed after
+/// `template_approval_ms`. Names containing `reject` are rejected.
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Path((_version, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    gate(&shared, &headers).await?;
+    check_waba(&shared, &id)?;
+    let field = |key: &str| body.get(key).and_then(Value::as_str).map(str::trim);
+    let name = field("name")
+        .filter(|n| {
+            !n.is_empty()
+                && n.len() <= 512
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .ok_or_else(|| {
+            ApiError::invalid("name must be lowercase letters, digits and underscores")
+        })?;
+    let language = field("language")
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| ApiError::invalid("The parameter language is required."))?;
+    let category = field("category")
+        .map(str::to_ascii_uppercase)
+        .filter(|c| matches!(c.as_str(), "MARKETING" | "UTILITY" | "AUTHENTICATION"))
+        .ok_or_else(|| {
+            ApiError::invalid("category must be MARKETING, UTILITY or AUTHENTICATION")
+        })?;
+    let components = body
+        .get("components")
+        .filter(|c| {
+            c.as_array().is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case("BODY"))
+                })
+            })
+        })
+        .cloned()
+        .ok_or_else(|| ApiError::invalid("components must include a BODY component"))?;
+    let template_id = {
+        let mut store = lock(&shared.templates);
+        if store.find(name, language).is_some() {
+            return Err(ApiError {
+                subcode: Some(2_388_024),
+                ..ApiError::invalid(format!(
+                    "Message template \"{name}\" already exists in {language}"
+                ))
+            });
+        }
+        store.upsert(name, language, &category, "PENDING", components)
+    };
+    let delay = lock(&shared.tunables).template_approval_ms;
+    tokio::spawn(review(shared.clone(), template_id, delay));
+    Ok(Json(json!({
+        "id": template_id.to_string(),
+        "status": "PENDING",
+        "category": category,
+    })))
+}
+
+async fn review(shared: Arc<Shared>, template_id: u64, delay_ms: u64) {
+    tokio::select! {
+        () = shared.cancel.cancelled() => return,
+        () = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+    }
+    let value = {
+        let mut store = lock(&shared.templates);
+        let Some(t) = store.by_id.get_mut(&template_id) else {
+            return;
+        };
+        if t.status != "PENDING" {
+            return;
+        }
+        let rejected = t.name.contains("reject");
+        let mut value = json!({
+            "event": if rejected { "REJECTED" } else { "APPROVED" },
+            "message_template_id": t.id,
+            "message_template_name": t.name,
+            "message_template_language": t.language,
+            "reason": if rejected { "INVALID_FORMAT" } else { "NONE" },
+            "message_template_category": t.category,
+        });
+        if rejected {
+            t.status = "REJECTED".into();
+            t.rejected_reason = Some("INVALID_FORMAT".into());
+            value["rejection_info"] = json!({
+                "reason": "The simulator rejects templates whose name contains \"reject\".",
+                "recommendation": "Choose another name.",
+            });
+        } else {
+            t.status = "APPROVED".into();
+        }
+        value
+    };
+    let body = payload::envelope(&shared, "message_template_status_update", value);
+    delivery::enqueue(&shared, "message_template_status_update", &body);
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteQuery {
+    name: Option<String>,
+    hsm_id: Option<String>,
+}
+
+/// `DELETE /{v}/{waba-id}/message_templates?name=…[&hsm_id=…]`.
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path((_version, id)): Path<(String, String)>,
+    Query(q): Query<DeleteQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    gate(&shared, &headers).await?;
+    check_waba(&shared, &id)?;
+    let name = q
+        .name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::invalid("The parameter name is required."))?;
+    let hsm_id = q
+        .hsm_id
+        .as_deref()
+        .map(str::parse::<u64>)
+        .transpose()
+        .map_err(|_| ApiError::invalid("Invalid hsm_id"))?;
+    let mut store = lock(&shared.templates);
+    let before = store.by_id.len();
+    store
+        .by_id
+        .retain(|id, t| !(t.name == name && hsm_id.is_none_or(|h| h == *id)));
+    if store.by_id.len() == before {
+        return Err(ApiError::invalid(format!("Template {name} not found")));
+    }
+    Ok(Json(json!({ "success": true })))
+}
+
+/// The template object for `GET /{v}/{template-id}`.
+pub(crate) fn object_json(shared: &Shared, id: &str) -> Option<Value> {
+    let id = id.parse().ok()?;
+    lock(&shared.templates).get(id).map(Template::to_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_counted_once_each() {
+        assert_eq!(placeholders("Hi {{1}}, {{2}} and {{1}} again"), 2);
+        assert_eq!(placeholders("no params"), 0);
+        assert_eq!(placeholders("{{first_name}} {{ 2 }} {{unclosed"), 2);
+        let store = TemplateStore::seeded();
+        assert_eq!(
+            store
+                .find("appointment_reminder", "tr")
+                .map(Template::expected_params),
+            Some((None, 2))
+        );
+        assert_eq!(
+            store
+                .find("hello_world", "en-us")
+                .map(Template::expected_params),
+            Some((Some(0), 0))
+        );
+    }
+}
