@@ -28,29 +28,17 @@ impl Audit {
 
     #[must_use]
     pub fn user(id: UserId, ip: Option<IpAddr>) -> Self {
-        Self {
-            kind: "user",
-            id: Some(id.to_string()),
-            ip,
-        }
+        Self { kind: "user", id: Some(id.to_string()), ip }
     }
 
     #[must_use]
     pub fn anonymous(ip: IpAddr) -> Self {
-        Self {
-            kind: "anonymous",
-            id: None,
-            ip: Some(ip),
-        }
+        Self { kind: "anonymous", id: None, ip: Some(ip) }
     }
 
     #[must_use]
     pub fn system(name: &str) -> Self {
-        Self {
-            kind: "system",
-            id: Some(name.to_owned()),
-            ip: None,
-        }
+        Self { kind: "system", id: Some(name.to_owned()), ip: None }
     }
 
     /// Appends an entry in the caller's transaction.
@@ -62,8 +50,7 @@ impl Audit {
         target: Option<(&str, String)>,
         details: serde_json::Value,
     ) -> AppResult<()> {
-        let (target_kind, target_id) =
-            target.map_or((None, None), |(k, id)| (Some(k.to_owned()), Some(id)));
+        let (target_kind, target_id) = target.map_or((None, None), |(k, id)| (Some(k.to_owned()), Some(id)));
         audit::append(
             s,
             app.keys.chain(),
@@ -117,13 +104,7 @@ impl App {
         p.require(Permission::AuditRead)?;
         let before = page::decode_seq(cursor)?;
         let limit = page::limit(limit);
-        let rows = audit::list(
-            &mut self.db.read().await?.tenant(p.tenant),
-            &filter,
-            before,
-            limit + 1,
-        )
-        .await?;
+        let rows = audit::list(&mut self.db.read().await?.tenant(p.tenant), &filter, before, limit + 1).await?;
         Ok(Page::from_rows(
             rows,
             limit,

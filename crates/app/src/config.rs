@@ -14,6 +14,64 @@ pub struct AppConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Identifies this process in job leases.
     pub node_id: String,
+    pub whatsapp: WhatsAppConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct WhatsAppConfig {
+    /// Graph API base URLs a tenant may connect a number against. Meta's is always allowed;
+    /// others (the simulator) only when an operator lists them: a tenant-chosen URL would
+    /// otherwise let a tenant make the server call internal addresses with its tokens. An
+    /// entry ending in `*` allows every URL starting with what precedes it.
+    pub allowed_graph_urls: Vec<String>,
+    pub default_api_version: String,
+    /// The app secret of one platform-wide Meta app (`/webhooks/whatsapp`), if used.
+    pub platform_app_secret: Option<String>,
+    pub platform_verify_token: Option<String>,
+    /// Largest webhook body accepted (Meta sends up to 3 MB).
+    pub webhook_body_limit: usize,
+    /// Most webhook deliveries committed together (group commit).
+    pub ingest_batch: usize,
+    /// Parallel ingest writers: 1 on SQLite (one writer anyway), more on PostgreSQL.
+    pub ingest_writers: usize,
+    /// Sends in flight at once across all numbers of this node.
+    pub send_concurrency: usize,
+    /// Largest media file downloaded, in bytes, per kind (Meta's documented limits).
+    pub media_limits: MediaLimits,
+}
+
+#[derive(Clone, Debug)]
+pub struct MediaLimits {
+    pub image: u64,
+    pub video: u64,
+    pub audio: u64,
+    pub document: u64,
+    pub sticker: u64,
+}
+
+pub const META_GRAPH_URL: &str = "https://graph.facebook.com";
+
+impl Default for WhatsAppConfig {
+    fn default() -> Self {
+        const MB: u64 = 1024 * 1024;
+        Self {
+            allowed_graph_urls: vec![META_GRAPH_URL.to_owned()],
+            default_api_version: "v24.0".into(),
+            platform_app_secret: None,
+            platform_verify_token: None,
+            webhook_body_limit: 3 * 1024 * 1024,
+            ingest_batch: 256,
+            ingest_writers: 1,
+            send_concurrency: 128,
+            media_limits: MediaLimits {
+                image: 5 * MB,
+                video: 16 * MB,
+                audio: 16 * MB,
+                document: 100 * MB,
+                sticker: MB / 2,
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -46,25 +104,13 @@ impl Default for AppConfig {
     fn default() -> Self {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
-            session: SessionConfig {
-                absolute_ttl_ms: 12 * 3_600_000,
-                idle_ttl_ms: 2 * 3_600_000,
-                max_mfa_attempts: 5,
-            },
+            session: SessionConfig { absolute_ttl_ms: 12 * 3_600_000, idle_ttl_ms: 2 * 3_600_000, max_mfa_attempts: 5 },
             // OWASP's baseline for Argon2id: 19 MiB, 2 iterations, 1 lane.
-            argon2: Argon2Config {
-                memory_kib: 19 * 1024,
-                iterations: 2,
-                parallelism: 1,
-            },
-            limits: LimitsConfig {
-                login_per_ip: 30,
-                login_per_account_ip: 10,
-                mfa_per_user: 10,
-                api_per_key: 6000,
-            },
+            argon2: Argon2Config { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 },
+            limits: LimitsConfig { login_per_ip: 30, login_per_account_ip: 10, mfa_per_user: 10, api_per_key: 6000 },
             trusted_proxies: Vec::new(),
             node_id: format!("node-{}", uuid::Uuid::now_v7().simple()),
+            whatsapp: WhatsAppConfig::default(),
         }
     }
 }
@@ -74,10 +120,10 @@ impl AppConfig {
     #[must_use]
     pub fn for_tests() -> Self {
         Self {
-            argon2: Argon2Config {
-                memory_kib: 256,
-                iterations: 1,
-                parallelism: 1,
+            argon2: Argon2Config { memory_kib: 256, iterations: 1, parallelism: 1 },
+            whatsapp: WhatsAppConfig {
+                allowed_graph_urls: vec![META_GRAPH_URL.to_owned(), "http://127.0.0.1:*".to_owned()],
+                ..WhatsAppConfig::default()
             },
             // Tests log in hundreds of times from one address; limits get their own test.
             limits: LimitsConfig {

@@ -16,9 +16,7 @@ use crate::page::{self, Cursor, Page};
 use crate::{App, AppError, AppResult};
 
 /// `Some(None)` for an explicit `null` (clear the field), `None` when absent (keep it).
-fn explicit<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn explicit<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -96,23 +94,15 @@ fn clean_name(name: &str) -> Result<Option<String>, Invalid> {
     Ok((!n.is_empty()).then(|| n.to_owned()))
 }
 
-fn clean_labels(labels: &[String]) -> Result<Vec<String>, Invalid> {
+pub(crate) fn clean_labels(labels: &[String]) -> Result<Vec<String>, Invalid> {
     if labels.len() > MAX_LABELS {
-        return Err(Invalid::new(
-            "labels",
-            "too_many_labels",
-            format!("at most {MAX_LABELS} labels"),
-        ));
+        return Err(Invalid::new("labels", "too_many_labels", format!("at most {MAX_LABELS} labels")));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, l) in labels.iter().enumerate() {
         let l = l.trim();
         if l.is_empty() || l.chars().count() > 50 || l.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                format!("labels[{i}]"),
-                "invalid_label",
-                "labels are 1 to 50 characters",
-            ));
+            return Err(Invalid::new(format!("labels[{i}]"), "invalid_label", "labels are 1 to 50 characters"));
         }
         if !out.iter().any(|x| x == l) {
             out.push(l.to_owned());
@@ -165,43 +155,25 @@ impl App {
         let t = s.tenant_id();
         let id = ContactId::from_uuid(row.id);
         let name = match &row.name_sealed {
-            Some(v) => Some(
-                self.keys
-                    .open_contact(s, id, &aad(t, "name", row.id), v)
-                    .await?,
-            ),
+            Some(v) => Some(self.keys.open_contact(s, id, &aad(t, "name", row.id), v).await?),
             None => None,
         };
         let phone = match &row.phone_sealed {
             Some(v) => {
-                let p: E164 = self
-                    .keys
-                    .open_contact(s, id, &aad(t, "phone", row.id), v)
-                    .await?;
+                let p: E164 = self.keys.open_contact(s, id, &aad(t, "phone", row.id), v).await?;
                 Some(if pii { p.to_string() } else { p.masked() })
             }
             None => None,
         };
         let email = match &row.email_sealed {
             Some(v) => {
-                let e: Email = self
-                    .keys
-                    .open_contact(s, id, &aad(t, "email", row.id), v)
-                    .await?;
-                Some(if pii {
-                    e.to_string()
-                } else {
-                    mask_email(e.as_str())
-                })
+                let e: Email = self.keys.open_contact(s, id, &aad(t, "email", row.id), v).await?;
+                Some(if pii { e.to_string() } else { mask_email(e.as_str()) })
             }
             None => None,
         };
         let attributes = match &row.attributes_sealed {
-            Some(v) => match self
-                .keys
-                .open_contact(s, id, &aad(t, "attributes", row.id), v)
-                .await?
-            {
+            Some(v) => match self.keys.open_contact(s, id, &aad(t, "attributes", row.id), v).await? {
                 serde_json::Value::Object(m) => m,
                 _ => serde_json::Map::new(),
             },
@@ -235,11 +207,7 @@ impl App {
                 None => None,
             };
             row.name_sealed = match name {
-                Some(n) => Some(
-                    self.keys
-                        .seal_contact(s, id, &aad(t, "name", row.id), &n)
-                        .await?,
-                ),
+                Some(n) => Some(self.keys.seal_contact(s, id, &aad(t, "name", row.id), &n).await?),
                 None => None,
             };
             changed.push("name");
@@ -252,16 +220,8 @@ impl App {
             };
             (row.phone_sealed, row.phone_index) = match phone {
                 Some(p) => (
-                    Some(
-                        self.keys
-                            .seal_contact(s, id, &aad(t, "phone", row.id), &p)
-                            .await?,
-                    ),
-                    Some(
-                        self.keys
-                            .blind_index(s, BlindKind::Phone, p.as_str())
-                            .await?,
-                    ),
+                    Some(self.keys.seal_contact(s, id, &aad(t, "phone", row.id), &p).await?),
+                    Some(self.keys.blind_index(s, BlindKind::Phone, p.as_str()).await?),
                 ),
                 None => (None, None),
             };
@@ -274,16 +234,8 @@ impl App {
             };
             (row.email_sealed, row.email_index) = match email {
                 Some(e) => (
-                    Some(
-                        self.keys
-                            .seal_contact(s, id, &aad(t, "email", row.id), &e)
-                            .await?,
-                    ),
-                    Some(
-                        self.keys
-                            .blind_index(s, BlindKind::Email, &e.normalized())
-                            .await?,
-                    ),
+                    Some(self.keys.seal_contact(s, id, &aad(t, "email", row.id), &e).await?),
+                    Some(self.keys.blind_index(s, BlindKind::Email, &e.normalized()).await?),
                 ),
                 None => (None, None),
             };
@@ -294,11 +246,7 @@ impl App {
                 Some(a) if !a.is_empty() => {
                     clean_attributes(a)?;
                     let v = serde_json::Value::Object(a.clone());
-                    Some(
-                        self.keys
-                            .seal_contact(s, id, &aad(t, "attributes", row.id), &v)
-                            .await?,
-                    )
+                    Some(self.keys.seal_contact(s, id, &aad(t, "attributes", row.id), &v).await?)
                 }
                 _ => None,
             };
@@ -311,11 +259,7 @@ impl App {
         Ok(changed)
     }
 
-    pub async fn create_contact(
-        &self,
-        p: &Principal,
-        input: ContactInput,
-    ) -> AppResult<ContactView> {
+    pub async fn create_contact(&self, p: &Principal, input: ContactInput) -> AppResult<ContactView> {
         p.require(Permission::ContactsWrite)?;
         let now = self.now().0;
         let id = ContactId::new();
@@ -338,16 +282,9 @@ impl App {
         self.keys.provision_contact(&mut s, id, now).await?;
         // Labels need the row to exist; apply them after the insert.
         let labels = input.labels.clone();
-        let without_labels = ContactInput {
-            labels: None,
-            ..input
-        };
-        let mut fields = self
-            .apply_contact_input(&mut s, &mut row, &without_labels)
-            .await?;
-        contacts::insert(&mut s, &row)
-            .await
-            .map_err(|e| conflict_field(e.into()))?;
+        let without_labels = ContactInput { labels: None, ..input };
+        let mut fields = self.apply_contact_input(&mut s, &mut row, &without_labels).await?;
+        contacts::insert(&mut s, &row).await.map_err(|e| conflict_field(e.into()))?;
         let labels = clean_labels(&labels.unwrap_or_default())?;
         if !labels.is_empty() {
             contacts::set_labels(&mut s, row.id, &labels).await?;
@@ -362,9 +299,7 @@ impl App {
                 serde_json::json!({"fields": fields}),
             )
             .await?;
-        let view = self
-            .contact_view(&mut s, &row, labels, p.can(Permission::ContactsViewPii))
-            .await?;
+        let view = self.contact_view(&mut s, &row, labels, p.can(Permission::ContactsViewPii)).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -376,10 +311,7 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         let row = contacts::get(&mut s, id.as_uuid()).await?;
-        let labels = contacts::labels_of(&mut s, &[row.id])
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
+        let labels = contacts::labels_of(&mut s, &[row.id]).await?.remove(&row.id).unwrap_or_default();
         let view = self.contact_view(&mut s, &row, labels, pii).await?;
         Audit::of(p)
             .record(
@@ -396,11 +328,7 @@ impl App {
 
     /// A page of contacts, newest first, optionally found by exact phone or e-mail (through
     /// their blind indexes) or by label. The read is audited with the ids shown.
-    pub async fn list_contacts(
-        &self,
-        p: &Principal,
-        q: ContactQuery,
-    ) -> AppResult<Page<ContactView>> {
+    pub async fn list_contacts(&self, p: &Principal, q: ContactQuery) -> AppResult<Page<ContactView>> {
         p.require(Permission::ContactsRead)?;
         let pii = p.can(Permission::ContactsViewPii);
         let before = page::decode_id(q.cursor.as_deref())?;
@@ -410,35 +338,21 @@ impl App {
         let lookup = if let Some(phone) = q.phone.as_deref().filter(|x| !x.is_empty()) {
             let region = tenants::get(&mut s).await?.default_region;
             let e = E164::parse(phone, Some(&region))?;
-            Some(Lookup::Phone(
-                self.keys
-                    .blind_index(&mut s, BlindKind::Phone, e.as_str())
-                    .await?,
-            ))
+            Some(Lookup::Phone(self.keys.blind_index(&mut s, BlindKind::Phone, e.as_str()).await?))
         } else if let Some(email) = q.email.as_deref().filter(|x| !x.is_empty()) {
             let e = Email::parse(email)?;
-            Some(Lookup::Email(
-                self.keys
-                    .blind_index(&mut s, BlindKind::Email, &e.normalized())
-                    .await?,
-            ))
+            Some(Lookup::Email(self.keys.blind_index(&mut s, BlindKind::Email, &e.normalized()).await?))
         } else {
             None
         };
-        let filter = ListFilter {
-            lookup,
-            label: q.label.filter(|l| !l.is_empty()),
-        };
+        let filter = ListFilter { lookup, label: q.label.filter(|l| !l.is_empty()) };
         let rows = contacts::list(&mut s, &filter, before, limit + 1).await?;
         let page = Page::from_rows(rows, limit, |r| Cursor::Id(r.id), |r| r);
         let ids: Vec<uuid::Uuid> = page.items.iter().map(|r| r.id).collect();
         let mut labels = contacts::labels_of(&mut s, &ids).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for r in &page.items {
-            items.push(
-                self.contact_view(&mut s, r, labels.remove(&r.id).unwrap_or_default(), pii)
-                    .await?,
-            );
+            items.push(self.contact_view(&mut s, r, labels.remove(&r.id).unwrap_or_default(), pii).await?);
         }
         if !ids.is_empty() {
             Audit::of(p)
@@ -452,18 +366,10 @@ impl App {
                 .await?;
         }
         tx.commit().await?;
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Ok(Page { items, next_cursor: page.next_cursor })
     }
 
-    pub async fn update_contact(
-        &self,
-        p: &Principal,
-        id: ContactId,
-        input: ContactInput,
-    ) -> AppResult<ContactView> {
+    pub async fn update_contact(&self, p: &Principal, id: ContactId, input: ContactInput) -> AppResult<ContactView> {
         p.require(Permission::ContactsWrite)?;
         let now = self.now().0;
         let mut tx = self.db.write().await?;
@@ -471,9 +377,7 @@ impl App {
         let mut row = contacts::get(&mut s, id.as_uuid()).await?;
         let fields = self.apply_contact_input(&mut s, &mut row, &input).await?;
         row.updated_at = now;
-        contacts::update(&mut s, &row)
-            .await
-            .map_err(|e| conflict_field(e.into()))?;
+        contacts::update(&mut s, &row).await.map_err(|e| conflict_field(e.into()))?;
         Audit::of(p)
             .record(
                 self,
@@ -483,13 +387,8 @@ impl App {
                 serde_json::json!({"fields": fields}),
             )
             .await?;
-        let labels = contacts::labels_of(&mut s, &[row.id])
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
-        let view = self
-            .contact_view(&mut s, &row, labels, p.can(Permission::ContactsViewPii))
-            .await?;
+        let labels = contacts::labels_of(&mut s, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+        let view = self.contact_view(&mut s, &row, labels, p.can(Permission::ContactsViewPii)).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -523,15 +422,11 @@ mod tests {
 
     #[test]
     fn patch_distinguishes_null_from_absent() {
-        let i: ContactInput =
-            serde_json::from_str(r#"{"name": null, "phone": "+905321112233"}"#).unwrap();
+        let i: ContactInput = serde_json::from_str(r#"{"name": null, "phone": "+905321112233"}"#).unwrap();
         assert_eq!(i.name, Some(None));
         assert_eq!(i.phone, Some(Some("+905321112233".into())));
         assert_eq!(i.email, None);
-        assert!(
-            serde_json::from_str::<ContactInput>(r#"{"tenant_id": "x"}"#).is_err(),
-            "mass assignment refused"
-        );
+        assert!(serde_json::from_str::<ContactInput>(r#"{"tenant_id": "x"}"#).is_err(), "mass assignment refused");
     }
 
     #[test]

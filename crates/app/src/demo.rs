@@ -22,8 +22,7 @@ pub struct DemoSeed {
 
 impl App {
     pub async fn seed_demo(&self) -> AppResult<DemoSeed> {
-        let existing =
-            tenants::find_by_name(&mut self.db.read().await?.platform(), DEMO_TENANT).await?;
+        let existing = tenants::find_by_name(&mut self.db.read().await?.platform(), DEMO_TENANT).await?;
         let tenant = match existing {
             Some(t) => TenantId::from_uuid(t.id),
             None => {
@@ -48,18 +47,10 @@ impl App {
                 &system,
                 NewApiKey {
                     name: "demo".into(),
-                    scopes: Permission::ALL
-                        .iter()
-                        .map(|p| p.scope().to_owned())
-                        .collect(),
+                    scopes: Permission::ALL.iter().map(|p| p.scope().to_owned()).collect(),
                 },
             )
             .await?;
-        Ok(DemoSeed {
-            tenant,
-            email: DEMO_EMAIL,
-            password: DEMO_PASSWORD,
-            api_key,
-        })
+        Ok(DemoSeed { tenant, email: DEMO_EMAIL, password: DEMO_PASSWORD, api_key })
     }
 }

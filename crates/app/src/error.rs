@@ -15,19 +15,13 @@ pub enum AppError {
     /// 403: authenticated, not allowed. `code` says why (`forbidden`, `ip_not_allowed`,
     /// `mfa_required`).
     #[error("{message}")]
-    Forbidden {
-        code: &'static str,
-        message: &'static str,
-    },
+    Forbidden { code: &'static str, message: &'static str },
     /// 404, also for objects of another tenant.
     #[error("not found")]
     NotFound,
     /// 409.
     #[error("{message}")]
-    Conflict {
-        field: Option<String>,
-        message: String,
-    },
+    Conflict { field: Option<String>, message: String },
     /// 422: a value is not acceptable.
     #[error(transparent)]
     Invalid(#[from] Invalid),
@@ -50,10 +44,7 @@ pub type AppResult<T> = Result<T, AppError>;
 impl AppError {
     #[must_use]
     pub fn forbidden() -> Self {
-        AppError::Forbidden {
-            code: "forbidden",
-            message: "you do not have permission to do this",
-        }
+        AppError::Forbidden { code: "forbidden", message: "you do not have permission to do this" }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -65,10 +56,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict(c) => AppError::Conflict {
-                field: None,
-                message: format!("already exists ({c})"),
-            },
+            StoreError::Conflict(c) => AppError::Conflict { field: None, message: format!("already exists ({c})") },
             StoreError::Sql(sqlx_err) if is_unavailable(&sqlx_err) => AppError::Unavailable,
             other => AppError::Internal(other.to_string()),
         }

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use switchboard_core::{ContactId, Email, KeyId, TenantId};
-use switchboard_privacy::{
-    Aad, BlindIndex, BlindKey, BlindKind, ChainKey, DataKey, MasterKey, Plain, Sealed,
-};
+use switchboard_privacy::{Aad, BlindIndex, BlindKey, BlindKind, ChainKey, DataKey, MasterKey, Plain, Sealed};
 use switchboard_storage::Scope;
 use switchboard_storage::keys::{self as key_repo, ContactKeyRow, TenantKeyRow};
 
@@ -56,8 +54,7 @@ impl Keyring {
     /// The platform-wide index of a user's e-mail (login happens before the tenant is known).
     #[must_use]
     pub fn user_email_index(&self, email: &Email) -> BlindIndex {
-        self.user_index
-            .index(BlindKind::UserEmail, &email.normalized())
+        self.user_index.index(BlindKind::UserEmail, &email.normalized())
     }
 
     /// Creates a new tenant's data and index keys, in the caller's transaction.
@@ -80,31 +77,21 @@ impl Keyring {
         Ok(())
     }
 
-    async fn load_tenant_key(
-        &self,
-        s: &mut Scope<'_>,
-        row: TenantKeyRow,
-    ) -> AppResult<Arc<DataKey>> {
+    async fn load_tenant_key(&self, s: &mut Scope<'_>, row: TenantKeyRow) -> AppResult<Arc<DataKey>> {
         let tenant = s.tenant_id();
         let id = KeyId::from_uuid(row.key_id);
         if let Some(k) = lock(&self.tenant_keys).get(&(tenant, id)) {
             return Ok(k.clone());
         }
         if row.master_key_id != self.master.id().as_uuid() {
-            return Err(AppError::Internal(
-                "tenant key was wrapped by another master key".into(),
-            ));
+            return Err(AppError::Internal("tenant key was wrapped by another master key".into()));
         }
         let key = Arc::new(self.master.unwrap_key(tenant, id, &row.wrapped)?);
         lock(&self.tenant_keys).insert((tenant, id), key.clone());
         Ok(key)
     }
 
-    async fn active_key(
-        &self,
-        s: &mut Scope<'_>,
-        purpose: &'static str,
-    ) -> AppResult<Arc<DataKey>> {
+    async fn active_key(&self, s: &mut Scope<'_>, purpose: &'static str) -> AppResult<Arc<DataKey>> {
         let tenant = s.tenant_id();
         let cached = lock(&self.active).get(&(tenant, purpose)).copied();
         if let Some(id) = cached
@@ -131,9 +118,7 @@ impl Keyring {
         }
         let row = key_repo::tenant_key(s, id.as_uuid())
             .await?
-            .ok_or(AppError::Internal(
-                "the key this value was sealed with no longer exists".into(),
-            ))?;
+            .ok_or(AppError::Internal("the key this value was sealed with no longer exists".into()))?;
         self.load_tenant_key(s, row).await
     }
 
@@ -148,42 +133,22 @@ impl Keyring {
         Ok(key)
     }
 
-    pub async fn blind_index(
-        &self,
-        s: &mut Scope<'_>,
-        kind: BlindKind,
-        value: &str,
-    ) -> AppResult<BlindIndex> {
+    pub async fn blind_index(&self, s: &mut Scope<'_>, kind: BlindKind, value: &str) -> AppResult<BlindIndex> {
         Ok(self.blind_key(s).await?.index(kind, value))
     }
 
     /// Seals a tenant-level value (user e-mail, channel secrets).
-    pub async fn seal_tenant<T: Plain>(
-        &self,
-        s: &mut Scope<'_>,
-        aad: &Aad<'_>,
-        value: &T,
-    ) -> AppResult<Sealed<T>> {
+    pub async fn seal_tenant<T: Plain>(&self, s: &mut Scope<'_>, aad: &Aad<'_>, value: &T) -> AppResult<Sealed<T>> {
         Ok(Sealed::seal(&*self.tenant_key(s).await?, aad, value))
     }
 
-    pub async fn open_tenant<T: Plain>(
-        &self,
-        s: &mut Scope<'_>,
-        aad: &Aad<'_>,
-        sealed: &Sealed<T>,
-    ) -> AppResult<T> {
+    pub async fn open_tenant<T: Plain>(&self, s: &mut Scope<'_>, aad: &Aad<'_>, sealed: &Sealed<T>) -> AppResult<T> {
         let key = self.tenant_key_by_id(s, sealed.key_id()?).await?;
         Ok(sealed.open(&key, aad)?)
     }
 
     /// Creates a contact's own key, wrapped by the tenant key, in the caller's transaction.
-    pub async fn provision_contact(
-        &self,
-        s: &mut Scope<'_>,
-        contact: ContactId,
-        now: i64,
-    ) -> AppResult<Arc<DataKey>> {
+    pub async fn provision_contact(&self, s: &mut Scope<'_>, contact: ContactId, now: i64) -> AppResult<Arc<DataKey>> {
         let tenant_key = self.tenant_key(s).await?;
         let key = Arc::new(DataKey::generate());
         key_repo::insert_contact_key(
@@ -224,18 +189,10 @@ impl Keyring {
         }
         let row = key_repo::contact_key(s, contact.as_uuid(), id.map(|i| i.as_uuid()))
             .await?
-            .ok_or(AppError::Internal(
-                "contact key missing (erased contact?)".into(),
-            ))?;
-        let tenant_key = self
-            .tenant_key_by_id(s, KeyId::from_uuid(row.tenant_key_id))
-            .await?;
-        let key = Arc::new(tenant_key.unwrap_key(
-            tenant,
-            "contact_keys",
-            KeyId::from_uuid(row.key_id),
-            &row.wrapped,
-        )?);
+            .ok_or(AppError::Internal("contact key missing (erased contact?)".into()))?;
+        let tenant_key = self.tenant_key_by_id(s, KeyId::from_uuid(row.tenant_key_id)).await?;
+        let key =
+            Arc::new(tenant_key.unwrap_key(tenant, "contact_keys", KeyId::from_uuid(row.key_id), &row.wrapped)?);
         if id.is_none() {
             self.remember_contact(tenant, contact, key.clone());
         }
@@ -249,11 +206,7 @@ impl Keyring {
         aad: &Aad<'_>,
         value: &T,
     ) -> AppResult<Sealed<T>> {
-        Ok(Sealed::seal(
-            &*self.contact_key(s, contact, None).await?,
-            aad,
-            value,
-        ))
+        Ok(Sealed::seal(&*self.contact_key(s, contact, None).await?, aad, value))
     }
 
     pub async fn open_contact<T: Plain>(

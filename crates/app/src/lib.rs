@@ -17,6 +17,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod tenants;
 pub mod users;
+pub mod whatsapp;
 
 use std::sync::Arc;
 
@@ -35,7 +36,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
     pub limits: ratelimit::Limits,
+    pub blobs: switchboard_storage::blobs::BlobStore,
+    pub wa: whatsapp::WaState,
     passwords: password::Passwords,
+    settings_cache: std::sync::Mutex<std::collections::HashMap<switchboard_core::TenantId, tenants::TenantSettings>>,
 }
 
 impl App {
@@ -45,16 +49,26 @@ impl App {
         bus: Arc<dyn EventBus>,
         clock: Arc<dyn Clock>,
         config: AppConfig,
+        blobs: switchboard_storage::blobs::BlobStore,
     ) -> AppResult<Arc<Self>> {
         Ok(Arc::new(Self {
             limits: ratelimit::Limits::new(&config.limits),
             passwords: password::Passwords::new(&config.argon2)?,
+            wa: whatsapp::WaState::new(&config.whatsapp),
+            settings_cache: std::sync::Mutex::default(),
+            blobs,
             db,
             keys,
             bus,
             clock,
             config,
         }))
+    }
+
+    /// Forgets idle rate-limit keys so memory stays bounded.
+    pub fn shrink_limiters(&self) {
+        self.limits.shrink();
+        self.wa.pacing.shrink();
     }
 
     #[must_use]

@@ -20,25 +20,13 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from `limit + 1` fetched rows: the extra row only tells whether there is
     /// a next page, and the cursor is the key of the last row shown.
-    pub fn from_rows<R>(
-        mut rows: Vec<R>,
-        limit: i64,
-        key: impl Fn(&R) -> Cursor,
-        view: impl FnMut(R) -> T,
-    ) -> Self {
+    pub fn from_rows<R>(mut rows: Vec<R>, limit: i64, key: impl Fn(&R) -> Cursor, view: impl FnMut(R) -> T) -> Self {
         let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
         if more {
             rows.truncate(usize::try_from(limit).unwrap_or(0));
         }
-        let next_cursor = if more {
-            rows.last().map(|r| key(r).encode())
-        } else {
-            None
-        };
-        Page {
-            items: rows.into_iter().map(view).collect(),
-            next_cursor,
-        }
+        let next_cursor = if more { rows.last().map(|r| key(r).encode()) } else { None };
+        Page { items: rows.into_iter().map(view).collect(), next_cursor }
     }
 }
 
@@ -51,6 +39,8 @@ pub fn limit(requested: Option<u32>) -> i64 {
 pub enum Cursor {
     Id(Uuid),
     Seq(i64),
+    /// A time and an id: lists ordered by a timestamp with the id as tie-breaker.
+    AtId(i64, Uuid),
 }
 
 impl Cursor {
@@ -59,6 +49,11 @@ impl Cursor {
         match self {
             Cursor::Id(id) => URL_SAFE_NO_PAD.encode(id.as_bytes()),
             Cursor::Seq(n) => URL_SAFE_NO_PAD.encode(n.to_be_bytes()),
+            Cursor::AtId(at, id) => {
+                let mut b = at.to_be_bytes().to_vec();
+                b.extend_from_slice(id.as_bytes());
+                URL_SAFE_NO_PAD.encode(b)
+            }
         }
     }
 }
@@ -82,6 +77,17 @@ pub fn decode_seq(cursor: Option<&str>) -> AppResult<Option<i64>> {
             let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
             let arr: [u8; 8] = bytes.as_slice().try_into().map_err(|_| bad_cursor())?;
             Ok(i64::from_be_bytes(arr))
+        })
+        .transpose()
+}
+
+pub fn decode_at_id(cursor: Option<&str>) -> AppResult<Option<(i64, Uuid)>> {
+    cursor
+        .map(|c| {
+            let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad_cursor())?;
+            let (at, id) = bytes.split_at_checked(8).ok_or_else(bad_cursor)?;
+            let at: [u8; 8] = at.try_into().map_err(|_| bad_cursor())?;
+            Ok((i64::from_be_bytes(at), Uuid::from_slice(id).map_err(|_| bad_cursor())?))
         })
         .transpose()
 }

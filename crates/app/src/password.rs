@@ -16,8 +16,7 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new(cfg: &Argon2Config) -> AppResult<Self> {
-        let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
-            .map_err(AppError::internal)?;
+        let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None).map_err(AppError::internal)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = argon
             .hash_password(switchboard_privacy::token::random_token(16).as_bytes())
@@ -30,18 +29,10 @@ impl Passwords {
     pub fn validate(password: &str) -> Result<(), Invalid> {
         let n = password.chars().count();
         if n < 10 {
-            return Err(Invalid::new(
-                "password",
-                "password_too_short",
-                "use at least 10 characters",
-            ));
+            return Err(Invalid::new("password", "password_too_short", "use at least 10 characters"));
         }
         if n > 128 {
-            return Err(Invalid::new(
-                "password",
-                "password_too_long",
-                "use at most 128 characters",
-            ));
+            return Err(Invalid::new("password", "password_too_long", "use at most 128 characters"));
         }
         Ok(())
     }
@@ -49,10 +40,7 @@ impl Passwords {
     pub async fn hash(&self, password: String) -> AppResult<String> {
         let argon = self.argon.clone();
         tokio::task::spawn_blocking(move || {
-            argon
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(AppError::internal)
+            argon.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(AppError::internal)
         })
         .await
         .map_err(AppError::internal)?
@@ -65,13 +53,8 @@ impl Passwords {
             Some(h) => (h, true),
             None => (self.dummy.clone(), false),
         };
-        tokio::task::spawn_blocking(move || {
-            argon
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()
-                && real
-        })
-        .await
-        .unwrap_or(false)
+        tokio::task::spawn_blocking(move || argon.verify_password(password.as_bytes(), hash.as_str()).is_ok() && real)
+            .await
+            .unwrap_or(false)
     }
 }

@@ -29,9 +29,7 @@ fn per_minute<K: Hash + Eq + Clone>(n: u32) -> DefaultKeyedRateLimiter<K> {
 fn check<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> AppResult<()> {
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        AppError::RateLimited {
-            retry_after_secs: wait.as_secs().max(1),
-        }
+        AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }
     })
 }
 

@@ -70,10 +70,7 @@ fn name_aad(tenant: TenantId, id: uuid::Uuid) -> Aad<'static> {
 impl App {
     pub(crate) async fn user_view(&self, s: &mut Scope<'_>, r: UserRow) -> AppResult<UserView> {
         let tenant = s.tenant_id();
-        let email: Email = self
-            .keys
-            .open_tenant(s, &email_aad(tenant, r.id), &r.email_sealed)
-            .await?;
+        let email: Email = self.keys.open_tenant(s, &email_aad(tenant, r.id), &r.email_sealed).await?;
         let name = match &r.name_sealed {
             Some(n) => Some(self.keys.open_tenant(s, &name_aad(tenant, r.id), n).await?),
             None => None,
@@ -91,27 +88,15 @@ impl App {
     }
 
     /// Creates a user. Returns the generated password when none was given.
-    pub async fn create_user(
-        &self,
-        p: &Principal,
-        input: NewUser,
-    ) -> AppResult<(UserView, Option<String>)> {
+    pub async fn create_user(&self, p: &Principal, input: NewUser) -> AppResult<(UserView, Option<String>)> {
         p.require(Permission::UsersManage)?;
         if !may_grant(p, input.role) {
             return Err(AppError::forbidden());
         }
         let email = Email::parse(&input.email)?;
-        let name = input
-            .name
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
+        let name = input.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-            return Err(Invalid::new(
-                "name",
-                "invalid_name",
-                "name must be at most 200 characters",
-            )
-            .into());
+            return Err(Invalid::new("name", "invalid_name", "name must be at most 200 characters").into());
         }
         let (password, generated) = match input.password {
             Some(pw) => {
@@ -131,17 +116,10 @@ impl App {
         let row = UserRow {
             tenant_id: p.tenant.as_uuid(),
             id,
-            email_sealed: self
-                .keys
-                .seal_tenant(&mut s, &email_aad(p.tenant, id), &email)
-                .await?,
+            email_sealed: self.keys.seal_tenant(&mut s, &email_aad(p.tenant, id), &email).await?,
             email_index: self.keys.user_email_index(&email),
             name_sealed: match &name {
-                Some(n) => Some(
-                    self.keys
-                        .seal_tenant(&mut s, &name_aad(p.tenant, id), n)
-                        .await?,
-                ),
+                Some(n) => Some(self.keys.seal_tenant(&mut s, &name_aad(p.tenant, id), n).await?),
                 None => None,
             },
             password_hash: hash,
@@ -154,15 +132,13 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        users::insert(&mut s, &row)
-            .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict { .. } => AppError::Conflict {
-                    field: Some("email".into()),
-                    message: "a user with this e-mail already exists".into(),
-                },
-                other => other,
-            })?;
+        users::insert(&mut s, &row).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict { .. } => AppError::Conflict {
+                field: Some("email".into()),
+                message: "a user with this e-mail already exists".into(),
+            },
+            other => other,
+        })?;
         Audit::of(p)
             .record(
                 self,
@@ -194,10 +170,7 @@ impl App {
         for r in page.items {
             items.push(self.user_view(&mut s, r).await?);
         }
-        Ok(Page {
-            items,
-            next_cursor: page.next_cursor,
-        })
+        Ok(Page { items, next_cursor: page.next_cursor })
     }
 
     pub async fn get_user(&self, p: &Principal, id: UserId) -> AppResult<UserView> {
@@ -216,14 +189,8 @@ impl App {
         self.get_user(p, id).await
     }
 
-    pub async fn update_user(
-        &self,
-        p: &Principal,
-        id: UserId,
-        patch: UserPatch,
-    ) -> AppResult<UserView> {
-        let own_locale_only =
-            p.user_id() == Some(id) && patch.role.is_none() && patch.disabled.is_none();
+    pub async fn update_user(&self, p: &Principal, id: UserId, patch: UserPatch) -> AppResult<UserView> {
+        let own_locale_only = p.user_id() == Some(id) && patch.role.is_none() && patch.disabled.is_none();
         if !own_locale_only {
             p.require(Permission::UsersManage)?;
         }
@@ -245,10 +212,7 @@ impl App {
                 });
             }
             users::set_role(&mut s, id.as_uuid(), role.as_str(), now).await?;
-            changed.insert(
-                "role".into(),
-                serde_json::json!({"from": current, "to": role}),
-            );
+            changed.insert("role".into(), serde_json::json!({"from": current, "to": role}));
             end_sessions = true;
         }
         if let Some(disabled) = patch.disabled.filter(|d| *d != before.disabled) {
@@ -267,9 +231,7 @@ impl App {
         }
         if let Some(locale) = patch.locale {
             if !LOCALES.contains(&locale.as_str()) {
-                return Err(
-                    Invalid::new("locale", "invalid_locale", "locale must be en or tr").into(),
-                );
+                return Err(Invalid::new("locale", "invalid_locale", "locale must be en or tr").into());
             }
             users::set_locale(&mut s, id.as_uuid(), &locale, now).await?;
             changed.insert("locale".into(), serde_json::json!(locale));
@@ -278,19 +240,9 @@ impl App {
             sessions::delete_for_user(&mut s, id.as_uuid(), None).await?;
         }
         if !changed.is_empty() {
-            let action = if changed.contains_key("role") {
-                "user.role_changed"
-            } else {
-                "user.updated"
-            };
+            let action = if changed.contains_key("role") { "user.role_changed" } else { "user.updated" };
             Audit::of(p)
-                .record(
-                    self,
-                    &mut s,
-                    action,
-                    Some(("user", id.to_string())),
-                    serde_json::Value::Object(changed),
-                )
+                .record(self, &mut s, action, Some(("user", id.to_string())), serde_json::Value::Object(changed))
                 .await?;
         }
         let row = users::get(&mut s, id.as_uuid()).await?;

@@ -19,13 +19,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Owner,
-        Role::Admin,
-        Role::Supervisor,
-        Role::Agent,
-        Role::Analyst,
-    ];
+    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Supervisor, Role::Agent, Role::Analyst];
 
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -66,13 +60,9 @@ impl Role {
                 P::TemplatesRead,
                 P::ChannelsRead,
             ],
-            Role::Analyst => &[
-                P::ContactsRead,
-                P::ConversationsRead,
-                P::TemplatesRead,
-                P::ChannelsRead,
-                P::ReportsRead,
-            ],
+            Role::Analyst => {
+                &[P::ContactsRead, P::ConversationsRead, P::TemplatesRead, P::ChannelsRead, P::ReportsRead]
+            }
         }
     }
 
@@ -101,16 +91,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(
-                    "role",
-                    "invalid_role",
-                    "role must be one of owner, admin, supervisor, agent, analyst",
-                )
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            Invalid::new("role", "invalid_role", "role must be one of owner, admin, supervisor, agent, analyst")
+        })
     }
 }
 

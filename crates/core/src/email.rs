@@ -77,24 +77,9 @@ mod tests {
     #[test]
     fn accepts_and_refuses() {
         assert!(Email::parse("Ayse.Yilmaz@Example.com.tr").is_ok());
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@x.com",
-            "a@@x.com",
-            "a b@x.com",
-            "a@x..com",
-            "a@.x.com",
-        ] {
+        for bad in ["", "a", "a@b", "@x.com", "a@@x.com", "a b@x.com", "a@x..com", "a@.x.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Email::parse("A@B.COM")
-                .map(|e| e.normalized())
-                .ok()
-                .as_deref(),
-            Some("a@b.com")
-        );
+        assert_eq!(Email::parse("A@B.COM").map(|e| e.normalized()).ok().as_deref(), Some("a@b.com"));
     }
 }

@@ -22,8 +22,7 @@ impl E164 {
         if ascii.is_empty() || ascii.len() > 64 {
             return Err(invalid_phone());
         }
-        let region = default_region
-            .and_then(|r| phonenumber::country::Id::from_str(&r.to_ascii_uppercase()).ok());
+        let region = default_region.and_then(|r| phonenumber::country::Id::from_str(&r.to_ascii_uppercase()).ok());
         // A number written as 00<country code>… is international too.
         let normalised = match ascii.strip_prefix("00") {
             Some(rest) if region.is_none() || !ascii.starts_with('+') => format!("+{rest}"),
@@ -65,11 +64,7 @@ pub fn mask_digits(s: &str) -> String {
         .map(|c| {
             if c.is_ascii_digit() {
                 seen += 1;
-                if seen <= 2 || seen > total.saturating_sub(2) {
-                    c
-                } else {
-                    '*'
-                }
+                if seen <= 2 || seen > total.saturating_sub(2) { c } else { '*' }
             } else {
                 c
             }
@@ -78,11 +73,7 @@ pub fn mask_digits(s: &str) -> String {
 }
 
 fn invalid_phone() -> Invalid {
-    Invalid::new(
-        "phone",
-        "invalid_phone",
-        "not a valid phone number; use international format such as +905321112233",
-    )
+    Invalid::new("phone", "invalid_phone", "not a valid phone number; use international format such as +905321112233")
 }
 
 /// Maps Arabic-Indic, extended Arabic-Indic and full-width digits (and the full-width plus) to
@@ -136,11 +127,7 @@ impl WaId {
     pub fn parse(input: &str) -> Result<Self, Invalid> {
         let s = input.trim().trim_start_matches('+');
         if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Invalid::new(
-                "wa_id",
-                "invalid_wa_id",
-                "wa_id must be digits",
-            ));
+            return Err(Invalid::new("wa_id", "invalid_wa_id", "wa_id must be digits"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -201,32 +188,16 @@ mod tests {
             "+٩٠٥٣٢١١١٢٢٣٣",
             "＋９０５３２１１１２２３３",
         ] {
-            assert_eq!(
-                E164::parse(input, Some("TR"))?.as_str(),
-                want,
-                "input {input:?}"
-            );
+            assert_eq!(E164::parse(input, Some("TR"))?.as_str(), want, "input {input:?}");
         }
         Ok(())
     }
 
     #[test]
     fn invalid_numbers_are_refused() {
-        for input in [
-            "",
-            "abc",
-            "+1",
-            "12",
-            "+90 532",
-            "+999123456789",
-            &"9".repeat(80),
-        ] {
+        for input in ["", "abc", "+1", "12", "+90 532", "+999123456789", &"9".repeat(80)] {
             let err = E164::parse(input, Some("TR")).err();
-            assert_eq!(
-                err.map(|e| e.code),
-                Some("invalid_phone"),
-                "input {input:?}"
-            );
+            assert_eq!(err.map(|e| e.code), Some("invalid_phone"), "input {input:?}");
         }
     }
 
@@ -243,10 +214,7 @@ mod tests {
         assert!(WaId::parse("905321112233").is_ok());
         assert!(WaId::parse("90532x").is_err());
         assert_eq!(
-            WaId::parse("905321112233")
-                .ok()
-                .and_then(|w| w.to_e164())
-                .map(String::from),
+            WaId::parse("905321112233").ok().and_then(|w| w.to_e164()).map(String::from),
             Some("+905321112233".to_owned())
         );
     }

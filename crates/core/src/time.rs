@@ -28,9 +28,7 @@ impl Millis {
     /// RFC 3339 rendering for APIs and logs.
     #[must_use]
     pub fn to_rfc3339(self) -> String {
-        jiff::Timestamp::from_millisecond(self.0)
-            .map(|t| t.to_string())
-            .unwrap_or_default()
+        jiff::Timestamp::from_millisecond(self.0).map(|t| t.to_string()).unwrap_or_default()
     }
 
     /// From Unix seconds, the unit Meta uses in webhook `timestamp` fields.

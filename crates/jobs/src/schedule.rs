@@ -31,22 +31,12 @@ pub struct Scheduler {
 impl Scheduler {
     #[must_use]
     pub fn new(db: Db, clock: Arc<dyn Clock>, owner: String) -> Self {
-        Self {
-            db,
-            clock,
-            owner,
-            entries: Vec::new(),
-            tick: Duration::from_secs(5),
-        }
+        Self { db, clock, owner, entries: Vec::new(), tick: Duration::from_secs(5) }
     }
 
     #[must_use]
     pub fn every(mut self, name: &str, every_ms: i64, task: Arc<dyn Periodic>) -> Self {
-        self.entries.push(Entry {
-            name: name.to_owned(),
-            every_ms,
-            task,
-        });
+        self.entries.push(Entry { name: name.to_owned(), every_ms, task });
         self
     }
 
@@ -77,8 +67,7 @@ impl Scheduler {
         let claimed = async {
             let mut tx = self.db.write().await?;
             schedules::ensure(&mut tx.platform(), &e.name, now).await?;
-            let got =
-                schedules::try_claim(&mut tx.platform(), &e.name, &self.owner, now, lease).await?;
+            let got = schedules::try_claim(&mut tx.platform(), &e.name, &self.owner, now, lease).await?;
             tx.commit().await?;
             Ok::<_, switchboard_storage::StoreError>(got)
         }
@@ -90,15 +79,9 @@ impl Scheduler {
         let outcome = e.task.run().await;
         let done = self.clock.now().0;
         let mut tx = self.db.write().await.map_err(|err| err.to_string())?;
-        schedules::finish(
-            &mut tx.platform(),
-            &e.name,
-            &self.owner,
-            done,
-            done + e.every_ms,
-        )
-        .await
-        .map_err(|err| err.to_string())?;
+        schedules::finish(&mut tx.platform(), &e.name, &self.owner, done, done + e.every_ms)
+            .await
+            .map_err(|err| err.to_string())?;
         tx.commit().await.map_err(|err| err.to_string())?;
         outcome
     }

@@ -66,13 +66,7 @@ pub struct Worker {
 impl Worker {
     #[must_use]
     pub fn new(db: Db, clock: Arc<dyn Clock>, owner: String, wakeup: Wakeup) -> Self {
-        Self {
-            db,
-            clock,
-            owner,
-            handlers: HashMap::new(),
-            wakeup,
-        }
+        Self { db, clock, owner, handlers: HashMap::new(), wakeup }
     }
 
     /// Registers the handler for one job kind.
@@ -102,11 +96,7 @@ impl Worker {
                 tracing::warn!(queue = %q.name, error = %e, "reaping expired leases failed");
             }
             let free = permits.available_permits();
-            let claimed = if free > 0 {
-                self.claim(&q, free, now).await
-            } else {
-                Ok(Vec::new())
-            };
+            let claimed = if free > 0 { self.claim(&q, free, now).await } else { Ok(Vec::new()) };
             let claimed = claimed.unwrap_or_else(|e| {
                 tracing::warn!(queue = %q.name, error = %e, "claiming jobs failed");
                 Vec::new()
@@ -146,22 +136,11 @@ impl Worker {
         Ok(())
     }
 
-    async fn claim(
-        &self,
-        q: &QueueSpec,
-        n: usize,
-        now: i64,
-    ) -> switchboard_storage::Result<Vec<JobRow>> {
+    async fn claim(&self, q: &QueueSpec, n: usize, now: i64) -> switchboard_storage::Result<Vec<JobRow>> {
         let mut tx = self.db.write().await?;
-        let rows = jobs::claim(
-            &mut tx.platform(),
-            &q.name,
-            &self.owner,
-            i64::try_from(n).unwrap_or(1),
-            now,
-            now + q.lease_ms,
-        )
-        .await?;
+        let rows =
+            jobs::claim(&mut tx.platform(), &q.name, &self.owner, i64::try_from(n).unwrap_or(1), now, now + q.lease_ms)
+                .await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -169,10 +148,7 @@ impl Worker {
     async fn execute(&self, q: &QueueSpec, job: JobRow) {
         let outcome = match self.handlers.get(&job.kind) {
             Some(h) => h.run(&job).await,
-            None => Err(JobError::Fatal(format!(
-                "no handler for job kind {}",
-                job.kind
-            ))),
+            None => Err(JobError::Fatal(format!("no handler for job kind {}", job.kind))),
         };
         let now = self.clock.now().0;
         let result = async {

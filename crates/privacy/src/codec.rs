@@ -26,9 +26,7 @@ where
     Vec<u8>: Decode<'r, DB>,
 {
     fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self::from_stored(<Vec<u8> as Decode<'r, DB>>::decode(
-            value,
-        )?))
+        Ok(Self::from_stored(<Vec<u8> as Decode<'r, DB>>::decode(value)?))
     }
 }
 
@@ -36,10 +34,7 @@ impl<'q, T, DB: Database> Encode<'q, DB> for Sealed<T>
 where
     Vec<u8>: Encode<'q, DB>,
 {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <DB as Database>::ArgumentBuffer,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut <DB as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <Vec<u8> as Encode<'q, DB>>::encode_by_ref(&self.as_bytes().to_vec(), buf)
     }
 }
@@ -62,10 +57,7 @@ where
 {
     fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
         let bytes = <Vec<u8> as Decode<'r, DB>>::decode(value)?;
-        let arr: [u8; 16] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| "blind index must be 16 bytes")?;
+        let arr: [u8; 16] = bytes.as_slice().try_into().map_err(|_| "blind index must be 16 bytes")?;
         Ok(BlindIndex(arr))
     }
 }
@@ -74,10 +66,7 @@ impl<'q, DB: Database> Encode<'q, DB> for BlindIndex
 where
     Vec<u8>: Encode<'q, DB>,
 {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <DB as Database>::ArgumentBuffer,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut <DB as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <Vec<u8> as Encode<'q, DB>>::encode_by_ref(&self.0.to_vec(), buf)
     }
 }

@@ -30,12 +30,7 @@ pub struct Aad<'a> {
 impl<'a> Aad<'a> {
     #[must_use]
     pub fn new(tenant: TenantId, table: &'a str, column: &'a str, row: Uuid) -> Self {
-        Self {
-            tenant,
-            table,
-            column,
-            row,
-        }
+        Self { tenant, table, column, row }
     }
 
     fn encode(&self, header: &[u8]) -> Vec<u8> {
@@ -63,13 +58,7 @@ pub(crate) fn seal(cipher: &Aes256Gcm, key_id: KeyId, aad: &Aad<'_>, plaintext: 
     let aad_bytes = aad.encode(&header);
     // AES-GCM encryption of an in-memory buffer cannot fail for inputs below 64 GiB.
     let ciphertext = cipher
-        .encrypt(
-            &Nonce::<Aes256Gcm>::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad: &aad_bytes,
-            },
-        )
+        .encrypt(&Nonce::<Aes256Gcm>::from(nonce), Payload { msg: plaintext, aad: &aad_bytes })
         .unwrap_or_default();
     let mut out = Vec::with_capacity(HEADER + ciphertext.len());
     out.extend_from_slice(&header);
@@ -83,34 +72,19 @@ pub fn key_id_of(envelope: &[u8]) -> Result<KeyId, CryptoError> {
     if header.first() != Some(&VERSION) {
         return Err(CryptoError::Malformed);
     }
-    let id = Uuid::from_slice(header.get(1..17).ok_or(CryptoError::Malformed)?)
-        .map_err(|_| CryptoError::Malformed)?;
+    let id = Uuid::from_slice(header.get(1..17).ok_or(CryptoError::Malformed)?).map_err(|_| CryptoError::Malformed)?;
     Ok(KeyId::from_uuid(id))
 }
 
-pub(crate) fn open(
-    cipher: &Aes256Gcm,
-    key_id: KeyId,
-    aad: &Aad<'_>,
-    envelope: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn open(cipher: &Aes256Gcm, key_id: KeyId, aad: &Aad<'_>, envelope: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let found = key_id_of(envelope)?;
     if found != key_id {
         return Err(CryptoError::WrongKey(found));
     }
     let (header, ciphertext) = envelope.split_at(HEADER);
-    let nonce: [u8; 12] = header
-        .get(17..HEADER)
-        .and_then(|n| n.try_into().ok())
-        .ok_or(CryptoError::Malformed)?;
+    let nonce: [u8; 12] = header.get(17..HEADER).and_then(|n| n.try_into().ok()).ok_or(CryptoError::Malformed)?;
     let aad_bytes = aad.encode(header);
     cipher
-        .decrypt(
-            &Nonce::<Aes256Gcm>::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: &aad_bytes,
-            },
-        )
+        .decrypt(&Nonce::<Aes256Gcm>::from(nonce), Payload { msg: ciphertext, aad: &aad_bytes })
         .map_err(|_| CryptoError::Tampered)
 }

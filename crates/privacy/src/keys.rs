@@ -39,11 +39,7 @@ impl DataKey {
 
     fn from_bytes(id: KeyId, bytes: [u8; 32]) -> Self {
         let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes));
-        Self {
-            id,
-            bytes: KeyBytes(bytes),
-            cipher,
-        }
+        Self { id, bytes: KeyBytes(bytes), cipher }
     }
 
     #[must_use]
@@ -121,10 +117,7 @@ impl MasterKey {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
-        Self(DataKey::from_bytes(
-            KeyId::from_uuid(Uuid::from_bytes(id)),
-            bytes,
-        ))
+        Self(DataKey::from_bytes(KeyId::from_uuid(Uuid::from_bytes(id)), bytes))
     }
 
     /// Parses the key file: 64 hexadecimal characters, surrounding whitespace ignored.
@@ -151,12 +144,7 @@ impl MasterKey {
         self.0.wrap(tenant, "tenant_keys", child)
     }
 
-    pub fn unwrap_key(
-        &self,
-        tenant: TenantId,
-        child_id: KeyId,
-        wrapped: &[u8],
-    ) -> Result<DataKey, CryptoError> {
+    pub fn unwrap_key(&self, tenant: TenantId, child_id: KeyId, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
         self.0.unwrap_key(tenant, "tenant_keys", child_id, wrapped)
     }
 
@@ -181,18 +169,10 @@ mod tests {
         let aad = Aad::new(tenant, "t", "c", Uuid::nil());
         assert_eq!(back.open_bytes(&aad, &tk.seal_bytes(&aad, b"x"))?, b"x");
         // Another tenant, or another key id, cannot unwrap it.
-        assert!(
-            master
-                .unwrap_key(TenantId::new(), tk.id(), &wrapped)
-                .is_err()
-        );
+        assert!(master.unwrap_key(TenantId::new(), tk.id(), &wrapped).is_err());
         assert!(master.unwrap_key(tenant, KeyId::new(), &wrapped).is_err());
         // Another master key cannot either.
-        assert!(
-            MasterKey::generate()
-                .unwrap_key(tenant, tk.id(), &wrapped)
-                .is_err()
-        );
+        assert!(MasterKey::generate().unwrap_key(tenant, tk.id(), &wrapped).is_err());
         Ok(())
     }
 

@@ -25,10 +25,7 @@ pub struct Sealed<T> {
 impl<T: Plain> Sealed<T> {
     #[must_use]
     pub fn seal(key: &DataKey, aad: &Aad<'_>, value: &T) -> Self {
-        Self {
-            bytes: key.seal_bytes(aad, &value.to_plain()),
-            _value: PhantomData,
-        }
+        Self { bytes: key.seal_bytes(aad, &value.to_plain()), _value: PhantomData }
     }
 
     pub fn open(&self, key: &DataKey, aad: &Aad<'_>) -> Result<T, CryptoError> {
@@ -40,10 +37,7 @@ impl<T> Sealed<T> {
     /// Wraps ciphertext read back from storage. Only the storage layer calls this.
     #[must_use]
     pub fn from_stored(bytes: Vec<u8>) -> Self {
-        Self {
-            bytes,
-            _value: PhantomData,
-        }
+        Self { bytes, _value: PhantomData }
     }
 
     #[must_use]
@@ -143,10 +137,7 @@ mod tests {
         ] {
             assert_eq!(s.open(&key, &other).err(), Some(CryptoError::Tampered));
         }
-        assert!(matches!(
-            s.open(&DataKey::generate(), &aad),
-            Err(CryptoError::WrongKey(_))
-        ));
+        assert!(matches!(s.open(&DataKey::generate(), &aad), Err(CryptoError::WrongKey(_))));
         Ok(())
     }
 
@@ -158,16 +149,9 @@ mod tests {
         for i in 0..sealed.as_bytes().len() {
             let mut b = sealed.as_bytes().to_vec();
             b[i] ^= 0x01;
-            assert!(
-                Sealed::<String>::from_stored(b).open(&key, &aad).is_err(),
-                "byte {i}"
-            );
+            assert!(Sealed::<String>::from_stored(b).open(&key, &aad).is_err(), "byte {i}");
         }
-        assert!(
-            Sealed::<String>::from_stored(vec![1, 2, 3])
-                .open(&key, &aad)
-                .is_err()
-        );
+        assert!(Sealed::<String>::from_stored(vec![1, 2, 3]).open(&key, &aad).is_err());
     }
 
     #[test]
@@ -175,9 +159,6 @@ mod tests {
         let key = DataKey::generate();
         let aad = Aad::new(TenantId::new(), "m", "text", Uuid::nil());
         let v = "same".to_owned();
-        assert_ne!(
-            Sealed::seal(&key, &aad, &v).as_bytes(),
-            Sealed::seal(&key, &aad, &v).as_bytes()
-        );
+        assert_ne!(Sealed::seal(&key, &aad, &v).as_bytes(), Sealed::seal(&key, &aad, &v).as_bytes());
     }
 }

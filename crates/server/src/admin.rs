@@ -11,6 +11,7 @@ use switchboard_app::keys::Keyring;
 use switchboard_app::users::NewUser;
 use switchboard_app::{App, AppConfig};
 use switchboard_core::{Permission, TenantId};
+use switchboard_storage::blobs::BlobStore;
 use switchboard_storage::bus::InProcessBus;
 use switchboard_storage::tenants;
 
@@ -25,15 +26,14 @@ async fn cli_app(storage: &StorageArgs) -> anyhow::Result<Arc<App>> {
         InProcessBus::new(),
         Arc::new(SystemClock),
         AppConfig::default(),
+        BlobStore::new(storage.data_dir.join("blobs")),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn existing_tenant(app: &App, id: &str) -> anyhow::Result<TenantId> {
     let tenant: TenantId = id.parse().context("--tenant must be a tenant id (UUID)")?;
-    tenants::get(&mut app.db.read().await?.tenant(tenant))
-        .await
-        .with_context(|| format!("no tenant {tenant}"))?;
+    tenants::get(&mut app.db.read().await?.tenant(tenant)).await.with_context(|| format!("no tenant {tenant}"))?;
     Ok(tenant)
 }
 
@@ -48,66 +48,34 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             let t = app.create_tenant(&name).await.map_err(app_err)?;
             println!("{}", serde_json::json!({"tenant_id": t.id, "name": t.name}));
         }
-        AdminCommand::CreateUser {
-            tenant,
-            email,
-            role,
-            password_file,
-            storage,
-        } => {
+        AdminCommand::CreateUser { tenant, email, role, password_file, storage } => {
             let app = cli_app(&storage).await?;
             let tenant = existing_tenant(&app, &tenant).await?;
             let password = match password_file {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?;
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
                     Some(text.lines().next().unwrap_or_default().to_owned())
                 }
                 None => None,
             };
-            let role = role
-                .parse()
-                .map_err(|e: switchboard_core::Invalid| anyhow::anyhow!("{}", e.message))?;
+            let role = role.parse().map_err(|e: switchboard_core::Invalid| anyhow::anyhow!("{}", e.message))?;
             let (user, generated) = app
-                .create_user(
-                    &Principal::system(tenant, "cli"),
-                    NewUser {
-                        email,
-                        role,
-                        name: None,
-                        password,
-                    },
-                )
+                .create_user(&Principal::system(tenant, "cli"), NewUser { email, role, name: None, password })
                 .await
                 .map_err(app_err)?;
-            let mut out =
-                serde_json::json!({"user_id": user.id, "tenant_id": tenant, "role": user.role});
+            let mut out = serde_json::json!({"user_id": user.id, "tenant_id": tenant, "role": user.role});
             if let Some(pw) = generated {
                 out["password"] = serde_json::Value::String(pw);
             }
             println!("{out}");
         }
-        AdminCommand::CreateApiKey {
-            tenant,
-            name,
-            scopes,
-            storage,
-        } => {
+        AdminCommand::CreateApiKey { tenant, name, scopes, storage } => {
             let app = cli_app(&storage).await?;
             let tenant = existing_tenant(&app, &tenant).await?;
-            let scopes = if scopes.is_empty() {
-                Permission::ALL
-                    .iter()
-                    .map(|p| p.scope().to_owned())
-                    .collect()
-            } else {
-                scopes
-            };
+            let scopes =
+                if scopes.is_empty() { Permission::ALL.iter().map(|p| p.scope().to_owned()).collect() } else { scopes };
             let (view, key) = app
-                .create_api_key(
-                    &Principal::system(tenant, "cli"),
-                    NewApiKey { name, scopes },
-                )
+                .create_api_key(&Principal::system(tenant, "cli"), NewApiKey { name, scopes })
                 .await
                 .map_err(app_err)?;
             println!(

@@ -7,19 +7,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "switchboard",
-    version,
-    about = "Self-hosted, privacy-first customer messaging"
-)]
+#[command(name = "switchboard", version, about = "Self-hosted, privacy-first customer messaging")]
 pub struct Cli {
     /// Log output format.
-    #[arg(
-        long,
-        global = true,
-        env = "SWITCHBOARD_LOG_FORMAT",
-        default_value = "text"
-    )]
+    #[arg(long, global = true, env = "SWITCHBOARD_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -43,6 +34,8 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the Meta simulator (Graph API and webhooks) on its own.
+    Sim(SimArgs),
 }
 
 /// Where data lives: shared by every command that touches the database.
@@ -77,15 +70,51 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Proxies (CIDR) whose X-Forwarded-For is believed. Repeat or comma-separate.
-    #[arg(
-        long = "trusted-proxy",
-        env = "SWITCHBOARD_TRUSTED_PROXIES",
-        value_delimiter = ','
-    )]
+    #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
     /// Largest API request body, in bytes.
     #[arg(long, env = "SWITCHBOARD_API_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub api_body_limit: usize,
+    /// Largest webhook body, in bytes (Meta sends up to 3 MB).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_BODY_LIMIT", default_value_t = 3 * 1024 * 1024)]
+    pub webhook_body_limit: usize,
+    /// A Graph API base URL tenants may connect numbers against, besides Meta's (e.g. a
+    /// simulator). Repeat or comma-separate.
+    #[arg(long, env = "SWITCHBOARD_ALLOW_GRAPH_URL", value_delimiter = ',')]
+    pub allow_graph_url: Vec<String>,
+    /// Where `--demo` runs its built-in Meta simulator.
+    #[arg(long, env = "SWITCHBOARD_SIM_LISTEN", default_value = "127.0.0.1:8089")]
+    pub sim_listen: SocketAddr,
+}
+
+/// `switchboard sim`: the Meta simulator on its own (see docs/SIMULATOR.md).
+#[derive(Args, Debug, Clone)]
+pub struct SimArgs {
+    #[arg(long, env = "SWITCHBOARD_SIM_LISTEN", default_value = "127.0.0.1:8089")]
+    pub listen: SocketAddr,
+    /// Where to deliver webhooks (Switchboard's /webhooks/whatsapp/{channel_id}).
+    #[arg(long)]
+    pub webhook_url: String,
+    /// Signs every webhook (X-Hub-Signature-256).
+    #[arg(long, env = "SWITCHBOARD_SIM_APP_SECRET")]
+    pub app_secret: String,
+    #[arg(long, env = "SWITCHBOARD_SIM_VERIFY_TOKEN")]
+    pub verify_token: String,
+    #[arg(long, default_value = "106000000000001")]
+    pub phone_number_id: String,
+    #[arg(long, default_value = "880000000000001")]
+    pub waba_id: String,
+    #[arg(long, default_value = "15550001111")]
+    pub display_phone_number: String,
+    /// The bearer token the fake Graph API accepts.
+    #[arg(long, env = "SWITCHBOARD_SIM_ACCESS_TOKEN", default_value = "sim-access-token")]
+    pub access_token: String,
+    /// Sends per second accepted before 130429.
+    #[arg(long, default_value_t = 80)]
+    pub throughput: u32,
+    /// Share of accepted sends that end in a `failed` status webhook.
+    #[arg(long, default_value_t = 0.0)]
+    pub failure_rate: f64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,11 +1,12 @@
-//! Background work every node runs: periodic cleanups (one node at a time per schedule) and
-//! the job workers.
+//! Background work every node runs: periodic cleanups (one node at a time per schedule), the
+//! job workers, the webhook ingest writers and the WhatsApp sender.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use switchboard_app::App;
-use switchboard_jobs::{Periodic, Scheduler};
+use switchboard_app::whatsapp::{self, media::WhatsAppJobs};
+use switchboard_jobs::{Periodic, QueueSpec, Scheduler, Worker};
 use switchboard_storage::{jobs, sessions};
 use tokio_util::sync::CancellationToken;
 
@@ -21,9 +22,7 @@ impl Periodic for ExpiredSessions {
     async fn run(&self) -> Result<(), String> {
         let now = self.0.now().0;
         let mut tx = self.0.db.write().await.map_err(|e| e.to_string())?;
-        let n = sessions::delete_expired(&mut tx.platform(), now)
-            .await
-            .map_err(|e| e.to_string())?;
+        let n = sessions::delete_expired(&mut tx.platform(), now).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::debug!(sessions = n, "removed expired sessions");
         Ok(())
@@ -38,9 +37,7 @@ impl Periodic for FinishedJobs {
         let before = self.0.now().0 - DONE_JOB_RETENTION;
         loop {
             let mut tx = self.0.db.write().await.map_err(|e| e.to_string())?;
-            let n = jobs::purge_done(&mut tx.platform(), before, 1000)
-                .await
-                .map_err(|e| e.to_string())?;
+            let n = jobs::purge_done(&mut tx.platform(), before, 1000).await.map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())?;
             if n < 1000 {
                 return Ok(());
@@ -49,23 +46,37 @@ impl Periodic for FinishedJobs {
     }
 }
 
+struct UnknownSends(Arc<App>);
+
+#[async_trait]
+impl Periodic for UnknownSends {
+    async fn run(&self) -> Result<(), String> {
+        let tenants =
+            switchboard_storage::tenants::list(&mut self.0.db.read().await.map_err(|e| e.to_string())?.platform())
+                .await
+                .map_err(|e| e.to_string())?;
+        for t in tenants {
+            self.0
+                .settle_unknown_sends(switchboard_core::TenantId::from_uuid(t.id))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs until `stop` is cancelled.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
-    let scheduler = Scheduler::new(
-        app.db.clone(),
-        app.clock.clone(),
-        app.config.node_id.clone(),
-    )
-    .every(
-        "sessions.expired",
-        TEN_MINUTES,
-        Arc::new(ExpiredSessions(app.clone())),
-    )
-    .every(
-        "jobs.finished",
-        TEN_MINUTES,
-        Arc::new(FinishedJobs(app.clone())),
-    );
+    let scheduler = Scheduler::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone())
+        .every("sessions.expired", TEN_MINUTES, Arc::new(ExpiredSessions(app.clone())))
+        .every("jobs.finished", TEN_MINUTES, Arc::new(FinishedJobs(app.clone())))
+        .every("whatsapp.unknown_sends", 5 * 60_000, Arc::new(UnknownSends(app.clone())));
+    let jobs = Arc::new(WhatsAppJobs(app.clone()));
+    let worker = Worker::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone(), app.wa.jobs_wakeup.clone())
+        .handle(whatsapp::JOB_MEDIA, jobs.clone())
+        .handle(whatsapp::JOB_MARK_READ, jobs.clone())
+        .handle(whatsapp::JOB_TEMPLATE_SYNC, jobs);
+    let queues = vec![QueueSpec { lease_ms: 5 * 60_000, ..QueueSpec::new(whatsapp::QUEUE, 8) }];
     let limiter = {
         let app = app.clone();
         let stop = stop.clone();
@@ -73,10 +84,16 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             loop {
                 tokio::select! {
                     () = stop.cancelled() => break,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(60)) => app.limits.shrink(),
+                    () = tokio::time::sleep(std::time::Duration::from_secs(60)) => app.shrink_limiters(),
                 }
             }
         }
     };
-    tokio::join!(scheduler.run(stop.clone()), limiter);
+    tokio::join!(
+        scheduler.run(stop.clone()),
+        limiter,
+        worker.run(queues, stop.clone()),
+        app.clone().run_ingest(stop.clone()),
+        app.clone().run_sender(stop.clone()),
+    );
 }

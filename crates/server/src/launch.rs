@@ -27,13 +27,16 @@ pub struct LaunchConfig {
     pub app: AppConfig,
     pub web: WebConfig,
     pub clock: Arc<dyn Clock>,
+    /// Where sealed media files are kept (the blob store).
+    pub blobs_dir: std::path::PathBuf,
 }
 
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
     pub app: Arc<App>,
-    stop: CancellationToken,
+    stop_http: CancellationToken,
+    stop_background: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
     background: JoinHandle<()>,
 }
@@ -44,12 +47,14 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting requests, lets open ones finish, stops workers, closes the pools.
+    /// Stops accepting requests and lets open ones finish (webhooks still waiting for their
+    /// commit get it), then stops the background loops, then closes the pools.
     pub async fn shutdown(self) {
-        self.stop.cancel();
+        self.stop_http.cancel();
         if let Ok(Err(e)) = self.http.await {
             tracing::warn!(error = %e, "HTTP server ended with an error");
         }
+        self.stop_background.cancel();
         let _ = self.background.await;
         self.app.db.close().await;
     }
@@ -59,28 +64,18 @@ impl Running {
 pub async fn launch(cfg: LaunchConfig, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let bus: Arc<dyn EventBus> = match cfg.db.pg_pool() {
-        Some(pool) => PgBus::start(pool.clone())
-            .await
-            .context("starting the PostgreSQL event listener")?,
+        Some(pool) => PgBus::start(pool.clone()).await.context("starting the PostgreSQL event listener")?,
         None => InProcessBus::new(),
     };
-    let app = App::new(cfg.db, Keyring::new(cfg.master), bus, cfg.clock, cfg.app)
+    let blobs = switchboard_storage::blobs::BlobStore::new(cfg.blobs_dir);
+    let app = App::new(cfg.db, Keyring::new(cfg.master), bus, cfg.clock, cfg.app, blobs)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let router = switchboard_web::router(AppState::new(app.clone(), cfg.web));
-    let stop = CancellationToken::new();
-    let http = tokio::spawn(switchboard_web::serve(
-        listener,
-        router,
-        stop.clone().cancelled_owned(),
-    ));
-    let background = tokio::spawn(housekeeping::run(app.clone(), stop.clone()));
-    Ok(Running {
-        addr,
-        app,
-        stop,
-        http,
-        background,
-    })
+    let stop_http = CancellationToken::new();
+    let stop_background = CancellationToken::new();
+    let http = tokio::spawn(switchboard_web::serve(listener, router, stop_http.clone().cancelled_owned()));
+    let background = tokio::spawn(housekeeping::run(app.clone(), stop_background.clone()));
+    Ok(Running { addr, app, stop_http, stop_background, http, background })
 }
 
 fn app_config(args: &ServeArgs) -> anyhow::Result<AppConfig> {
@@ -93,6 +88,13 @@ fn app_config(args: &ServeArgs) -> anyhow::Result<AppConfig> {
             .to_owned(),
         ..AppConfig::default()
     };
+    cfg.whatsapp.platform_app_secret = settings::secret_from_env("SWITCHBOARD_META_APP_SECRET")?;
+    cfg.whatsapp.platform_verify_token = settings::secret_from_env("SWITCHBOARD_META_VERIFY_TOKEN")?;
+    cfg.whatsapp.webhook_body_limit = args.webhook_body_limit;
+    cfg.whatsapp.allowed_graph_urls.extend(args.allow_graph_url.iter().map(|u| u.trim_end_matches('/').to_owned()));
+    if args.demo {
+        cfg.whatsapp.allowed_graph_urls.push(format!("http://{}", args.sim_listen));
+    }
     for p in args.trusted_proxies.iter().filter(|p| !p.trim().is_empty()) {
         let net = switchboard_app::auth::parse_net(p)
             .with_context(|| format!("--trusted-proxy {p:?} is not an address or CIDR"))?;
@@ -109,45 +111,38 @@ pub async fn serve_until_signal(args: ServeArgs) -> anyhow::Result<ExitCode> {
         api_body_limit: args.api_body_limit,
     };
     let (db, master) = settings::open(&args.storage).await?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let public_url = app_cfg.public_url.clone();
-    let running = launch(
-        LaunchConfig {
-            db,
-            master,
-            app: app_cfg,
-            web,
-            clock: Arc::new(SystemClock),
-        },
-        listener,
-    )
-    .await?;
+    let blobs_dir = args.storage.data_dir.join("blobs");
+    let running =
+        launch(LaunchConfig { db, master, app: app_cfg, web, clock: Arc::new(SystemClock), blobs_dir }, listener)
+            .await?;
     tracing::info!(addr = %running.addr, backend = running.app.db.backend().as_str(), bus = running.app.bus.name(), "switchboard is listening");
-    if args.demo {
-        let seed = running
-            .app
-            .seed_demo()
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding the demo tenant: {e}"))?;
+    let demo = if args.demo {
+        let demo = crate::demo::start(&running.app, args.sim_listen).await?;
         println!("Switchboard demo is running at {public_url}");
-        println!("  log in:   {} / {}", seed.email, seed.password);
-        println!("  API key:  {}", seed.api_key);
+        println!("  log in:     {} / {}", demo.seed.email, demo.seed.password);
+        println!("  API key:    {}", demo.seed.api_key);
+        println!("  simulator:  {} (simulated customers write to the demo number)", demo.simulator_url());
         println!(
-            "  try:      curl -H 'Authorization: Bearer {}' {public_url}/api/v1/contacts",
-            seed.api_key
+            "  try:        curl -H 'Authorization: Bearer {}' {public_url}/api/v1/conversations",
+            demo.seed.api_key
         );
+        Some(demo)
     } else {
         println!("Switchboard is running at {public_url}");
-    }
+        None
+    };
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;
+    if let Some(demo) = demo {
+        demo.stop().await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

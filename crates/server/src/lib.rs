@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod demo;
 pub mod housekeeping;
 pub mod launch;
 pub mod logging;

@@ -4,16 +4,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard_server::cli::{Cli, Command};
-use switchboard_server::{admin, launch, logging, settings};
+use switchboard_server::{admin, demo, launch, logging, settings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
     switchboard_server::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -26,6 +23,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => settings::migrate(&args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Audit(cmd) => admin::audit(cmd).await,
+            Command::Sim(args) => demo::run_simulator(args).await,
         }
     });
     match result {

@@ -14,15 +14,12 @@ use crate::cli::StorageArgs;
 /// secrets); setting both is an error.
 pub fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
     let direct = std::env::var(name).ok().filter(|v| !v.is_empty());
-    let file = std::env::var(format!("{name}_FILE"))
-        .ok()
-        .filter(|v| !v.is_empty());
+    let file = std::env::var(format!("{name}_FILE")).ok().filter(|v| !v.is_empty());
     match (direct, file) {
         (Some(_), Some(_)) => bail!("set {name} or {name}_FILE, not both"),
         (Some(v), None) => Ok(Some(v)),
         (None, Some(path)) => {
-            let v =
-                std::fs::read_to_string(&path).with_context(|| format!("reading {name}_FILE"))?;
+            let v = std::fs::read_to_string(&path).with_context(|| format!("reading {name}_FILE"))?;
             Ok(Some(v.trim_end_matches(['\r', '\n']).to_owned()))
         }
         (None, None) => Ok(None),
@@ -31,9 +28,7 @@ pub fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
 
 #[must_use]
 pub fn database_url(args: &StorageArgs) -> String {
-    args.database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", args.data_dir.join("switchboard.db").display()))
+    args.database_url.clone().unwrap_or_else(|| format!("sqlite:{}", args.data_dir.join("switchboard.db").display()))
 }
 
 /// Reads the master key, or creates `DATA_DIR/master.key` (mode 0600) on first start.
@@ -43,14 +38,10 @@ pub fn master_key(args: &StorageArgs) -> anyhow::Result<MasterKey> {
         None => (args.data_dir.join("master.key"), true),
     };
     if path.exists() {
-        let contents = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading master key {}", path.display()))?;
-        return MasterKey::from_file_contents(&contents).map_err(|_| {
-            anyhow::anyhow!(
-                "master key file {} is not 64 hex characters",
-                path.display()
-            )
-        });
+        let contents =
+            std::fs::read_to_string(&path).with_context(|| format!("reading master key {}", path.display()))?;
+        return MasterKey::from_file_contents(&contents)
+            .map_err(|_| anyhow::anyhow!("master key file {} is not 64 hex characters", path.display()));
     }
     if !may_create {
         bail!("master key file {} does not exist", path.display());
@@ -70,9 +61,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut f = options.open(path).with_context(|| format!("creating {}", path.display()))?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
     Ok(())
@@ -80,16 +69,10 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 
 /// Connects and migrates. The data directory is created when missing.
 pub async fn open_db(args: &StorageArgs) -> anyhow::Result<Db> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let url = database_url(args);
-    let opts = DbOptions {
-        max_connections: args.db_max_connections,
-        ..DbOptions::default()
-    };
-    let db = Db::connect(&url, &opts)
-        .await
-        .context("connecting to the database")?;
+    let opts = DbOptions { max_connections: args.db_max_connections, ..DbOptions::default() };
+    let db = Db::connect(&url, &opts).await.context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;
     Ok(db)
 }
@@ -97,15 +80,11 @@ pub async fn open_db(args: &StorageArgs) -> anyhow::Result<Db> {
 /// The master key and database together, refusing a key that did not wrap this database's
 /// tenant keys (starting with the wrong key would make every sealed value unreadable).
 pub async fn open(args: &StorageArgs) -> anyhow::Result<(Db, MasterKey)> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let key = master_key(args)?;
     let db = open_db(args).await?;
-    let foreign = switchboard_storage::keys::count_foreign_master(
-        &mut db.read().await?.platform(),
-        key.id().as_uuid(),
-    )
-    .await?;
+    let foreign =
+        switchboard_storage::keys::count_foreign_master(&mut db.read().await?.platform(), key.id().as_uuid()).await?;
     if foreign > 0 {
         bail!(
             "this database's keys were wrapped by a different master key; point SWITCHBOARD_MASTER_KEY_FILE at the right one"

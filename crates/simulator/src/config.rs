@@ -68,10 +68,7 @@ pub struct PairRate {
 
 impl Default for PairRate {
     fn default() -> Self {
-        Self {
-            burst: 45,
-            window_ms: 6_000,
-        }
+        Self { burst: 45, window_ms: 6_000 }
     }
 }
 

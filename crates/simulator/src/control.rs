@@ -32,17 +32,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": message.into() })),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message.into() }))).into_response()
 }
 
-async fn inbound_messages(
-    State(shared): State<Arc<Shared>>,
-    Json(request): Json<Value>,
-) -> Response {
+async fn inbound_messages(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> Response {
     match inbound::send(&shared, &request) {
         Ok(wamids) => Json(json!({ "wamids": wamids })).into_response(),
         Err(e) => bad_request(e),
@@ -58,19 +51,11 @@ struct ListQuery {
 }
 
 async fn sent(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Json<Value> {
-    Json(lock(&shared.sent).list(
-        q.since.unwrap_or(0),
-        q.limit.unwrap_or(1_000),
-        q.clear.unwrap_or(false),
-    ))
+    Json(lock(&shared.sent).list(q.since.unwrap_or(0), q.limit.unwrap_or(1_000), q.clear.unwrap_or(false)))
 }
 
 async fn deliveries(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> Json<Value> {
-    Json(shared.webhooks.list(
-        q.since.unwrap_or(0),
-        q.limit.unwrap_or(500),
-        q.body.unwrap_or(true),
-    ))
+    Json(shared.webhooks.list(q.since.unwrap_or(0), q.limit.unwrap_or(500), q.body.unwrap_or(true)))
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Json<Stats> {
@@ -90,10 +75,7 @@ async fn get_config(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!(*lock(&shared.tunables)))
 }
 
-async fn set_config(
-    State(shared): State<Arc<Shared>>,
-    Json(patch): Json<TunablesPatch>,
-) -> Json<Value> {
+async fn set_config(State(shared): State<Arc<Shared>>, Json(patch): Json<TunablesPatch>) -> Json<Value> {
     let (changed_url, now) = {
         let mut t = lock(&shared.tunables);
         let before = t.webhook_url.clone();
@@ -142,17 +124,13 @@ async fn add_template(State(shared): State<Arc<Shared>>, Json(t): Json<NewTempla
     if t.name.is_empty() || t.language.is_empty() {
         return bad_request("name and language are required");
     }
-    let id =
-        lock(&shared.templates).upsert(&t.name, &t.language, &t.category, &t.status, components);
+    let id = lock(&shared.templates).upsert(&t.name, &t.language, &t.category, &t.status, components);
     Json(json!({ "id": id.to_string(), "status": t.status.to_ascii_uppercase() })).into_response()
 }
 
 /// Sends any non-message webhook (`phone_number_quality_update`, `account_update`, …).
 async fn raw_webhook(State(shared): State<Arc<Shared>>, Json(request): Json<Value>) -> Response {
-    let (Some(field), Some(value)) = (
-        request.get("field").and_then(Value::as_str),
-        request.get("value"),
-    ) else {
+    let (Some(field), Some(value)) = (request.get("field").and_then(Value::as_str), request.get("value")) else {
         return bad_request("give field and value");
     };
     let body = payload::envelope(&shared, field, value.clone());

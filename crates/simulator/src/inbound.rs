@@ -22,9 +22,7 @@ type Obj = Map<String, Value>;
 
 /// Creates the messages and queues their webhooks; returns their wamids.
 pub(crate) fn send(shared: &Arc<Shared>, request: &Value) -> Result<Vec<String>, String> {
-    let req = request
-        .as_object()
-        .ok_or("the request must be a JSON object")?;
+    let req = request.as_object().ok_or("the request must be a JSON object")?;
     let count = match req.get("count") {
         None => 1,
         Some(c) => c
@@ -42,35 +40,19 @@ pub(crate) fn send(shared: &Arc<Shared>, request: &Value) -> Result<Vec<String>,
 
     let (template, keep_id) = match req.get("raw_message") {
         Some(raw) => {
-            let mut raw = raw
-                .as_object()
-                .cloned()
-                .ok_or("raw_message must be an object")?;
-            raw.entry("timestamp")
-                .or_insert_with(|| json!(timestamp.to_string()));
+            let mut raw = raw.as_object().cloned().ok_or("raw_message must be an object")?;
+            raw.entry("timestamp").or_insert_with(|| json!(timestamp.to_string()));
             let keep_id = raw.contains_key("id") && count == 1;
             (raw, keep_id)
         }
         None => (build(shared, req, timestamp)?, false),
     };
-    let from = template
-        .get("from")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let user_id = template
-        .get("from_user_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let kind = template
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let from = template.get("from").and_then(Value::as_str).map(str::to_owned);
+    let user_id = template.get("from_user_id").and_then(Value::as_str).map(str::to_owned);
+    let kind = template.get("type").and_then(Value::as_str).unwrap_or_default();
     // Meta sends `system` messages without a contact.
     let contact = (kind != "system").then(|| {
-        let name = req
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("Simulated Customer");
+        let name = req.get("name").and_then(Value::as_str).unwrap_or("Simulated Customer");
         let mut c = json!({ "profile": { "name": name } });
         if let Some(from) = &from {
             c["wa_id"] = json!(from);
@@ -90,10 +72,7 @@ pub(crate) fn send(shared: &Arc<Shared>, request: &Value) -> Result<Vec<String>,
             Value::Object(m)
         })
         .collect();
-    let wamids = messages
-        .iter()
-        .map(|m| m["id"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let wamids = messages.iter().map(|m| m["id"].as_str().unwrap_or_default().to_owned()).collect();
 
     if let Some(from) = &from
         && kind != "system"
@@ -154,11 +133,8 @@ fn build(shared: &Shared, req: &Obj, timestamp: i64) -> Result<Obj, String> {
         "text" => Some(json!({ "body": str_of("text").ok_or("text requires \"text\"")? })),
         "image" | "video" | "audio" | "document" | "sticker" => Some(media(shared, kind, req)?),
         "location" => {
-            let coordinate = |key: &str| {
-                req.get(key)
-                    .and_then(Value::as_f64)
-                    .ok_or(format!("location requires numeric \"{key}\""))
-            };
+            let coordinate =
+                |key: &str| req.get(key).and_then(Value::as_f64).ok_or(format!("location requires numeric \"{key}\""));
             let mut loc = json!({
                 "latitude": coordinate("latitude")?,
                 "longitude": coordinate("longitude")?,
@@ -189,8 +165,7 @@ fn build(shared: &Shared, req: &Obj, timestamp: i64) -> Result<Obj, String> {
             Some(r)
         }
         "system" => {
-            let new_wa_id =
-                str_of("new_wa_id").ok_or("system requires \"new_wa_id\" or \"system\"")?;
+            let new_wa_id = str_of("new_wa_id").ok_or("system requires \"new_wa_id\" or \"system\"")?;
             Some(json!({
                 "body": str_of("body").map_or_else(
                     || format!("User changed from {} to {new_wa_id}", str_of("from").unwrap_or_default()),
@@ -226,26 +201,17 @@ fn media(shared: &Shared, kind: &str, req: &Obj) -> Result<Value, String> {
     };
     let (id, mime_type, sha256) = {
         let mut store = lock(&shared.media);
-        let id = match (
-            req.get("media_id").and_then(Value::as_str),
-            req.get("media"),
-        ) {
+        let id = match (req.get("media_id").and_then(Value::as_str), req.get("media")) {
             (Some(id), _) => {
                 store.get(id).ok_or("unknown media_id")?;
                 id.to_owned()
             }
             (None, Some(spec)) => {
-                let data = spec
-                    .get("data_base64")
-                    .and_then(Value::as_str)
-                    .ok_or("media requires data_base64")?;
+                let data = spec.get("data_base64").and_then(Value::as_str).ok_or("media requires data_base64")?;
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(data)
                     .map_err(|_| "media.data_base64 is not base64")?;
-                let mime = spec
-                    .get("mime_type")
-                    .and_then(Value::as_str)
-                    .unwrap_or(default_mime);
+                let mime = spec.get("mime_type").and_then(Value::as_str).unwrap_or(default_mime);
                 store.insert(Bytes::from(bytes), mime)
             }
             (None, None) => store.insert(Bytes::from_static(b"simulated media"), default_mime),
@@ -267,11 +233,7 @@ fn media(shared: &Shared, kind: &str, req: &Obj) -> Result<Value, String> {
         obj["voice"] = json!(req.get("voice").and_then(Value::as_bool).unwrap_or(false));
     }
     if kind == "sticker" {
-        obj["animated"] = json!(
-            req.get("animated")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        );
+        obj["animated"] = json!(req.get("animated").and_then(Value::as_bool).unwrap_or(false));
     }
     Ok(obj)
 }

@@ -54,10 +54,7 @@ pub struct Stats {
 
 impl Stats {
     fn of(shared: &Shared) -> Self {
-        Self {
-            sends: lock(&shared.sent).counters.clone(),
-            webhooks: shared.webhooks.totals(),
-        }
+        Self { sends: lock(&shared.sent).counters.clone(), webhooks: shared.webhooks.totals() }
     }
 }
 
@@ -88,17 +85,12 @@ impl Simulator {
             .fallback(unknown_path)
             .with_state(shared.clone());
         let stop = shared.cancel.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        });
+        let server =
+            tokio::spawn(
+                async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await },
+            );
         tracing::debug!(%base_url, "whatsapp simulator listening");
-        Ok(SimHandle {
-            base_url,
-            shared,
-            server,
-        })
+        Ok(SimHandle { base_url, shared, server })
     }
 }
 
@@ -150,6 +142,34 @@ impl SimHandle {
         *lock(&self.shared.faults) = faults;
     }
 
+    pub fn stats(&self) -> Stats {
+        Stats::of(&self.shared)
+    }
+
+    /// A handle other tasks can keep (simulated customers, fault injection in tests).
+    #[must_use]
+    pub fn control(&self) -> SimControl {
+        SimControl { shared: self.shared.clone() }
+    }
+}
+
+/// Drives a running simulator from anywhere; cheap to clone.
+#[derive(Clone)]
+pub struct SimControl {
+    shared: Arc<Shared>,
+}
+
+impl SimControl {
+    /// Same as `POST /_sim/inbound`.
+    pub fn inbound(&self, request: &Value) -> Result<Vec<String>, SimError> {
+        inbound::send(&self.shared, request).map_err(SimError::BadRequest)
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    #[must_use]
     pub fn stats(&self) -> Stats {
         Stats::of(&self.shared)
     }

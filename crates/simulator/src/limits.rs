@@ -30,10 +30,7 @@ struct PairWindow {
 impl Limits {
     pub(crate) fn new() -> Self {
         Self {
-            bucket: Bucket {
-                tokens: f64::MAX,
-                last: Instant::now(),
-            },
+            bucket: Bucket { tokens: f64::MAX, last: Instant::now() },
             pairs: HashMap::new(),
             windows: HashMap::new(),
         }
@@ -45,9 +42,7 @@ impl Limits {
             return true;
         }
         let rate = f64::from(rate);
-        let elapsed = now
-            .saturating_duration_since(self.bucket.last)
-            .as_secs_f64();
+        let elapsed = now.saturating_duration_since(self.bucket.last).as_secs_f64();
         self.bucket.tokens = (self.bucket.tokens.min(rate) + elapsed * rate).min(rate);
         self.bucket.last = now;
         if self.bucket.tokens >= 1.0 {
@@ -63,10 +58,7 @@ impl Limits {
         if rate.burst == 0 {
             return true;
         }
-        let window = self.pairs.entry(wa_id.to_owned()).or_insert(PairWindow {
-            started: now,
-            count: 0,
-        });
+        let window = self.pairs.entry(wa_id.to_owned()).or_insert(PairWindow { started: now, count: 0 });
         if now.saturating_duration_since(window.started).as_millis() >= u128::from(rate.window_ms) {
             window.started = now;
             window.count = 0;
@@ -86,9 +78,7 @@ impl Limits {
     }
 
     pub(crate) fn window_open(&self, wa_id: &str, now_ms: i64) -> bool {
-        self.windows
-            .get(wa_id)
-            .is_some_and(|&last| now_ms < last.saturating_add(DAY_MS))
+        self.windows.get(wa_id).is_some_and(|&last| now_ms < last.saturating_add(DAY_MS))
     }
 }
 
@@ -111,10 +101,7 @@ mod tests {
     #[test]
     fn pair_rate_is_per_recipient() {
         let mut l = Limits::new();
-        let rate = PairRate {
-            burst: 2,
-            window_ms: 1_000,
-        };
+        let rate = PairRate { burst: 2, window_ms: 1_000 };
         let t0 = Instant::now();
         assert!(l.take_pair("a", rate, t0));
         assert!(l.take_pair("a", rate, t0));

@@ -10,36 +10,20 @@ const HREF: &str = "https://developers.facebook.com/docs/whatsapp/cloud-api/supp
 /// Title and details Meta uses for the codes the simulator produces.
 fn describe(code: i64) -> (&'static str, &'static str) {
     match code {
-        0 | 190 => (
-            "Invalid OAuth access token - Cannot parse access token",
-            "The access token is invalid or has expired.",
-        ),
+        0 | 190 => {
+            ("Invalid OAuth access token - Cannot parse access token", "The access token is invalid or has expired.")
+        }
         100 => ("Invalid parameter", "Invalid parameter"),
-        368 => (
-            "Temporarily blocked for policies violations",
-            "The WhatsApp Business Account is restricted.",
-        ),
-        130429 => (
-            "Rate limit hit",
-            "Cloud API message throughput has been reached.",
-        ),
+        368 => ("Temporarily blocked for policies violations", "The WhatsApp Business Account is restricted."),
+        130429 => ("Rate limit hit", "Cloud API message throughput has been reached."),
         130472 => (
             "User's number is part of an experiment",
             "Failed to send message because this user's phone number is part of an experiment",
         ),
         131000 => ("Something went wrong", "Something went wrong"),
-        131008 => (
-            "Required parameter is missing",
-            "Required parameter is missing",
-        ),
-        131009 => (
-            "Parameter value is not valid",
-            "Parameter value is not valid",
-        ),
-        131016 => (
-            "Service unavailable",
-            "A service is temporarily unavailable.",
-        ),
+        131008 => ("Required parameter is missing", "Required parameter is missing"),
+        131009 => ("Parameter value is not valid", "Parameter value is not valid"),
+        131016 => ("Service unavailable", "A service is temporarily unavailable."),
         131026 => (
             "Message undeliverable",
             "Unable to deliver message. Reasons can include: the recipient phone number is not a WhatsApp phone number, the recipient has not accepted the new Terms of Service, or the recipient is using an old WhatsApp version.",
@@ -60,22 +44,13 @@ fn describe(code: i64) -> (&'static str, &'static str) {
             "User has stopped marketing messages",
             "Unable to deliver the marketing message because the user has stopped marketing messages from this business.",
         ),
-        131051 => (
-            "Unsupported message type",
-            "Message type is not currently supported.",
-        ),
-        131053 => (
-            "Media upload error",
-            "Unable to upload the media used in the message.",
-        ),
+        131051 => ("Unsupported message type", "Message type is not currently supported."),
+        131053 => ("Media upload error", "Unable to upload the media used in the message."),
         131056 => (
             "(Business Account, Consumer Account) pair rate limit hit",
             "Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.",
         ),
-        131057 => (
-            "Account in maintenance mode",
-            "Business Account is in maintenance mode.",
-        ),
+        131057 => ("Account in maintenance mode", "Business Account is in maintenance mode."),
         132000 => (
             "Number of parameters does not match the expected number of params",
             "The number of parameters does not match the template.",
@@ -84,14 +59,8 @@ fn describe(code: i64) -> (&'static str, &'static str) {
             "Template name does not exist in the translation",
             "The template does not exist in this language or is not approved.",
         ),
-        132015 => (
-            "Template is Paused",
-            "The template is paused because of low quality.",
-        ),
-        132016 => (
-            "Template is Disabled",
-            "The template has been permanently disabled.",
-        ),
+        132015 => ("Template is Paused", "The template is paused because of low quality."),
+        132016 => ("Template is Disabled", "The template has been permanently disabled."),
         _ => ("Error", "Simulated error"),
     }
 }
@@ -124,21 +93,12 @@ pub(crate) struct ApiError {
 impl ApiError {
     pub(crate) fn code(code: i64) -> Self {
         let (title, details) = describe(code);
-        Self {
-            status: http_status(code),
-            code,
-            subcode: None,
-            title: title.to_owned(),
-            details: details.to_owned(),
-        }
+        Self { status: http_status(code), code, subcode: None, title: title.to_owned(), details: details.to_owned() }
     }
 
     /// Error 100 with Meta's `(#100) …` message and an explanation in `details`.
     pub(crate) fn invalid(details: impl Into<String>) -> Self {
-        Self {
-            details: details.into(),
-            ..Self::code(100)
-        }
+        Self { details: details.into(), ..Self::code(100) }
     }
 
     #[must_use]

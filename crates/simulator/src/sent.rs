@@ -42,12 +42,7 @@ pub(crate) struct SentLog {
 
 impl SentLog {
     pub(crate) fn new() -> Self {
-        Self {
-            base: 0,
-            records: VecDeque::new(),
-            callback_data_seen: HashSet::new(),
-            counters: Counters::default(),
-        }
+        Self { base: 0, records: VecDeque::new(), callback_data_seen: HashSet::new(), counters: Counters::default() }
     }
 
     pub(crate) fn record(&mut self, record: SentRecord, callback_data: Option<&str>) {

@@ -30,18 +30,12 @@ pub(crate) fn chance(p: f64) -> bool {
 pub(crate) fn wamid() -> String {
     let mut bytes = [0u8; 27];
     rand::fill(&mut bytes);
-    format!(
-        "wamid.{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    format!("wamid.{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// A numeric Graph object id with a recognisable prefix.
 pub(crate) fn numeric_id(prefix: &str) -> String {
-    format!(
-        "{prefix}{:013}",
-        rand::random_range(0..10_000_000_000_000_u64)
-    )
+    format!("{prefix}{:013}", rand::random_range(0..10_000_000_000_000_u64))
 }
 
 pub(crate) fn random_token() -> String {
@@ -52,10 +46,7 @@ pub(crate) fn random_token() -> String {
 
 /// Digits of a phone number as Meta normalises `to`: `+`, spaces, `-`, `(`, `)` removed.
 pub(crate) fn digits_of(to: &str) -> Option<String> {
-    let digits: String = to
-        .chars()
-        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')'))
-        .collect();
+    let digits: String = to.chars().filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')')).collect();
     let ok = (5..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     ok.then_some(digits)
 }

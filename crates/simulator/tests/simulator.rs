@@ -25,13 +25,7 @@ fn assert_meta_error(status: u16, body: &Value, want_status: u16, want_code: i64
     let e = &body["error"];
     assert_eq!(e["code"], want_code, "{body}");
     assert_eq!(e["type"], "OAuthException");
-    assert!(
-        e["message"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("(#{want_code}) ")),
-        "{body}"
-    );
+    assert!(e["message"].as_str().unwrap().starts_with(&format!("(#{want_code}) ")), "{body}");
     assert!(e["fbtrace_id"].as_str().is_some());
     if want_code != 190 {
         assert_eq!(e["error_data"]["messaging_product"], "whatsapp");
@@ -44,10 +38,7 @@ async fn send_bodies_are_validated_like_meta() {
     let h = Harness::start(|_| {}).await;
     let to = format!("+{CUSTOMER}");
     let mut no_product = text_to(&to, "hi");
-    no_product
-        .as_object_mut()
-        .unwrap()
-        .remove("messaging_product");
+    no_product.as_object_mut().unwrap().remove("messaging_product");
     let mut no_to = text_to(&to, "hi");
     no_to.as_object_mut().unwrap().remove("to");
     let buttons: Vec<Value> = (0..4)
@@ -92,10 +83,7 @@ async fn send_bodies_are_validated_like_meta() {
     assert_eq!(answer["error"]["error_subcode"], 33);
 
     let stats = h.sim.stats();
-    assert_eq!(
-        stats.sends.rejected.get(&100),
-        Some(&(cases.len() as u64 + 1))
-    );
+    assert_eq!(stats.sends.rejected.get(&100), Some(&(cases.len() as u64 + 1)));
     assert_eq!(stats.sends.accepted, 1);
     h.sim.shutdown().await;
 }
@@ -104,10 +92,8 @@ async fn send_bodies_are_validated_like_meta() {
 async fn bad_or_missing_token_is_190_with_401() {
     let h = Harness::start(|_| {}).await;
     for token in [Some("wrong"), None] {
-        let mut req = h
-            .http
-            .post(format!("{}/v24.0/{PHONE_ID}/messages", h.sim.base_url))
-            .json(&text_to("+905321112233", "x"));
+        let mut req =
+            h.http.post(format!("{}/v24.0/{PHONE_ID}/messages", h.sim.base_url)).json(&text_to("+905321112233", "x"));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -116,11 +102,7 @@ async fn bad_or_missing_token_is_190_with_401() {
         let status = resp.status().as_u16();
         assert_meta_error(status, &resp.json().await.unwrap(), 401, 190);
     }
-    let err = h
-        .graph(Duration::from_secs(5))
-        .phone_number_info("wrong", PHONE_ID)
-        .await
-        .unwrap_err();
+    let err = h.graph(Duration::from_secs(5)).phone_number_info("wrong", PHONE_ID).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth);
     h.sim.shutdown().await;
 }
@@ -133,15 +115,9 @@ async fn outside_the_window_a_send_is_accepted_then_fails_131047() {
         to: format!("+{CUSTOMER}"),
         reply_to: None,
         biz_opaque_callback_data: Some(tag.into()),
-        content: Content::Text {
-            body: "Merhaba".into(),
-            preview_url: false,
-        },
+        content: Content::Text { body: "Merhaba".into(), preview_url: false },
     };
-    let cold = graph
-        .send_message(TOKEN, PHONE_ID, &msg("cold"))
-        .await
-        .unwrap();
+    let cold = graph.send_message(TOKEN, PHONE_ID, &msg("cold")).await.unwrap();
     assert!(cold.wamid.starts_with("wamid."));
     assert_eq!(cold.wa_id.as_deref(), Some(CUSTOMER));
     assert_eq!(cold.message_status, None);
@@ -154,17 +130,11 @@ async fn outside_the_window_a_send_is_accepted_then_fails_131047() {
     assert_eq!(failed[0].biz_opaque_callback_data.as_deref(), Some("cold"));
 
     h.customer_says(CUSTOMER, "Merhaba").await;
-    let warm = graph
-        .send_message(TOKEN, PHONE_ID, &msg("warm"))
-        .await
-        .unwrap();
+    let warm = graph.send_message(TOKEN, PHONE_ID, &msg("warm")).await.unwrap();
     assert!(eventually(5, || h.receiver.statuses_of(&warm.wamid).len() == 3).await);
     let ladder = h.receiver.statuses_of(&warm.wamid);
     let kinds: Vec<_> = ladder.iter().map(|s| s.status.clone()).collect();
-    assert_eq!(
-        kinds,
-        [StatusKind::Sent, StatusKind::Delivered, StatusKind::Read]
-    );
+    assert_eq!(kinds, [StatusKind::Sent, StatusKind::Delivered, StatusKind::Read]);
     for s in &ladder {
         assert_eq!(s.biz_opaque_callback_data.as_deref(), Some("warm"));
         assert_eq!(s.recipient_id.as_deref(), Some(CUSTOMER));
@@ -193,13 +163,7 @@ async fn outside_the_window_a_send_is_accepted_then_fails_131047() {
 
 #[cfg(test)]
 fn now_secs() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
 }
 
 #[tokio::test]
@@ -207,14 +171,7 @@ async fn templates_are_checked_synchronously() {
     let h = Harness::start(|_| {}).await;
     let to = format!("+{CUSTOMER}");
     // Approved templates go out without an open window.
-    let (status, answer) = h
-        .send_raw(&template_to(
-            &to,
-            "appointment_reminder",
-            "tr",
-            &["Ayşe", "6 Ocak"],
-        ))
-        .await;
+    let (status, answer) = h.send_raw(&template_to(&to, "appointment_reminder", "tr", &["Ayşe", "6 Ocak"])).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["messages"][0]["message_status"], "accepted");
     let wamid = answer["messages"][0]["id"].as_str().unwrap().to_owned();
@@ -225,22 +182,11 @@ async fn templates_are_checked_synchronously() {
 
     let (status, answer) = h.send_raw(&template_to(&to, "no_such", "en_US", &[])).await;
     assert_meta_error(status, &answer, 400, 132001);
-    let (status, answer) = h
-        .send_raw(&template_to(&to, "hello_world", "tr", &[]))
-        .await;
+    let (status, answer) = h.send_raw(&template_to(&to, "hello_world", "tr", &[])).await;
     assert_meta_error(status, &answer, 400, 132001);
-    let (status, answer) = h
-        .send_raw(&template_to(
-            &to,
-            "appointment_reminder",
-            "tr",
-            &["only one"],
-        ))
-        .await;
+    let (status, answer) = h.send_raw(&template_to(&to, "appointment_reminder", "tr", &["only one"])).await;
     assert_meta_error(status, &answer, 400, 132000);
-    let (status, _) = h
-        .send_raw(&template_to(&to, "hello_world", "en_US", &[]))
-        .await;
+    let (status, _) = h.send_raw(&template_to(&to, "hello_world", "en_US", &[])).await;
     assert_eq!(status, 200);
 
     h.control(
@@ -248,9 +194,7 @@ async fn templates_are_checked_synchronously() {
         &json!({ "name": "paused_one", "language": "en_US", "status": "PAUSED", "body": "Hi {{1}}" }),
     )
     .await;
-    let (status, answer) = h
-        .send_raw(&template_to(&to, "paused_one", "en_US", &["x"]))
-        .await;
+    let (status, answer) = h.send_raw(&template_to(&to, "paused_one", "en_US", &["x"])).await;
     assert_meta_error(status, &answer, 400, 132015);
     h.sim.shutdown().await;
 }
@@ -260,14 +204,7 @@ async fn throughput_limit_gives_130429() {
     let h = Harness::start(|c| c.throughput_per_sec = 3).await;
     let mut codes = Vec::new();
     for i in 0..6 {
-        let (status, answer) = h
-            .send_raw(&template_to(
-                &format!("+90532111{i:04}"),
-                "hello_world",
-                "en_US",
-                &[],
-            ))
-            .await;
+        let (status, answer) = h.send_raw(&template_to(&format!("+90532111{i:04}"), "hello_world", "en_US", &[])).await;
         codes.push(if status == 200 {
             0
         } else {
@@ -285,11 +222,7 @@ async fn throughput_limit_gives_130429() {
                 to: "+905321110000".into(),
                 reply_to: None,
                 biz_opaque_callback_data: None,
-                content: Content::Template {
-                    name: "hello_world".into(),
-                    language: "en_US".into(),
-                    components: vec![],
-                },
+                content: Content::Template { name: "hello_world".into(), language: "en_US".into(), components: vec![] },
             },
         )
         .await
@@ -302,10 +235,7 @@ async fn throughput_limit_gives_130429() {
 #[tokio::test]
 async fn pair_rate_gives_131056_for_that_recipient_only() {
     let h = Harness::start(|c| {
-        c.pair_rate = PairRate {
-            burst: 2,
-            window_ms: 60_000,
-        };
+        c.pair_rate = PairRate { burst: 2, window_ms: 60_000 };
     })
     .await;
     let send = |to: &str| template_to(to, "hello_world", "en_US", &[]);
@@ -322,10 +252,7 @@ async fn media_round_trip() {
     let h = Harness::start(|_| {}).await;
     let graph = h.graph(Duration::from_secs(5));
     let data = Bytes::from_static(b"\x89PNG fake image bytes");
-    let id = graph
-        .upload_media(TOKEN, PHONE_ID, "image/png", "photo.png", data.clone())
-        .await
-        .unwrap();
+    let id = graph.upload_media(TOKEN, PHONE_ID, "image/png", "photo.png", data.clone()).await.unwrap();
     let info = graph.get_media(TOKEN, &id).await.unwrap();
     assert_eq!(info.mime_type.as_deref(), Some("image/png"));
     assert_eq!(info.file_size, Some(data.len() as u64));
@@ -334,28 +261,14 @@ async fn media_round_trip() {
     assert!(info.url.starts_with(&h.sim.base_url));
     let bytes = graph.download_media(TOKEN, &info.url, 1_000).await.unwrap();
     assert_eq!(bytes, data);
-    let denied = graph
-        .download_media("wrong", &info.url, 1_000)
-        .await
-        .unwrap_err();
+    let denied = graph.download_media("wrong", &info.url, 1_000).await.unwrap_err();
     assert_eq!(denied.kind, ErrorKind::Auth);
     let forged = format!("{}?token=forged", info.url.split('?').next().unwrap());
-    let missing = graph
-        .download_media(TOKEN, &forged, 1_000)
-        .await
-        .unwrap_err();
+    let missing = graph.download_media(TOKEN, &forged, 1_000).await.unwrap_err();
     assert_eq!(missing.http_status, Some(404));
 
-    let unsupported = graph
-        .upload_media(
-            TOKEN,
-            PHONE_ID,
-            "application/x-msdownload",
-            "a.exe",
-            data.clone(),
-        )
-        .await
-        .unwrap_err();
+    let unsupported =
+        graph.upload_media(TOKEN, PHONE_ID, "application/x-msdownload", "a.exe", data.clone()).await.unwrap_err();
     assert_eq!(unsupported.code, Some(131053));
 
     graph.delete_media(TOKEN, &id).await.unwrap();
@@ -371,12 +284,8 @@ async fn media_round_trip() {
     .await;
     assert!(eventually(5, || !h.receiver.accepted().is_empty()).await);
     let note = &h.receiver.accepted()[0];
-    let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else {
-        panic!()
-    };
-    let MessageKind::Image(media) = &v.messages[0].kind else {
-        panic!()
-    };
+    let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else { panic!() };
+    let MessageKind::Image(media) = &v.messages[0].kind else { panic!() };
     assert_eq!(media.caption.as_deref(), Some("bu mu?"));
     let info = graph.get_media(TOKEN, &media.id).await.unwrap();
     assert_eq!(info.sha256, media.sha256);
@@ -393,20 +302,11 @@ async fn created_templates_are_reviewed_by_webhook_and_listed() {
         json!({ "name": name, "language": "en_US", "category": "UTILITY",
                 "components": [{ "type": "BODY", "text": "Hi {{1}}", "example": { "body_text": [["Ana"]] } }] })
     };
-    let created = graph
-        .create_template(TOKEN, WABA_ID, &body("welcome_back"))
-        .await
-        .unwrap();
+    let created = graph.create_template(TOKEN, WABA_ID, &body("welcome_back")).await.unwrap();
     assert_eq!(created.status.as_deref(), Some("PENDING"));
     assert_eq!(created.category.as_deref(), Some("UTILITY"));
-    let rejected = graph
-        .create_template(TOKEN, WABA_ID, &body("please_reject_me"))
-        .await
-        .unwrap();
-    let dup = graph
-        .create_template(TOKEN, WABA_ID, &body("welcome_back"))
-        .await
-        .unwrap_err();
+    let rejected = graph.create_template(TOKEN, WABA_ID, &body("please_reject_me")).await.unwrap();
+    let dup = graph.create_template(TOKEN, WABA_ID, &body("welcome_back")).await.unwrap_err();
     assert_eq!(dup.code, Some(100));
 
     let events = || {
@@ -423,55 +323,24 @@ async fn created_templates_are_reviewed_by_webhook_and_listed() {
     };
     assert!(eventually(5, || events().len() == 2).await);
     let events = events();
-    let approved = events
-        .iter()
-        .find(|e| e.message_template_id == created.id)
-        .unwrap();
+    let approved = events.iter().find(|e| e.message_template_id == created.id).unwrap();
     assert_eq!(approved.event, "APPROVED");
     assert_eq!(approved.name.as_deref(), Some("welcome_back"));
-    let refused = events
-        .iter()
-        .find(|e| e.message_template_id == rejected.id)
-        .unwrap();
+    let refused = events.iter().find(|e| e.message_template_id == rejected.id).unwrap();
     assert_eq!(refused.event, "REJECTED");
     assert_eq!(refused.reason.as_deref(), Some("INVALID_FORMAT"));
 
-    let (status, _) = h
-        .send_raw(&template_to(
-            "+905321112233",
-            "welcome_back",
-            "en_US",
-            &["Ana"],
-        ))
-        .await;
+    let (status, _) = h.send_raw(&template_to("+905321112233", "welcome_back", "en_US", &["Ana"])).await;
     assert_eq!(status, 200);
 
     // 3 seeded + 2 created, listed across pages of 2.
     let all = graph.list_templates(TOKEN, WABA_ID).await.unwrap();
     assert_eq!(all.len(), 5);
     let mut names = Vec::new();
-    let mut url = format!(
-        "{}/v24.0/{WABA_ID}/message_templates?limit=2",
-        h.sim.base_url
-    );
+    let mut url = format!("{}/v24.0/{WABA_ID}/message_templates?limit=2", h.sim.base_url);
     loop {
-        let page: Value = h
-            .http
-            .get(&url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        names.extend(
-            page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["name"].as_str().unwrap().to_owned()),
-        );
+        let page: Value = h.http.get(&url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+        names.extend(page["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()));
         match page["paging"]["next"].as_str() {
             Some(next) => url = next.to_owned(),
             None => break,
@@ -479,15 +348,9 @@ async fn created_templates_are_reviewed_by_webhook_and_listed() {
     }
     assert_eq!(names.len(), 5, "{names:?}");
 
-    graph
-        .delete_template(TOKEN, WABA_ID, "welcome_back")
-        .await
-        .unwrap();
+    graph.delete_template(TOKEN, WABA_ID, "welcome_back").await.unwrap();
     assert_eq!(graph.list_templates(TOKEN, WABA_ID).await.unwrap().len(), 4);
-    let gone = graph
-        .delete_template(TOKEN, WABA_ID, "welcome_back")
-        .await
-        .unwrap_err();
+    let gone = graph.delete_template(TOKEN, WABA_ID, "welcome_back").await.unwrap_err();
     assert_eq!(gone.kind, ErrorKind::InvalidRequest);
     h.sim.shutdown().await;
 }
@@ -502,25 +365,16 @@ async fn inbound_webhook_is_signed_escaped_and_parses() {
     let raw = std::str::from_utf8(&post.body).unwrap();
     assert!(raw.is_ascii(), "{raw}");
     assert!(raw.contains(r#""name":"Ay\u015fe""#), "{raw}");
-    assert!(
-        raw.contains(r"Merhaba \ud83d\udc4d \u00e7ok g\u00fczel"),
-        "{raw}"
-    );
+    assert!(raw.contains(r"Merhaba \ud83d\udc4d \u00e7ok g\u00fczel"), "{raw}");
     assert_eq!(
-        switchboard_channels::whatsapp::signature::verify(
-            SECRET.as_bytes(),
-            post.signature.as_deref(),
-            &post.body
-        ),
+        switchboard_channels::whatsapp::signature::verify(SECRET.as_bytes(), post.signature.as_deref(), &post.body),
         Ok(())
     );
 
     let note = &h.receiver.accepted()[0];
     assert_eq!(note.object, "whatsapp_business_account");
     assert_eq!(note.entry[0].id, WABA_ID);
-    let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else {
-        panic!()
-    };
+    let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else { panic!() };
     assert_eq!(v.metadata.phone_number_id, PHONE_ID);
     assert_eq!(v.metadata.display_phone_number, "15550001111");
     assert_eq!(v.contacts[0].name(), Some("Ayşe"));
@@ -528,12 +382,7 @@ async fn inbound_webhook_is_signed_escaped_and_parses() {
     let m = &v.messages[0];
     assert_eq!(m.id, wamid);
     assert_eq!(m.from.as_deref(), Some(CUSTOMER));
-    assert_eq!(
-        m.kind,
-        MessageKind::Text {
-            body: "Merhaba 👍 çok güzel".into()
-        }
-    );
+    assert_eq!(m.kind, MessageKind::Text { body: "Merhaba 👍 çok güzel".into() });
     assert!(m.raw["timestamp"].is_string());
     h.sim.shutdown().await;
 }
@@ -571,63 +420,39 @@ async fn every_inbound_type_arrives_as_meta_would_send_it() {
     assert!(eventually(5, || h.receiver.accepted().len() == requests.len()).await);
     let mut kinds = Vec::new();
     for note in h.receiver.accepted() {
-        let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else {
-            panic!()
-        };
+        let ChangeValue::Messages(v) = &note.entry[0].changes[0].value else { panic!() };
         let m = &v.messages[0];
         if matches!(m.kind, MessageKind::System { .. }) {
             assert!(v.contacts.is_empty(), "system messages carry no contact");
         }
-        kinds.push((
-            m.kind.clone(),
-            m.context.clone(),
-            m.referral.clone(),
-            m.errors.clone(),
-        ));
+        kinds.push((m.kind.clone(), m.context.clone(), m.referral.clone(), m.errors.clone()));
     }
-    let find =
-        |pred: &dyn Fn(&MessageKind) -> bool| kinds.iter().find(|k| pred(&k.0)).cloned().unwrap();
+    let find = |pred: &dyn Fn(&MessageKind) -> bool| kinds.iter().find(|k| pred(&k.0)).cloned().unwrap();
     let reply = find(&|k| matches!(k, MessageKind::Text { body } if body == "reply"));
     assert_eq!(reply.1.unwrap().id.as_deref(), Some("wamid.OUT1"));
     let ad = find(&|k| matches!(k, MessageKind::Text { body } if body == "ad"));
     assert_eq!(ad.2.unwrap()["ctwa_clid"], "clid");
-    assert!(
-        matches!(find(&|k| matches!(k, MessageKind::Audio(_))).0, MessageKind::Audio(m) if m.voice == Some(true))
-    );
+    assert!(matches!(find(&|k| matches!(k, MessageKind::Audio(_))).0, MessageKind::Audio(m) if m.voice == Some(true)));
     assert!(
         matches!(find(&|k| matches!(k, MessageKind::Document(_))).0, MessageKind::Document(m) if m.filename.as_deref() == Some("fatura.pdf"))
     );
     assert!(
         matches!(find(&|k| matches!(k, MessageKind::Sticker(_))).0, MessageKind::Sticker(m) if m.animated == Some(true))
     );
-    assert!(matches!(
-        find(&|k| matches!(k, MessageKind::Video(_))).0,
-        MessageKind::Video(_)
-    ));
+    assert!(matches!(find(&|k| matches!(k, MessageKind::Video(_))).0, MessageKind::Video(_)));
     assert!(
         matches!(find(&|k| matches!(k, MessageKind::Location(_))).0, MessageKind::Location(l) if l.name.as_deref() == Some("Sultanahmet"))
     );
-    assert!(
-        matches!(find(&|k| matches!(k, MessageKind::Contacts(_))).0, MessageKind::Contacts(c) if c.len() == 1)
-    );
+    assert!(matches!(find(&|k| matches!(k, MessageKind::Contacts(_))).0, MessageKind::Contacts(c) if c.len() == 1));
     let button = find(&|k| matches!(k, MessageKind::Interactive(Interactive::ButtonReply { .. })));
     assert_eq!(button.1.unwrap().id.as_deref(), Some("wamid.OUT2"));
-    find(&|k| {
-        matches!(
-            k,
-            MessageKind::Interactive(Interactive::ListReply {
-                description: Some(_),
-                ..
-            })
-        )
-    });
+    find(&|k| matches!(k, MessageKind::Interactive(Interactive::ListReply { description: Some(_), .. })));
     find(&|k| matches!(k, MessageKind::Button { payload: Some(p), .. } if p == "appt:1:confirm"));
     find(&|k| matches!(k, MessageKind::Reaction { emoji: Some(e), .. } if e == "❤️"));
     find(&|k| matches!(k, MessageKind::Reaction { emoji: None, .. }));
     find(&|k| matches!(k, MessageKind::Order(o) if o.product_items[0].quantity == 2));
     find(&|k| matches!(k, MessageKind::System { wa_id: Some(w), .. } if w == "905320000001"));
-    let unsupported =
-        find(&|k| matches!(k, MessageKind::Unsupported { kind: Some(t) } if t == "poll_creation"));
+    let unsupported = find(&|k| matches!(k, MessageKind::Unsupported { kind: Some(t) } if t == "poll_creation"));
     assert_eq!(unsupported.3[0].code, 131051);
     find(&|k| matches!(k, MessageKind::RequestWelcome));
     find(&|k| matches!(k, MessageKind::Revoke { .. }));
@@ -635,19 +460,12 @@ async fn every_inbound_type_arrives_as_meta_would_send_it() {
 
     // count + batch: several messages in one POST, all distinct.
     let before = h.receiver.posts().len();
-    let answer = h
-        .control(
-            "inbound",
-            &json!({ "from": CUSTOMER, "text": "çoklu", "count": 3, "batch": true }),
-        )
-        .await;
+    let answer = h.control("inbound", &json!({ "from": CUSTOMER, "text": "çoklu", "count": 3, "batch": true })).await;
     let wamids = answer["wamids"].as_array().unwrap();
     assert_eq!(wamids.len(), 3);
     assert!(eventually(5, || h.receiver.posts().len() == before + 1).await);
     let last = h.receiver.accepted().pop().unwrap();
-    let ChangeValue::Messages(v) = &last.entry[0].changes[0].value else {
-        panic!()
-    };
+    let ChangeValue::Messages(v) = &last.entry[0].changes[0].value else { panic!() };
     let ids: Vec<_> = v.messages.iter().map(|m| json!(m.id)).collect();
     assert_eq!(&ids, wamids);
 
@@ -673,28 +491,16 @@ async fn failed_deliveries_are_retried_until_200() {
     assert_eq!(posts.len(), 3, "no delivery after the 200");
     let answered: Vec<_> = posts.iter().map(|p| p.answered).collect();
     assert_eq!(answered, [500, 503, 200]);
-    assert!(
-        posts
-            .iter()
-            .all(|p| p.body == posts[0].body && p.signature == posts[0].signature)
-    );
+    assert!(posts.iter().all(|p| p.body == posts[0].body && p.signature == posts[0].signature));
     assert_eq!(h.receiver.accepted().len(), 1, "handled exactly once");
 
     let log = h.get("deliveries").await;
     let d = &log["deliveries"][0];
     assert_eq!(d["state"], "delivered");
     assert_eq!(d["kind"], "messages");
-    let statuses: Vec<_> = d["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["status"].clone())
-        .collect();
+    let statuses: Vec<_> = d["attempts"].as_array().unwrap().iter().map(|a| a["status"].clone()).collect();
     assert_eq!(statuses, [json!(500), json!(503), json!(200)]);
-    assert_eq!(
-        d["body"].as_str().unwrap().as_bytes(),
-        posts[0].body.as_slice()
-    );
+    assert_eq!(d["body"].as_str().unwrap().as_bytes(), posts[0].body.as_slice());
     assert_eq!(log["totals"]["delivered"], 1);
     assert_eq!(log["totals"]["failed_attempts"], 2);
     assert_eq!(log["registrations"][0]["registered"], true);
@@ -727,12 +533,7 @@ async fn nothing_is_posted_until_the_handshake_succeeds() {
     assert!(eventually(5, || h.sim.stats().webhooks.failed_attempts >= 1).await);
     assert!(h.receiver.posts().is_empty());
     let log = h.get("deliveries").await;
-    assert!(
-        log["deliveries"][0]["attempts"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("not verified")
-    );
+    assert!(log["deliveries"][0]["attempts"][0]["error"].as_str().unwrap().contains("not verified"));
 
     *h.receiver.expected_token.lock().unwrap() = VERIFY.into();
     let outcome = h.control("register", &json!({})).await;
@@ -746,19 +547,13 @@ async fn nothing_is_posted_until_the_handshake_succeeds() {
 async fn dropped_responses_are_ambiguous_but_the_send_happened() {
     let h = Harness::start(|_| {}).await;
     h.customer_says(CUSTOMER, "hi").await;
-    h.sim.set_faults(Faults {
-        drop_response_rate: 1.0,
-        ..Faults::default()
-    });
+    h.sim.set_faults(Faults { drop_response_rate: 1.0, ..Faults::default() });
     let graph = h.graph(Duration::from_millis(300));
     let msg = OutboundMessage {
         to: format!("+{CUSTOMER}"),
         reply_to: None,
         biz_opaque_callback_data: Some("crm-42".into()),
-        content: Content::Text {
-            body: "did it go?".into(),
-            preview_url: false,
-        },
+        content: Content::Text { body: "did it go?".into(), preview_url: false },
     };
     let err = graph.send_message(TOKEN, PHONE_ID, &msg).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Ambiguous, "{err}");
@@ -767,18 +562,11 @@ async fn dropped_responses_are_ambiguous_but_the_send_happened() {
     assert_eq!(stats.sends.dropped_responses, 1);
     // The status webhooks reveal the outcome, correlated by callback data.
     assert!(
-        eventually(5, || h
-            .receiver
-            .statuses()
-            .iter()
-            .any(|s| s.biz_opaque_callback_data.as_deref() == Some("crm-42")))
-        .await
+        eventually(5, || h.receiver.statuses().iter().any(|s| s.biz_opaque_callback_data.as_deref() == Some("crm-42")))
+            .await
     );
 
-    h.sim.set_faults(Faults {
-        error_rate: 1.0,
-        ..Faults::default()
-    });
+    h.sim.set_faults(Faults { error_rate: 1.0, ..Faults::default() });
     let err = graph.send_message(TOKEN, PHONE_ID, &msg).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.code, Some(131016));
@@ -811,19 +599,11 @@ async fn forced_errors_latency_and_counters() {
     tagged["biz_opaque_callback_data"] = json!("same");
     assert_eq!(h.send_raw(&tagged).await.0, 200);
     assert_eq!(h.send_raw(&tagged).await.0, 200);
-    let read =
-        json!({ "messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN" });
+    let read = json!({ "messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN" });
     let (status, answer) = h.send_raw(&read).await;
     assert_eq!((status, answer), (200, json!({ "success": true })));
     h.graph(Duration::from_secs(5))
-        .mark_read(
-            TOKEN,
-            PHONE_ID,
-            &MarkRead {
-                message_id: "wamid.IN".into(),
-                typing: true,
-            },
-        )
+        .mark_read(TOKEN, PHONE_ID, &MarkRead { message_id: "wamid.IN".into(), typing: true })
         .await
         .unwrap();
 
@@ -846,18 +626,9 @@ async fn forced_errors_latency_and_counters() {
     assert_eq!(cleared["messages"].as_array().unwrap().len(), 3);
     assert_eq!(h.get("sent").await["messages"].as_array().unwrap().len(), 0);
 
-    let config = h
-        .control(
-            "config",
-            &json!({ "throughput_per_sec": 1000, "emit_read": false }),
-        )
-        .await;
+    let config = h.control("config", &json!({ "throughput_per_sec": 1000, "emit_read": false })).await;
     assert_eq!(config["throughput_per_sec"], 1000);
-    let info = h
-        .graph(Duration::from_secs(5))
-        .phone_number_info(TOKEN, PHONE_ID)
-        .await
-        .unwrap();
+    let info = h.graph(Duration::from_secs(5)).phone_number_info(TOKEN, PHONE_ID).await.unwrap();
     assert_eq!(info["quality_rating"], "GREEN");
     assert_eq!(info["throughput"]["level"], "HIGH");
     assert_eq!(info["display_phone_number"], "15550001111");
@@ -878,9 +649,7 @@ async fn raw_webhooks_reach_the_receiver() {
     assert!(eventually(5, || h.receiver.accepted().len() == 1).await);
     let note = &h.receiver.accepted()[0];
     assert!(note.entry[0].time.is_some());
-    let ChangeValue::PhoneNumberQuality(q) = &note.entry[0].changes[0].value else {
-        panic!()
-    };
+    let ChangeValue::PhoneNumberQuality(q) = &note.entry[0].changes[0].value else { panic!() };
     assert_eq!(q.event, "THROUGHPUT_UPGRADE");
     h.sim.shutdown().await;
 }
@@ -909,7 +678,9 @@ async fn concurrent_sends_all_get_their_statuses() {
                         content: Content::Template {
                             name: "order_update".into(),
                             language: "en_US".into(),
-                            components: vec![json!({ "type": "body", "parameters": [{ "type": "text", "text": "#1" }] })],
+                            components: vec![
+                                json!({ "type": "body", "parameters": [{ "type": "text", "text": "#1" }] }),
+                            ],
                         },
                     },
                 )
@@ -918,19 +689,13 @@ async fn concurrent_sends_all_get_their_statuses() {
     });
     let results = futures_join_all(sends).await;
     assert!(results.iter().all(Result::is_ok));
-    assert!(
-        eventually(20, || h.sim.stats().webhooks.delivered == 2 * n).await,
-        "{:?}",
-        h.sim.stats()
-    );
+    assert!(eventually(20, || h.sim.stats().webhooks.delivered == 2 * n).await, "{:?}", h.sim.stats());
     assert_eq!(h.sim.stats().sends.accepted, n);
     h.sim.shutdown().await;
 }
 
 #[cfg(test)]
-async fn futures_join_all<F: std::future::Future + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {
@@ -947,16 +712,10 @@ where
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: slow"]
 async fn sustains_1000_sends_per_second() {
-    let total: u64 = std::env::var("SIM_BENCH_SENDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let total: u64 = std::env::var("SIM_BENCH_SENDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let h = Harness::start(|c| {
         c.throughput_per_sec = 1_000;
-        c.pair_rate = PairRate {
-            burst: 0,
-            window_ms: 0,
-        };
+        c.pair_rate = PairRate { burst: 0, window_ms: 0 };
         c.emit_read = false;
     })
     .await;
@@ -996,10 +755,7 @@ async fn sustains_1000_sends_per_second() {
         }
     }
     let elapsed = started.elapsed();
-    eprintln!(
-        "{total} sends in {elapsed:?}, {failures} refused; stats {:?}",
-        h.sim.stats()
-    );
+    eprintln!("{total} sends in {elapsed:?}, {failures} refused; stats {:?}", h.sim.stats());
     assert!(failures * 100 <= total, "more than 1% refused");
     h.sim.shutdown().await;
 }

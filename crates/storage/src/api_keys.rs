@@ -38,25 +38,21 @@ pub async fn insert(s: &mut Scope<'_>, row: &ApiKeyRow) -> Result<()> {
 
 /// Entry point for every bearer-authenticated request.
 pub async fn find_by_prefix(p: &mut Platform<'_>, prefix: &str) -> Result<Option<ApiKeyRow>> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM api_keys WHERE prefix = $1"
     )))
     .bind(prefix)
-    .fetch_optional(&mut *c).await)?,
-    )
+    .fetch_optional(&mut *c).await)?)
 }
 
 pub async fn list(s: &mut Scope<'_>, after: Option<Uuid>, limit: i64) -> Result<Vec<ApiKeyRow>> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
     )))
     .bind(tid).bind(after).bind(limit)
-    .fetch_all(&mut *c).await)?,
-    )
+    .fetch_all(&mut *c).await)?)
 }
 
 pub async fn revoke(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
@@ -66,11 +62,7 @@ pub async fn revoke(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
     )
     .bind(tid).bind(id).bind(now)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 pub async fn revoke_all(s: &mut Scope<'_>, now: i64) -> Result<u64> {

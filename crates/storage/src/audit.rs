@@ -87,20 +87,22 @@ pub async fn append(s: &mut Scope<'_>, key: &ChainKey, entry: &AuditEntry) -> Re
     let tid = s.tid();
     let head: (i64, Vec<u8>) = match s.ex() {
         Ex::Sqlite(c) => {
-            sqlx::query(
-                "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(tid).bind(GENESIS.to_vec()).execute(&mut *c).await?;
+            sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
+                .bind(tid)
+                .bind(GENESIS.to_vec())
+                .execute(&mut *c)
+                .await?;
             sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
                 .bind(tid)
                 .fetch_one(&mut *c)
                 .await?
         }
         Ex::Pg(c) => {
-            sqlx::query(
-                "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(tid).bind(GENESIS.to_vec()).execute(&mut *c).await?;
+            sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
+                .bind(tid)
+                .bind(GENESIS.to_vec())
+                .execute(&mut *c)
+                .await?;
             sqlx::query_as("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE")
                 .bind(tid)
                 .fetch_one(&mut *c)
@@ -115,10 +117,7 @@ pub async fn append(s: &mut Scope<'_>, key: &ChainKey, entry: &AuditEntry) -> Re
         actor_kind: entry.actor_kind.clone(),
         actor_id: entry.actor_id.clone(),
         ip: entry.ip.clone(),
-        ip_digest: entry
-            .ip
-            .as_ref()
-            .map(|ip| key.digest(ip.as_bytes()).to_vec()),
+        ip_digest: entry.ip.as_ref().map(|ip| key.digest(ip.as_bytes()).to_vec()),
         action: entry.action.clone(),
         target_kind: entry.target_kind.clone(),
         target_id: entry.target_id.clone(),
@@ -154,22 +153,15 @@ pub struct AuditFilter {
 }
 
 /// Newest first, entries with `seq < before`.
-pub async fn list(
-    s: &mut Scope<'_>,
-    filter: &AuditFilter,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<AuditRow>> {
+pub async fn list(s: &mut Scope<'_>, filter: &AuditFilter, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM audit_log WHERE tenant_id = $1 AND ($2 IS NULL OR seq < $2)
            AND ($3 IS NULL OR target_kind = $3) AND ($4 IS NULL OR target_id = $4)
          ORDER BY seq DESC LIMIT $5"
     )))
     .bind(tid).bind(before).bind(filter.target_kind.as_deref()).bind(filter.target_id.as_deref()).bind(limit)
-    .fetch_all(&mut *c).await)?,
-    )
+    .fetch_all(&mut *c).await)?)
 }
 
 /// What `audit verify` found.
@@ -195,13 +187,7 @@ pub async fn verify(s: &mut Scope<'_>, key: &ChainKey) -> Result<Verification> {
     let mut prev = GENESIS.to_vec();
     let mut count = 0u64;
     let broken = |entries: u64, seq: i64, reason: &str| {
-        Ok(Verification {
-            entries,
-            broken: Some(Broken {
-                seq,
-                reason: reason.to_owned(),
-            }),
-        })
+        Ok(Verification { entries, broken: Some(Broken { seq, reason: reason.to_owned() }) })
     };
     loop {
         let batch: Vec<AuditRow> = on!(s.ex(), c => sqlx::query_as::<_, AuditRow>(sqlx::AssertSqlSafe(format!(
@@ -215,18 +201,10 @@ pub async fn verify(s: &mut Scope<'_>, key: &ChainKey) -> Result<Verification> {
         for row in batch {
             count += 1;
             if row.seq != expected_seq {
-                return broken(
-                    count,
-                    expected_seq,
-                    "entry missing: sequence numbers are not contiguous",
-                );
+                return broken(count, expected_seq, "entry missing: sequence numbers are not contiguous");
             }
             if row.prev_hash != prev {
-                return broken(
-                    count,
-                    row.seq,
-                    "previous-hash link does not match the preceding entry",
-                );
+                return broken(count, row.seq, "previous-hash link does not match the preceding entry");
             }
             if let (Some(ip), Some(d)) = (&row.ip, &row.ip_digest)
                 && key.digest(ip.as_bytes()).as_slice() != d.as_slice()
@@ -249,11 +227,7 @@ pub async fn verify(s: &mut Scope<'_>, key: &ChainKey) -> Result<Verification> {
         None if last == 0 => {}
         None => return broken(count, 1, "chain head is missing"),
         Some((seq, _)) if seq > last => {
-            return broken(
-                count,
-                last + 1,
-                "entries missing at the end of the log (head is further on)",
-            );
+            return broken(count, last + 1, "entries missing at the end of the log (head is further on)");
         }
         Some((seq, _)) if seq < last => {
             return broken(count, seq + 1, "chain head does not match the log");
@@ -263,10 +237,7 @@ pub async fn verify(s: &mut Scope<'_>, key: &ChainKey) -> Result<Verification> {
         }
         Some(_) => {}
     }
-    Ok(Verification {
-        entries: count,
-        broken: None,
-    })
+    Ok(Verification { entries: count, broken: None })
 }
 
 /// Masks the actor IP of entries older than `before` (retention of security logs); the chain

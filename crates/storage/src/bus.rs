@@ -33,6 +33,13 @@ pub struct Event {
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
     async fn publish(&self, event: &Event) -> Result<()>;
+    /// Publishes several events; implementations pack them to save round trips.
+    async fn publish_many(&self, events: &[Event]) -> Result<()> {
+        for e in events {
+            self.publish(e).await?;
+        }
+        Ok(())
+    }
     fn subscribe(&self) -> broadcast::Receiver<Event>;
     fn name(&self) -> &'static str;
 }
@@ -44,9 +51,7 @@ pub struct InProcessBus {
 impl InProcessBus {
     #[must_use]
     pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            tx: broadcast::channel(BUFFER).0,
-        })
+        Arc::new(Self { tx: broadcast::channel(BUFFER).0 })
     }
 }
 
@@ -82,6 +87,15 @@ impl Drop for PgBus {
 }
 
 impl PgBus {
+    async fn notify(&self, packed: &[String]) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(format!("[{}]", packed.join(",")))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Connects the listener and starts forwarding notifications.
     pub async fn start(pool: PgPool) -> Result<Arc<Self>> {
         let mut listener = PgListener::connect_with(&pool).await?;
@@ -93,9 +107,11 @@ impl PgBus {
                 // `recv` reconnects by itself after a lost connection; an error here means the
                 // reconnect failed, so wait and try again rather than end live updates.
                 match listener.recv().await {
-                    Ok(n) => match serde_json::from_str::<Event>(n.payload()) {
-                        Ok(e) => {
-                            let _ = forward.send(e);
+                    Ok(n) => match serde_json::from_str::<Vec<Event>>(n.payload()) {
+                        Ok(events) => {
+                            for e in events {
+                                let _ = forward.send(e);
+                            }
                         }
                         Err(_) => tracing::warn!("ignoring malformed event notification"),
                     },
@@ -109,23 +125,35 @@ impl PgBus {
                 }
             }
         });
-        Ok(Arc::new(Self {
-            pool,
-            tx,
-            listener: task,
-        }))
+        Ok(Arc::new(Self { pool, tx, listener: task }))
     }
 }
+
+/// NOTIFY payloads must stay under 8000 bytes: events are packed in arrays below that.
+const NOTIFY_BUDGET: usize = 7000;
 
 #[async_trait]
 impl EventBus for PgBus {
     async fn publish(&self, event: &Event) -> Result<()> {
-        let payload = serde_json::to_string(event).unwrap_or_default();
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(&self.pool)
-            .await?;
+        self.publish_many(std::slice::from_ref(event)).await
+    }
+
+    async fn publish_many(&self, events: &[Event]) -> Result<()> {
+        let mut chunk: Vec<String> = Vec::new();
+        let mut size = 2;
+        for e in events {
+            let one = serde_json::to_string(e).unwrap_or_default();
+            if size + one.len() + 1 > NOTIFY_BUDGET && !chunk.is_empty() {
+                self.notify(&chunk).await?;
+                chunk.clear();
+                size = 2;
+            }
+            size += one.len() + 1;
+            chunk.push(one);
+        }
+        if !chunk.is_empty() {
+            self.notify(&chunk).await?;
+        }
         Ok(())
     }
 

@@ -56,22 +56,16 @@ pub async fn update(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
     .bind(&row.email_sealed).bind(row.email_index).bind(&row.wa_id_sealed).bind(row.wa_id_index)
     .bind(&row.attributes_sealed).bind(row.updated_at)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ContactRow> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2"
     )))
     .bind(tid).bind(id)
-    .fetch_one(&mut *c).await)?,
-    )
+    .fetch_one(&mut *c).await)?)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -88,14 +82,12 @@ pub async fn find(s: &mut Scope<'_>, by: Lookup) -> Result<Option<ContactRow>> {
         Lookup::Email(i) => ("email_index", i),
         Lookup::WaId(i) => ("wa_id_index", i),
     };
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND {sql} = $2
          ORDER BY id LIMIT 1"
     )))
     .bind(tid).bind(index)
-    .fetch_optional(&mut *c).await)?,
-    )
+    .fetch_optional(&mut *c).await)?)
 }
 
 /// Filters for the contact list; all optional and combined with AND.
@@ -106,12 +98,7 @@ pub struct ListFilter {
 }
 
 /// Newest first, `limit` rows created before the contact `before`.
-pub async fn list(
-    s: &mut Scope<'_>,
-    filter: &ListFilter,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<ContactRow>> {
+pub async fn list(s: &mut Scope<'_>, filter: &ListFilter, before: Option<Uuid>, limit: i64) -> Result<Vec<ContactRow>> {
     let tid = s.tid();
     let (phone, email, wa) = match filter.lookup {
         Some(Lookup::Phone(i)) => (Some(i), None, None),
@@ -119,8 +106,7 @@ pub async fn list(
         Some(Lookup::WaId(i)) => (None, None, Some(i)),
         None => (None, None, None),
     };
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM contacts c WHERE c.tenant_id = $1
            AND ($2 IS NULL OR c.id < $2)
            AND ($3 IS NULL OR c.phone_index = $3)
@@ -131,8 +117,7 @@ pub async fn list(
          ORDER BY c.id DESC LIMIT $7"
     )))
     .bind(tid).bind(before).bind(phone).bind(email).bind(wa).bind(filter.label.as_deref()).bind(limit)
-    .fetch_all(&mut *c).await)?,
-    )
+    .fetch_all(&mut *c).await)?)
 }
 
 pub async fn delete(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
@@ -140,11 +125,7 @@ pub async fn delete(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
     let n = on!(s.ex(), c => sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
         .bind(tid).bind(id)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 pub async fn set_labels(s: &mut Scope<'_>, contact: Uuid, labels: &[String]) -> Result<()> {
@@ -175,4 +156,51 @@ pub async fn labels_of(s: &mut Scope<'_>, contacts: &[Uuid]) -> Result<HashMap<U
         out.insert(id, rows);
     }
     Ok(out)
+}
+
+/// Inserts a contact unless one with the same WhatsApp id (or phone) exists: concurrent first
+/// messages from one number create one contact. True when this call inserted it.
+pub async fn insert_if_absent(s: &mut Scope<'_>, row: &ContactRow) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
+             email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tid).bind(row.id).bind(&row.name_sealed).bind(&row.phone_sealed).bind(row.phone_index)
+    .bind(&row.email_sealed).bind(row.email_index).bind(&row.wa_id_sealed).bind(row.wa_id_index)
+    .bind(&row.attributes_sealed).bind(row.created_at).bind(row.updated_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Links a WhatsApp id to an existing contact (found by phone) that has none yet.
+pub async fn set_wa_id(
+    s: &mut Scope<'_>,
+    id: Uuid,
+    sealed: &Sealed<WaId>,
+    index: BlindIndex,
+    now: i64,
+) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE contacts SET wa_id_sealed = $3, wa_id_index = $4, updated_at = $5
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(sealed).bind(index).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// The contact's id and whether it has a name, for the ingest path.
+pub async fn id_and_named(s: &mut Scope<'_>, by: Lookup) -> Result<Option<(Uuid, bool)>> {
+    Ok(find(s, by).await?.map(|r| (r.id, r.name_sealed.is_some())))
+}
+
+pub async fn set_name(s: &mut Scope<'_>, id: Uuid, name: &Sealed<String>, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("UPDATE contacts SET name_sealed = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id).bind(name).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }

@@ -50,11 +50,7 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 16,
-            sqlite_synchronous_full: true,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        Self { max_connections: 16, sqlite_synchronous_full: true, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -82,11 +78,7 @@ impl Db {
     }
 
     async fn connect_sqlite(url: &str, opts: &DbOptions) -> Result<Self> {
-        let sync = if opts.sqlite_synchronous_full {
-            SqliteSynchronous::Full
-        } else {
-            SqliteSynchronous::Normal
-        };
+        let sync = if opts.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
         let base = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sync)
@@ -109,10 +101,8 @@ impl Db {
     }
 
     async fn connect_pg(url: &str, opts: &DbOptions) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)?.options([
-            ("statement_timeout", "60s"),
-            ("idle_in_transaction_session_timeout", "120s"),
-        ]);
+        let options = PgConnectOptions::from_str(url)?
+            .options([("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "120s")]);
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
@@ -234,10 +224,7 @@ impl Tx {
 
     /// The handle every tenant-owned query goes through.
     pub fn tenant(&mut self, tenant: TenantId) -> Scope<'_> {
-        Scope {
-            ex: self.ex(),
-            tenant,
-        }
+        Scope { ex: self.ex(), tenant }
     }
 
     /// The handle for the few platform-wide entry points (login by e-mail, session and API key
@@ -277,10 +264,7 @@ impl Conn {
     }
 
     pub fn tenant(&mut self, tenant: TenantId) -> Scope<'_> {
-        Scope {
-            ex: self.ex(),
-            tenant,
-        }
+        Scope { ex: self.ex(), tenant }
     }
 
     pub fn platform(&mut self) -> Platform<'_> {
@@ -328,9 +312,6 @@ impl Platform<'_> {
 
     /// Narrows to one tenant once the entry point has identified it.
     pub fn tenant(&mut self, tenant: TenantId) -> Scope<'_> {
-        Scope {
-            ex: self.ex.reborrow(),
-            tenant,
-        }
+        Scope { ex: self.ex.reborrow(), tenant }
     }
 }

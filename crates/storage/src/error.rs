@@ -22,11 +22,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
-                d.constraint()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| d.message().to_owned()),
-            ),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.constraint().map(str::to_owned).unwrap_or_else(|| d.message().to_owned()))
+            }
             _ => StoreError::Sql(e),
         }
     }
@@ -47,9 +45,7 @@ impl StoreError {
                 let code = d.code().unwrap_or_default();
                 matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")
             }
-            StoreError::Sql(
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed,
-            ) => true,
+            StoreError::Sql(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
             _ => false,
         }
     }

@@ -113,13 +113,7 @@ pub async fn claim(
 
 /// Marks a claimed job done. Fenced by the lease owner: a worker whose lease expired and whose
 /// job was reclaimed cannot overwrite the new run's outcome. Returns false when fenced off.
-pub async fn complete(
-    p: &mut Platform<'_>,
-    tenant: Uuid,
-    id: Uuid,
-    owner: &str,
-    now: i64,
-) -> Result<bool> {
+pub async fn complete(p: &mut Platform<'_>, tenant: Uuid, id: Uuid, owner: &str, now: i64) -> Result<bool> {
     let n = on!(p.ex(), c => sqlx::query(
         "UPDATE jobs SET state = 'done', finished_at = $4, updated_at = $4, lease_owner = NULL,
              lease_until = NULL
@@ -153,13 +147,7 @@ pub async fn fail(
 }
 
 /// Extends the lease of a long-running job.
-pub async fn extend_lease(
-    p: &mut Platform<'_>,
-    tenant: Uuid,
-    id: Uuid,
-    owner: &str,
-    until: i64,
-) -> Result<bool> {
+pub async fn extend_lease(p: &mut Platform<'_>, tenant: Uuid, id: Uuid, owner: &str, until: i64) -> Result<bool> {
     let n = on!(p.ex(), c => sqlx::query(
         "UPDATE jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'running'",
     )
@@ -195,24 +183,20 @@ pub async fn purge_done(p: &mut Platform<'_>, before: i64, limit: i64) -> Result
 
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<JobRow> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2"
     )))
     .bind(tid).bind(id)
-    .fetch_one(&mut *c).await)?,
-    )
+    .fetch_one(&mut *c).await)?)
 }
 
 pub async fn find_by_dedupe(s: &mut Scope<'_>, queue: &str, key: &str) -> Result<Option<JobRow>> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM jobs WHERE tenant_id = $1 AND queue = $2 AND dedupe_key = $3"
     )))
     .bind(tid).bind(queue).bind(key)
-    .fetch_optional(&mut *c).await)?,
-    )
+    .fetch_optional(&mut *c).await)?)
 }
 
 /// Jobs per queue and state for the unfinished states, for `/metrics`.

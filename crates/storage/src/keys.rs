@@ -72,20 +72,14 @@ pub async fn tenant_key(s: &mut Scope<'_>, key_id: Uuid) -> Result<Option<Tenant
 /// Crypto-shreds the tenant: nothing sealed for it can be opened afterwards, backups included.
 pub async fn delete_tenant_keys(s: &mut Scope<'_>) -> Result<u64> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
+    Ok(on!(s.ex(), c => sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
         .bind(tid)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?,
-    )
+        .map(|r| r.rows_affected()))?)
 }
 
-pub async fn insert_contact_key(
-    s: &mut Scope<'_>,
-    contact_id: Uuid,
-    row: &ContactKeyRow,
-) -> Result<()> {
+pub async fn insert_contact_key(s: &mut Scope<'_>, contact_id: Uuid, row: &ContactKeyRow) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
         "INSERT INTO contact_keys (tenant_id, contact_id, key_id, tenant_key_id, wrapped, created_at)
@@ -104,11 +98,7 @@ pub async fn insert_contact_key(
 }
 
 /// A specific key of a contact, or its newest when `key_id` is `None`.
-pub async fn contact_key(
-    s: &mut Scope<'_>,
-    contact_id: Uuid,
-    key_id: Option<Uuid>,
-) -> Result<Option<ContactKeyRow>> {
+pub async fn contact_key(s: &mut Scope<'_>, contact_id: Uuid, key_id: Option<Uuid>) -> Result<Option<ContactKeyRow>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactKeyRow>(
         "SELECT key_id, tenant_key_id, wrapped, created_at FROM contact_keys
@@ -125,25 +115,18 @@ pub async fn contact_key(
 /// Crypto-shreds one contact.
 pub async fn delete_contact_keys(s: &mut Scope<'_>, contact_id: Uuid) -> Result<u64> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query("DELETE FROM contact_keys WHERE tenant_id = $1 AND contact_id = $2")
+    Ok(on!(s.ex(), c => sqlx::query("DELETE FROM contact_keys WHERE tenant_id = $1 AND contact_id = $2")
         .bind(tid)
         .bind(contact_id)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?,
-    )
+        .map(|r| r.rows_affected()))?)
 }
 
 /// Tenant keys wrapped by a master key other than `master_key_id` (a wrong key file).
-pub async fn count_foreign_master(
-    p: &mut crate::db::Platform<'_>,
-    master_key_id: Uuid,
-) -> Result<i64> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id <> $1")
+pub async fn count_foreign_master(p: &mut crate::db::Platform<'_>, master_key_id: Uuid) -> Result<i64> {
+    Ok(on!(p.ex(), c => sqlx::query_scalar("SELECT COUNT(*) FROM tenant_keys WHERE master_key_id <> $1")
         .bind(master_key_id)
         .fetch_one(&mut *c)
-        .await)?,
-    )
+        .await)?)
 }

@@ -7,19 +7,28 @@
 
 #[macro_use]
 mod macros;
+#[macro_use]
+pub mod filter;
 
 pub mod api_keys;
 pub mod audit;
+pub mod blobs;
 pub mod bus;
+pub mod channels;
 pub mod contacts;
+pub mod conversations;
 pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod keys;
+pub mod media;
+pub mod messages;
 pub mod schedules;
 pub mod sessions;
+pub mod templates;
 pub mod tenants;
 pub mod users;
+pub mod webhook_events;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;

@@ -17,13 +17,7 @@ pub async fn ensure(p: &mut Platform<'_>, name: &str, first_run_at: i64) -> Resu
 }
 
 /// Takes the lease on a due schedule. True when this node should run it now.
-pub async fn try_claim(
-    p: &mut Platform<'_>,
-    name: &str,
-    owner: &str,
-    now: i64,
-    lease_until: i64,
-) -> Result<bool> {
+pub async fn try_claim(p: &mut Platform<'_>, name: &str, owner: &str, now: i64, lease_until: i64) -> Result<bool> {
     let n = on!(p.ex(), c => sqlx::query(
         "UPDATE schedules SET lease_owner = $3, lease_until = $4
          WHERE tenant_id = $1 AND name = $2 AND next_run_at <= $5
@@ -35,13 +29,7 @@ pub async fn try_claim(
 }
 
 /// Releases the lease after a run and sets the next due time.
-pub async fn finish(
-    p: &mut Platform<'_>,
-    name: &str,
-    owner: &str,
-    now: i64,
-    next_run_at: i64,
-) -> Result<bool> {
+pub async fn finish(p: &mut Platform<'_>, name: &str, owner: &str, now: i64, next_run_at: i64) -> Result<bool> {
     let n = on!(p.ex(), c => sqlx::query(
         "UPDATE schedules SET next_run_at = $4, last_run_at = $5, lease_owner = NULL, lease_until = NULL
          WHERE tenant_id = $1 AND name = $2 AND lease_owner = $3",

@@ -40,14 +40,12 @@ pub async fn insert(s: &mut Scope<'_>, row: &SessionRow) -> Result<()> {
 
 /// Entry point for every cookie-authenticated request: the session, whatever its tenant.
 pub async fn find(p: &mut Platform<'_>, token_hash: &[u8]) -> Result<Option<SessionRow>> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM sessions WHERE token_hash = $1"
     )))
     .bind(token_hash)
     .fetch_optional(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 pub async fn touch(s: &mut Scope<'_>, token_hash: &[u8], now: i64) -> Result<()> {
@@ -60,12 +58,7 @@ pub async fn touch(s: &mut Scope<'_>, token_hash: &[u8], now: i64) -> Result<()>
     Ok(())
 }
 
-pub async fn set_mfa(
-    s: &mut Scope<'_>,
-    token_hash: &[u8],
-    state: &str,
-    attempts: i32,
-) -> Result<()> {
+pub async fn set_mfa(s: &mut Scope<'_>, token_hash: &[u8], state: &str, attempts: i32) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
         "UPDATE sessions SET mfa_state = $3, mfa_attempts = $4 WHERE tenant_id = $1 AND token_hash = $2",
@@ -77,11 +70,9 @@ pub async fn set_mfa(
 
 pub async fn delete(s: &mut Scope<'_>, token_hash: &[u8]) -> Result<u64> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND token_hash = $2")
+    Ok(on!(s.ex(), c => sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND token_hash = $2")
         .bind(tid).bind(token_hash)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?,
-    )
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?)
 }
 
 /// Ends every session of a user, optionally sparing one (the caller's own).
@@ -96,31 +87,25 @@ pub async fn delete_for_user(s: &mut Scope<'_>, user: Uuid, except: Option<&[u8]
 
 pub async fn delete_for_tenant(s: &mut Scope<'_>) -> Result<u64> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query("DELETE FROM sessions WHERE tenant_id = $1")
+    Ok(on!(s.ex(), c => sqlx::query("DELETE FROM sessions WHERE tenant_id = $1")
         .bind(tid)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?,
-    )
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?)
 }
 
 pub async fn list_for_user(s: &mut Scope<'_>, user: Uuid) -> Result<Vec<SessionRow>> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, SessionRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC"
     )))
     .bind(tid).bind(user)
-    .fetch_all(&mut *c).await)?,
-    )
+    .fetch_all(&mut *c).await)?)
 }
 
 /// Housekeeping: removes expired sessions across tenants.
 pub async fn delete_expired(p: &mut Platform<'_>, now: i64) -> Result<u64> {
-    Ok(
-        on!(p.ex(), c => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+    Ok(on!(p.ex(), c => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?,
-    )
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?)
 }
 
 /// What a request needs to know about its session, in one query: the session, the user's

@@ -16,10 +16,14 @@ pub struct TenantRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub deactivated_at: Option<i64>,
+    /// `reopen` a resolved conversation when the customer writes again, or start a `new` one.
+    pub resolved_conversation_policy: String,
+    /// Mark inbound messages read on WhatsApp when an agent opens the conversation.
+    pub send_read_receipts: bool,
 }
 
-const COLUMNS: &str =
-    "id, name, status, default_region, ip_allowlist, created_at, updated_at, deactivated_at";
+const COLUMNS: &str = "id, name, status, default_region, ip_allowlist, created_at, updated_at, deactivated_at, \
+    resolved_conversation_policy, send_read_receipts";
 
 /// Creating a tenant is platform-level: there is no tenant to scope to yet.
 pub async fn insert(p: &mut Platform<'_>, row: &TenantRow) -> Result<()> {
@@ -43,54 +47,46 @@ pub async fn insert(p: &mut Platform<'_>, row: &TenantRow) -> Result<()> {
 /// The scope's own tenant row.
 pub async fn get(s: &mut Scope<'_>) -> Result<TenantRow> {
     let id = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tenants WHERE id = $1"
     )))
     .bind(id)
     .fetch_one(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 pub async fn find_by_name(p: &mut Platform<'_>, name: &str) -> Result<Option<TenantRow>> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1"
     )))
     .bind(name)
     .fetch_optional(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 pub async fn list(p: &mut Platform<'_>) -> Result<Vec<TenantRow>> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tenants ORDER BY id"
     )))
     .fetch_all(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
-pub async fn update_settings(
-    s: &mut Scope<'_>,
-    name: &str,
-    default_region: &str,
-    ip_allowlist: &str,
-    now: i64,
-) -> Result<()> {
+/// Writes the settings columns of `row` (the service merges a PATCH first).
+pub async fn update_settings(s: &mut Scope<'_>, row: &TenantRow, now: i64) -> Result<()> {
     let id = s.tid();
     let n = on!(s.ex(), c => sqlx::query(
-        "UPDATE tenants SET name = $2, default_region = $3, ip_allowlist = $4, updated_at = $5
+        "UPDATE tenants SET name = $2, default_region = $3, ip_allowlist = $4, updated_at = $5,
+             resolved_conversation_policy = $6, send_read_receipts = $7
          WHERE id = $1",
     )
     .bind(id)
-    .bind(name)
-    .bind(default_region)
-    .bind(ip_allowlist)
+    .bind(&row.name)
+    .bind(&row.default_region)
+    .bind(&row.ip_allowlist)
     .bind(now)
+    .bind(&row.resolved_conversation_policy)
+    .bind(row.send_read_receipts)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;

@@ -36,14 +36,10 @@ pub fn pg_admin_url() -> Option<String> {
     match std::env::var(PG_URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if require_pg() => {
-            panic!(
-                "{REQUIRE_PG_VAR}=1 but {PG_URL_VAR} is not set: PostgreSQL tests cannot be skipped"
-            )
+            panic!("{REQUIRE_PG_VAR}=1 but {PG_URL_VAR} is not set: PostgreSQL tests cannot be skipped")
         }
         _ => {
-            eprintln!(
-                "SKIPPED on PostgreSQL: set {PG_URL_VAR}=postgres://… to run this test there too"
-            );
+            eprintln!("SKIPPED on PostgreSQL: set {PG_URL_VAR}=postgres://… to run this test there too");
             None
         }
     }
@@ -52,9 +48,7 @@ pub fn pg_admin_url() -> Option<String> {
 /// `url` with its database name replaced.
 #[must_use]
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[scheme_end..].find('/').map(|i| scheme_end + i);
     let host = path_start.map_or(base, |i| &base[..i]);
@@ -68,21 +62,9 @@ impl TestDb {
     pub async fn sqlite() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        let db = Db::connect(
-            &url,
-            &DbOptions {
-                max_connections: 4,
-                ..DbOptions::default()
-            },
-        )
-        .await?;
+        let db = Db::connect(&url, &DbOptions { max_connections: 4, ..DbOptions::default() }).await?;
         db.migrate().await?;
-        Ok(Self {
-            db,
-            url,
-            _dir: Some(dir),
-            pg: None,
-        })
+        Ok(Self { db, url, _dir: Some(dir), pg: None })
     }
 
     /// A freshly created, migrated PostgreSQL database, or `None` when PostgreSQL is skipped.
@@ -108,25 +90,11 @@ impl TestDb {
     async fn create_pg(admin_url: String) -> anyhow::Result<Option<Self>> {
         let name = format!("sbt_{}", uuid::Uuid::now_v7().simple());
         let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
         admin.close().await?;
         let url = with_database(&admin_url, &name);
-        let db = Db::connect(
-            &url,
-            &DbOptions {
-                max_connections: 8,
-                ..DbOptions::default()
-            },
-        )
-        .await?;
-        Ok(Some(Self {
-            db,
-            url,
-            _dir: None,
-            pg: Some(PgDatabase { admin_url, name }),
-        }))
+        let db = Db::connect(&url, &DbOptions { max_connections: 8, ..DbOptions::default() }).await?;
+        Ok(Some(Self { db, url, _dir: None, pg: Some(PgDatabase { admin_url, name }) }))
     }
 
     /// Closes the pools and drops a PostgreSQL test database. Skipped when a test fails
@@ -136,12 +104,9 @@ impl TestDb {
         if let Some(pg) = self.pg
             && let Ok(mut admin) = sqlx::PgConnection::connect(&pg.admin_url).await
         {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                pg.name
-            )))
-            .execute(&mut admin)
-            .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name)))
+                .execute(&mut admin)
+                .await;
         }
     }
 }
@@ -155,19 +120,14 @@ macro_rules! dual_test {
         mod $scenario {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let t = $crate::test_support::TestDb::sqlite()
-                    .await
-                    .expect("sqlite test db");
+                let t = $crate::test_support::TestDb::sqlite().await.expect("sqlite test db");
                 super::$scenario(t.db.clone()).await;
                 t.cleanup().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(t) = $crate::test_support::TestDb::postgres()
-                    .await
-                    .expect("postgres test db")
-                else {
+                let Some(t) = $crate::test_support::TestDb::postgres().await.expect("postgres test db") else {
                     return;
                 };
                 super::$scenario(t.db.clone()).await;
@@ -183,14 +143,8 @@ mod tests {
 
     #[test]
     fn replaces_database_name() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/test?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
+        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 }

@@ -57,38 +57,30 @@ pub async fn insert(s: &mut Scope<'_>, row: &UserRow) -> Result<()> {
 }
 
 /// Login: the user with this e-mail index, in whichever tenant.
-pub async fn find_by_email_index(
-    p: &mut Platform<'_>,
-    index: BlindIndex,
-) -> Result<Option<UserRow>> {
-    Ok(
-        on!(p.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+pub async fn find_by_email_index(p: &mut Platform<'_>, index: BlindIndex) -> Result<Option<UserRow>> {
+    Ok(on!(p.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users WHERE email_index = $1"
     )))
     .bind(index)
     .fetch_optional(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<UserRow> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
     )))
     .bind(tid)
     .bind(id)
     .fetch_one(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 /// A page of users ordered by id, starting after `after`.
 pub async fn list(s: &mut Scope<'_>, after: Option<Uuid>, limit: i64) -> Result<Vec<UserRow>> {
     let tid = s.tid();
-    Ok(
-        on!(s.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND ($2 IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
     )))
@@ -96,8 +88,7 @@ pub async fn list(s: &mut Scope<'_>, after: Option<Uuid>, limit: i64) -> Result<
     .bind(after)
     .bind(limit)
     .fetch_all(&mut *c)
-    .await)?,
-    )
+    .await)?)
 }
 
 pub async fn count_owners(s: &mut Scope<'_>) -> Result<i64> {
@@ -111,11 +102,7 @@ pub async fn count_owners(s: &mut Scope<'_>) -> Result<i64> {
 }
 
 fn update_one(n: u64) -> Result<()> {
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 pub async fn set_password(s: &mut Scope<'_>, id: Uuid, hash: &str, now: i64) -> Result<()> {
@@ -191,11 +178,7 @@ pub async fn advance_totp_step(s: &mut Scope<'_>, id: Uuid, step: i64) -> Result
     Ok(n == 1)
 }
 
-pub async fn replace_recovery_codes(
-    s: &mut Scope<'_>,
-    user: Uuid,
-    hashes: &[[u8; 32]],
-) -> Result<()> {
+pub async fn replace_recovery_codes(s: &mut Scope<'_>, user: Uuid, hashes: &[[u8; 32]]) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => {
         sqlx::query("DELETE FROM user_recovery_codes WHERE tenant_id = $1 AND user_id = $2")
@@ -212,12 +195,7 @@ pub async fn replace_recovery_codes(
 }
 
 /// Spends a recovery code. True when the code existed and was unused.
-pub async fn use_recovery_code(
-    s: &mut Scope<'_>,
-    user: Uuid,
-    hash: &[u8; 32],
-    now: i64,
-) -> Result<bool> {
+pub async fn use_recovery_code(s: &mut Scope<'_>, user: Uuid, hash: &[u8; 32], now: i64) -> Result<bool> {
     let tid = s.tid();
     let n = on!(s.ex(), c => sqlx::query(
         "UPDATE user_recovery_codes SET used_at = $4

@@ -32,49 +32,33 @@ pub enum Access {
 /// with `Secure`, `Path=/` and no `Domain`.
 #[must_use]
 pub fn session_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-sb_session"
-    } else {
-        "sb_session"
-    }
+    if secure { "__Host-sb_session" } else { "sb_session" }
 }
 
 fn client_ip(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
-        .get::<ClientIp>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0)
+    parts.extensions.get::<ClientIp>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0)
 }
 
 /// The session token from the request's cookie, if any.
 #[must_use]
 pub fn session_token(jar: &CookieJar, secure: bool) -> Option<String> {
-    jar.get(session_cookie_name(secure))
-        .map(|c| c.value().to_owned())
+    jar.get(session_cookie_name(secure)).map(|c| c.value().to_owned())
 }
 
 async fn authenticate(state: &AppState, parts: &Parts) -> Result<Principal, AppError> {
     let ip = client_ip(parts);
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-        let value = auth
-            .to_str()
-            .map_err(|_| AppError::Unauthenticated("malformed Authorization header"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .ok_or(AppError::Unauthenticated(
-                "use Authorization: Bearer <API key>",
-            ))?;
+        let value = auth.to_str().map_err(|_| AppError::Unauthenticated("malformed Authorization header"))?;
+        let token =
+            value.strip_prefix("Bearer ").ok_or(AppError::Unauthenticated("use Authorization: Bearer <API key>"))?;
         return state.app.api_key_auth(token.trim(), ip).await;
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    let token = session_token(&jar, state.web.secure_cookies)
-        .ok_or(AppError::Unauthenticated("log in or send an API key"))?;
+    let token =
+        session_token(&jar, state.web.secure_cookies).ok_or(AppError::Unauthenticated("log in or send an API key"))?;
     let auth = state.app.session_auth(&token, ip).await?;
     if auth.mfa_pending {
-        return Err(AppError::Forbidden {
-            code: "mfa_required",
-            message: "finish the two-factor step first",
-        });
+        return Err(AppError::Forbidden { code: "mfa_required", message: "finish the two-factor step first" });
     }
     Ok(auth.principal)
 }

@@ -42,43 +42,21 @@ impl From<switchboard_core::Invalid> for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[must_use]
-pub fn error_response(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    field: Option<String>,
-) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message: message.to_owned(),
-            field,
-        },
-    };
+pub fn error_response(status: StatusCode, code: &str, message: &str, field: Option<String>) -> Response {
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), field } };
     let mut res = (status, Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self.0 {
-            AppError::Malformed(m) => {
-                error_response(StatusCode::BAD_REQUEST, "malformed", &m, None)
-            }
-            AppError::Unauthenticated(m) => {
-                error_response(StatusCode::UNAUTHORIZED, "unauthenticated", m, None)
-            }
-            AppError::Forbidden { code, message } => {
-                error_response(StatusCode::FORBIDDEN, code, message, None)
-            }
-            AppError::NotFound => {
-                error_response(StatusCode::NOT_FOUND, "not_found", "not found", None)
-            }
-            AppError::Conflict { field, message } => {
-                error_response(StatusCode::CONFLICT, "conflict", &message, field)
-            }
+            AppError::Malformed(m) => error_response(StatusCode::BAD_REQUEST, "malformed", &m, None),
+            AppError::Unauthenticated(m) => error_response(StatusCode::UNAUTHORIZED, "unauthenticated", m, None),
+            AppError::Forbidden { code, message } => error_response(StatusCode::FORBIDDEN, code, message, None),
+            AppError::NotFound => error_response(StatusCode::NOT_FOUND, "not_found", "not found", None),
+            AppError::Conflict { field, message } => error_response(StatusCode::CONFLICT, "conflict", &message, field),
             AppError::Invalid(i) => {
                 let field = (!i.field.is_empty()).then_some(i.field);
                 error_response(StatusCode::UNPROCESSABLE_ENTITY, i.code, &i.message, field)
@@ -95,24 +73,14 @@ impl IntoResponse for ApiError {
                 }
                 res
             }
-            AppError::Upstream { code, message } => {
-                error_response(StatusCode::BAD_GATEWAY, code, &message, None)
+            AppError::Upstream { code, message } => error_response(StatusCode::BAD_GATEWAY, code, &message, None),
+            AppError::Unavailable => {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "service temporarily unavailable", None)
             }
-            AppError::Unavailable => error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "service temporarily unavailable",
-                None,
-            ),
             AppError::Internal(detail) => {
                 // The detail names our own failure (never request data); the client learns nothing.
                 tracing::error!(error = %detail, "internal error");
-                error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                    None,
-                )
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
             }
         }
     }
@@ -122,10 +90,5 @@ impl IntoResponse for ApiError {
 /// could quote request data).
 pub fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("request handler panicked");
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "internal error",
-        None,
-    )
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error", None)
 }

@@ -30,23 +30,12 @@ fn json_rejection(e: &JsonRejection) -> Response {
     match e {
         JsonRejection::JsonDataError(err) => {
             let text = err.body_text();
-            let field = text
-                .split_once('`')
-                .and_then(|(_, rest)| rest.split_once('`'))
-                .map(|(f, _)| f.to_owned());
-            error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                &clean(&text),
-                field,
-            )
+            let field = text.split_once('`').and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f.to_owned());
+            error_response(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", &clean(&text), field)
         }
-        JsonRejection::JsonSyntaxError(_) => error_response(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "the body is not valid JSON",
-            None,
-        ),
+        JsonRejection::JsonSyntaxError(_) => {
+            error_response(StatusCode::BAD_REQUEST, "malformed", "the body is not valid JSON", None)
+        }
         JsonRejection::MissingJsonContentType(_) => error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -54,35 +43,20 @@ fn json_rejection(e: &JsonRejection) -> Response {
             None,
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
-        _ => error_response(
-            StatusCode::BAD_REQUEST,
-            "malformed",
-            "the body could not be read",
-            None,
-        ),
+        _ => error_response(StatusCode::BAD_REQUEST, "malformed", "the body could not be read", None),
     }
 }
 
 #[must_use]
 pub fn payload_too_large() -> Response {
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "the body is larger than allowed",
-        None,
-    )
+    error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than allowed", None)
 }
 
 /// serde's messages quote the offending input; keep the part that names the problem.
 fn clean(text: &str) -> String {
     let t = text.split(": ").skip(1).collect::<Vec<_>>().join(": ");
     let t = if t.is_empty() { text.to_owned() } else { t };
-    t.split(" at line ")
-        .next()
-        .unwrap_or(&t)
-        .chars()
-        .take(200)
-        .collect()
+    t.split(" at line ").next().unwrap_or(&t).chars().take(200).collect()
 }
 
 /// `axum::extract::Query` with our rejections.
@@ -92,17 +66,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| {
-                error_response(
-                    StatusCode::BAD_REQUEST,
-                    "malformed",
-                    &clean(&e.body_text()),
-                    None,
-                )
-            })
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
+            |e: QueryRejection| error_response(StatusCode::BAD_REQUEST, "malformed", &clean(&e.body_text()), None),
+        )
     }
 }
 
@@ -113,17 +79,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Path(p.0))
-            .map_err(|_: PathRejection| {
-                error_response(
-                    StatusCode::BAD_REQUEST,
-                    "malformed",
-                    "invalid id in path",
-                    None,
-                )
-            })
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(
+            |_: PathRejection| error_response(StatusCode::BAD_REQUEST, "malformed", "invalid id in path", None),
+        )
     }
 }
 
@@ -134,15 +92,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .map(Caller)
-            .ok_or_else(|| {
-                // A route that extracts a caller without requiring one is a wiring bug.
-                tracing::error!("route has no access check");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            })
+        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or_else(|| {
+            // A route that extracts a caller without requiring one is a wiring bug.
+            tracing::error!("route has no access check");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
     }
 }

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -26,18 +27,11 @@ pub fn router(state: AppState) -> Router {
     let openapi = openapi::document(&table);
     api::health::router(openapi)
         .merge(api)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            client_ip::resolve,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record,
-        ))
+        .merge(webhooks::router(&state))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client_ip::resolve))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            error::panic_response,
-        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
         .with_state(state)
 }
 
@@ -47,10 +41,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -13,9 +13,7 @@ use axum::response::Response;
 
 use crate::state::AppState;
 
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -43,13 +41,8 @@ impl Metrics {
 
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.with(|m| {
-            *m.requests
-                .entry((route.to_owned(), method.to_owned(), status))
-                .or_default() += 1;
-            let h = m
-                .latency
-                .entry((route.to_owned(), method.to_owned()))
-                .or_default();
+            *m.requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
+            let h = m.latency.entry((route.to_owned(), method.to_owned())).or_default();
             for (i, le) in BUCKETS.iter().enumerate() {
                 if seconds <= *le {
                     h.buckets[i] += 1;
@@ -70,19 +63,32 @@ impl Metrics {
     pub fn render(&self, extra: &str) -> String {
         let mut out = String::new();
         self.with(|m| {
-            out.push_str("# HELP switchboard_http_requests_total HTTP requests by route template, method and status.\n");
+            out.push_str(
+                "# HELP switchboard_http_requests_total HTTP requests by route template, method and status.\n",
+            );
             out.push_str("# TYPE switchboard_http_requests_total counter\n");
             for ((route, method, status), n) in &m.requests {
-                let _ = writeln!(out, "switchboard_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "switchboard_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+                );
             }
             out.push_str("# HELP switchboard_http_request_duration_seconds Time to answer, by route template.\n");
             out.push_str("# TYPE switchboard_http_request_duration_seconds histogram\n");
             for ((route, method), h) in &m.latency {
                 let labels = format!("route=\"{route}\",method=\"{method}\"");
                 for (i, le) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "switchboard_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", h.buckets[i]);
+                    let _ = writeln!(
+                        out,
+                        "switchboard_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                        h.buckets[i]
+                    );
                 }
-                let _ = writeln!(out, "switchboard_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "switchboard_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                    h.count
+                );
                 let _ = writeln!(out, "switchboard_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
                 let _ = writeln!(out, "switchboard_http_request_duration_seconds_count{{{labels}}} {}", h.count);
             }
@@ -101,18 +107,10 @@ impl Metrics {
 }
 
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().as_str().to_owned();
     let start = Instant::now();
     let res = next.run(req).await;
-    state.metrics.observe(
-        &route,
-        &method,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    state.metrics.observe(&route, &method, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
 }

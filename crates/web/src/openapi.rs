@@ -4,17 +4,13 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
-};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
-};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref,
-    RefOr, Required, ResponseBuilder, Schema,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
+    ResponseBuilder, Schema,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -38,17 +34,12 @@ fn json(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
 
 fn list_of(name: &str) -> Schema {
     ObjectBuilder::new()
-        .property(
-            "items",
-            ArrayBuilder::new().items(Ref::from_schema_name(name)),
-        )
+        .property("items", ArrayBuilder::new().items(Ref::from_schema_name(name)))
         .required("items")
         .property(
             "next_cursor",
-            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                Type::String,
-                Type::Null,
-            ])),
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null])),
         )
         .required("next_cursor")
         .into()
@@ -71,29 +62,21 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
     let mut items: BTreeMap<&str, PathItem> = BTreeMap::new();
     for spec in specs.iter().filter(|s| s.path.starts_with("/api/v1")) {
         collected.extend(spec.schemas.iter().cloned());
-        let mut op = OperationBuilder::new()
-            .summary(Some(spec.summary))
-            .tag(spec.tag)
-            .operation_id(Some(format!(
-                "{}_{}",
-                spec.method.as_str().to_lowercase(),
-                spec.path
-                    .trim_start_matches("/api/v1/")
-                    .replace(['/', '{', '}', '-'], "_")
-                    .trim_matches('_')
-            )));
+        let mut op = OperationBuilder::new().summary(Some(spec.summary)).tag(spec.tag).operation_id(Some(format!(
+            "{}_{}",
+            spec.method.as_str().to_lowercase(),
+            spec.path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '-'], "_").trim_matches('_')
+        )));
         for segment in spec.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 op = op.parameter(
-                    ParameterBuilder::new()
-                        .name(name)
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(
-                            Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(
+                        Some(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                            utoipa::openapi::schema::SchemaFormat::KnownFormat(
                                 utoipa::openapi::schema::KnownFormat::Uuid,
-                            )),
+                            ),
                         ))),
+                    ),
                 );
             }
         }
@@ -130,28 +113,19 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
                 op = op
                     .response("401", error_response("not authenticated"))
                     .response("403", error_response("not permitted"))
-                    .response(
-                        "404",
-                        error_response("not found (also another tenant's object)"),
-                    )
+                    .response("404", error_response("not found (also another tenant's object)"))
                     .securities(Some([
                         SecurityRequirement::new("bearer", Vec::<String>::new()),
                         SecurityRequirement::new("session", Vec::<String>::new()),
                     ]));
                 if let Access::Perm(p) = access {
-                    op = op.extensions(Some(
-                        ExtensionsBuilder::new()
-                            .add("x-permission", p.scope())
-                            .build(),
-                    ));
+                    op = op.extensions(Some(ExtensionsBuilder::new().add("x-permission", p.scope()).build()));
                 }
             }
         }
         let item = PathItem::new(method(&spec.method), op.build());
         match items.entry(spec.path) {
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                e.get_mut().merge_operations(item)
-            }
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge_operations(item),
             std::collections::btree_map::Entry::Vacant(e) => {
                 e.insert(item);
             }
@@ -165,14 +139,8 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         paths = paths.path(path, item);
     }
     let mut components = ComponentsBuilder::new()
-        .security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        )
-        .security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("sb_session"))),
-        );
+        .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
+        .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("sb_session"))));
     for (name, schema) in schemas {
         components = components.schema(name, schema);
     }

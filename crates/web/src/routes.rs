@@ -43,11 +43,7 @@ fn register<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> String {
 
 impl RouteSpec {
     fn new(method: Method, path: &'static str, access: Access, summary: &'static str) -> Self {
-        let tag = path
-            .trim_start_matches("/api/v1/")
-            .split('/')
-            .next()
-            .unwrap_or("api");
+        let tag = path.trim_start_matches("/api/v1/").split('/').next().unwrap_or("api");
         Self {
             method,
             path,
@@ -115,11 +111,7 @@ pub struct Routes {
 impl Routes {
     #[must_use]
     pub fn new(state: &AppState) -> Self {
-        Self {
-            state: state.clone(),
-            router: Router::new(),
-            specs: Vec::new(),
-        }
+        Self { state: state.clone(), router: Router::new(), specs: Vec::new() }
     }
 
     /// Registers `handler` for `spec`, behind the spec's access check.
@@ -135,9 +127,7 @@ impl Routes {
             self.state.clone(),
             move |axum::extract::State(s): axum::extract::State<AppState>,
                   req: axum::extract::Request,
-                  next: axum::middleware::Next| {
-                auth::authorize(s, access, req, next)
-            },
+                  next: axum::middleware::Next| { auth::authorize(s, access, req, next) },
         ));
         self.router = self.router.route(spec.path, method_router);
         self.specs.push(spec);

@@ -25,21 +25,13 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            metrics_token: None,
-            api_body_limit: 1024 * 1024,
-        }
+        Self { secure_cookies: false, metrics_token: None, api_body_limit: 1024 * 1024 }
     }
 }
 
 impl AppState {
     #[must_use]
     pub fn new(app: Arc<App>, web: WebConfig) -> Self {
-        Self {
-            app,
-            metrics: Arc::new(Metrics::default()),
-            web: Arc::new(web),
-        }
+        Self { app, metrics: Arc::new(Metrics::default()), web: Arc::new(web) }
     }
 }

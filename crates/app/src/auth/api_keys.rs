@@ -50,37 +50,21 @@ const BAD_KEY: &str = "invalid or revoked API key";
 
 impl App {
     /// Creates a key. Returns the view and the full key, which is never shown again.
-    pub async fn create_api_key(
-        &self,
-        p: &Principal,
-        input: NewApiKey,
-    ) -> AppResult<(ApiKeyView, String)> {
+    pub async fn create_api_key(&self, p: &Principal, input: NewApiKey) -> AppResult<(ApiKeyView, String)> {
         p.require(Permission::ApiKeysManage)?;
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(
-                Invalid::new("name", "invalid_name", "name must be 1 to 100 characters").into(),
-            );
+            return Err(Invalid::new("name", "invalid_name", "name must be 1 to 100 characters").into());
         }
         if input.scopes.is_empty() {
-            return Err(Invalid::new(
-                "scopes",
-                "scopes_required",
-                "give the key at least one scope",
-            )
-            .into());
+            return Err(Invalid::new("scopes", "scopes_required", "give the key at least one scope").into());
         }
         let mut scopes = Vec::new();
         for s in &input.scopes {
             let perm: Permission = s.parse()?;
             // Nobody can mint a key that can do more than they can.
             if !p.can(perm) {
-                return Err(Invalid::new(
-                    "scopes",
-                    "scope_not_held",
-                    format!("you do not hold the scope {s}"),
-                )
-                .into());
+                return Err(Invalid::new("scopes", "scope_not_held", format!("you do not hold the scope {s}")).into());
             }
             if !scopes.contains(&perm) {
                 scopes.push(perm);
@@ -95,11 +79,7 @@ impl App {
             name: name.to_owned(),
             prefix: prefix.clone(),
             secret_hash: sha256(secret.as_bytes()).to_vec(),
-            scopes: scopes
-                .iter()
-                .map(|s| s.scope())
-                .collect::<Vec<_>>()
-                .join(" "),
+            scopes: scopes.iter().map(|s| s.scope()).collect::<Vec<_>>().join(" "),
             created_by: p.user_id().map(|u| u.as_uuid()),
             created_at: now,
             last_used_at: None,
@@ -130,12 +110,7 @@ impl App {
         p.require(Permission::ApiKeysManage)?;
         let after = page::decode_id(cursor)?;
         let limit = page::limit(limit);
-        let rows = api_keys::list(
-            &mut self.db.read().await?.tenant(p.tenant),
-            after,
-            limit + 1,
-        )
-        .await?;
+        let rows = api_keys::list(&mut self.db.read().await?.tenant(p.tenant), after, limit + 1).await?;
         Ok(Page::from_rows(rows, limit, |r| Cursor::Id(r.id), view))
     }
 
@@ -146,13 +121,7 @@ impl App {
         let mut s = tx.tenant(p.tenant);
         api_keys::revoke(&mut s, id.as_uuid(), now).await?;
         Audit::of(p)
-            .record(
-                self,
-                &mut s,
-                "api_key.revoked",
-                Some(("api_key", id.to_string())),
-                serde_json::json!({}),
-            )
+            .record(self, &mut s, "api_key.revoked", Some(("api_key", id.to_string())), serde_json::json!({}))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -187,14 +156,7 @@ impl App {
         }
         Ok(Principal {
             tenant,
-            actor: Actor::ApiKey {
-                id,
-                scopes: row
-                    .scopes
-                    .split_whitespace()
-                    .filter_map(|s| s.parse().ok())
-                    .collect(),
-            },
+            actor: Actor::ApiKey { id, scopes: row.scopes.split_whitespace().filter_map(|s| s.parse().ok()).collect() },
             ip: Some(ip),
             session: None,
         })

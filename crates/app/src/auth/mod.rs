@@ -44,12 +44,7 @@ pub struct Principal {
 impl Principal {
     #[must_use]
     pub fn system(tenant: TenantId, name: &'static str) -> Self {
-        Self {
-            tenant,
-            actor: Actor::System { name },
-            ip: None,
-            session: None,
-        }
+        Self { tenant, actor: Actor::System { name }, ip: None, session: None }
     }
 
     #[must_use]
@@ -62,11 +57,7 @@ impl Principal {
     }
 
     pub fn require(&self, p: Permission) -> AppResult<()> {
-        if self.can(p) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden())
-        }
+        if self.can(p) { Ok(()) } else { Err(AppError::forbidden()) }
     }
 
     #[must_use]
@@ -97,20 +88,14 @@ impl Principal {
 
 /// Parses a tenant's stored allow-list. An empty list allows every address.
 pub(crate) fn parse_allowlist(json: &str) -> Vec<IpNet> {
-    serde_json::from_str::<Vec<String>>(json)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|s| parse_net(s))
-        .collect()
+    serde_json::from_str::<Vec<String>>(json).unwrap_or_default().iter().filter_map(|s| parse_net(s)).collect()
 }
 
 /// A CIDR (`10.0.0.0/8`) or a single address (`203.0.113.7`).
 #[must_use]
 pub fn parse_net(s: &str) -> Option<IpNet> {
     let s = s.trim();
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 pub(crate) fn ip_allowed(allowlist: &[IpNet], ip: Option<IpAddr>) -> bool {
@@ -126,10 +111,7 @@ pub(crate) fn ip_allowed(allowlist: &[IpNet], ip: Option<IpAddr>) -> bool {
 }
 
 pub(crate) fn ip_not_allowed() -> AppError {
-    AppError::Forbidden {
-        code: "ip_not_allowed",
-        message: "this address is not on your organisation's allow-list",
-    }
+    AppError::Forbidden { code: "ip_not_allowed", message: "this address is not on your organisation's allow-list" }
 }
 
 #[cfg(test)]

@@ -57,23 +57,14 @@ impl App {
         previous_token: Option<&str>,
     ) -> AppResult<LoginResult> {
         let email = Email::parse(email).ok();
-        let index = email
-            .as_ref()
-            .map_or(BlindIndex([0; 16]), |e| self.keys.user_email_index(e));
+        let index = email.as_ref().map_or(BlindIndex([0; 16]), |e| self.keys.user_email_index(e));
         self.limits.login(ip, index)?;
         let user = match email {
-            Some(_) => {
-                users::find_by_email_index(&mut self.db.read().await?.platform(), index).await?
-            }
+            Some(_) => users::find_by_email_index(&mut self.db.read().await?.platform(), index).await?,
             None => None,
         };
-        let password_ok = self
-            .passwords()
-            .verify(
-                password.to_owned(),
-                user.as_ref().map(|u| u.password_hash.clone()),
-            )
-            .await;
+        let password_ok =
+            self.passwords().verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await;
         let now = self.now().0;
         let Some(user) = user else {
             tracing::info!(%ip, "login failed: unknown account");
@@ -129,12 +120,7 @@ impl App {
                 token_hash: sha256(token.as_bytes()).to_vec(),
                 tenant_id: user.tenant_id,
                 user_id: user.id,
-                mfa_state: if mfa_required {
-                    "pending"
-                } else {
-                    "not_required"
-                }
-                .to_owned(),
+                mfa_state: if mfa_required { "pending" } else { "not_required" }.to_owned(),
                 mfa_attempts: 0,
                 ip: ip.to_string(),
                 user_agent: user_agent.chars().take(200).collect(),
@@ -145,21 +131,9 @@ impl App {
         )
         .await?;
         let who = Audit::user(UserId::from_uuid(user.id), Some(ip));
-        who.record(
-            self,
-            &mut s,
-            "login.succeeded",
-            None,
-            serde_json::json!({"mfa_required": mfa_required}),
-        )
-        .await?;
+        who.record(self, &mut s, "login.succeeded", None, serde_json::json!({"mfa_required": mfa_required})).await?;
         tx.commit().await?;
-        Ok(LoginResult {
-            token,
-            mfa_required,
-            tenant,
-            user: UserId::from_uuid(user.id),
-        })
+        Ok(LoginResult { token, mfa_required, tenant, user: UserId::from_uuid(user.id) })
     }
 
     /// The 2FA step of a login: a TOTP code, or one of the user's recovery codes. Wrong codes
@@ -183,15 +157,7 @@ impl App {
         let audit = Audit::user(user_id, Some(ip));
         if ok {
             sessions::set_mfa(&mut s, &hash, "passed", row.mfa_attempts).await?;
-            audit
-                .record(
-                    self,
-                    &mut s,
-                    "login.mfa_passed",
-                    None,
-                    serde_json::json!({}),
-                )
-                .await?;
+            audit.record(self, &mut s, "login.mfa_passed", None, serde_json::json!({})).await?;
         } else {
             let attempts = row.mfa_attempts + 1;
             if attempts >= self.config.session.max_mfa_attempts {
@@ -199,22 +165,10 @@ impl App {
             } else {
                 sessions::set_mfa(&mut s, &hash, "pending", attempts).await?;
             }
-            audit
-                .record(
-                    self,
-                    &mut s,
-                    "login.mfa_failed",
-                    None,
-                    serde_json::json!({"attempts": attempts}),
-                )
-                .await?;
+            audit.record(self, &mut s, "login.mfa_failed", None, serde_json::json!({"attempts": attempts})).await?;
         }
         tx.commit().await?;
-        if ok {
-            Ok(())
-        } else {
-            Err(AppError::Unauthenticated("invalid code"))
-        }
+        if ok { Ok(()) } else { Err(AppError::Unauthenticated("invalid code")) }
     }
 
     /// Resolves a session token. Idle and absolute timeouts, a disabled user, a deactivated
@@ -226,8 +180,7 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated(BAD_SESSION))?;
         let tenant = TenantId::from_uuid(row.tenant_id);
-        let expired =
-            now >= row.expires_at || now >= row.last_seen_at + self.config.session.idle_ttl_ms;
+        let expired = now >= row.expires_at || now >= row.last_seen_at + self.config.session.idle_ttl_ms;
         if expired || row.disabled || row.tenant_status != "active" {
             let mut tx = self.db.write().await?;
             sessions::delete(&mut tx.tenant(tenant), &hash).await?;
@@ -247,10 +200,7 @@ impl App {
         Ok(SessionAuth {
             principal: Principal {
                 tenant,
-                actor: Actor::User {
-                    id: UserId::from_uuid(row.user_id),
-                    role,
-                },
+                actor: Actor::User { id: UserId::from_uuid(row.user_id), role },
                 ip: Some(ip),
                 session: Some(hash),
             },
@@ -279,31 +229,19 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         let n = sessions::delete_for_user(&mut s, user.as_uuid(), None).await?;
-        Audit::of(p)
-            .record(
-                self,
-                &mut s,
-                "logout.everywhere",
-                None,
-                serde_json::json!({"sessions": n}),
-            )
-            .await?;
+        Audit::of(p).record(self, &mut s, "logout.everywhere", None, serde_json::json!({"sessions": n})).await?;
         tx.commit().await?;
         Ok(n)
     }
 
     pub async fn list_sessions(&self, p: &Principal) -> AppResult<Vec<SessionView>> {
         let user = p.require_user()?;
-        let rows =
-            sessions::list_for_user(&mut self.db.read().await?.tenant(p.tenant), user.as_uuid())
-                .await?;
+        let rows = sessions::list_for_user(&mut self.db.read().await?.tenant(p.tenant), user.as_uuid()).await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionView {
                 id: session_id(&r.token_hash),
-                current: p
-                    .session
-                    .is_some_and(|h| h.as_slice() == r.token_hash.as_slice()),
+                current: p.session.is_some_and(|h| h.as_slice() == r.token_hash.as_slice()),
                 ip: r.ip,
                 user_agent: r.user_agent,
                 created_at: Millis(r.created_at).to_rfc3339(),
@@ -316,16 +254,8 @@ impl App {
     pub async fn change_password(&self, p: &Principal, current: &str, new: &str) -> AppResult<()> {
         let user_id = p.require_user()?;
         Passwords::validate(new)?;
-        let user = users::get(
-            &mut self.db.read().await?.tenant(p.tenant),
-            user_id.as_uuid(),
-        )
-        .await?;
-        if !self
-            .passwords()
-            .verify(current.to_owned(), Some(user.password_hash))
-            .await
-        {
+        let user = users::get(&mut self.db.read().await?.tenant(p.tenant), user_id.as_uuid()).await?;
+        if !self.passwords().verify(current.to_owned(), Some(user.password_hash)).await {
             return Err(AppError::Invalid(switchboard_core::Invalid::new(
                 "current_password",
                 "wrong_password",
@@ -337,12 +267,7 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         users::set_password(&mut s, user_id.as_uuid(), &hash, now).await?;
-        let ended = sessions::delete_for_user(
-            &mut s,
-            user_id.as_uuid(),
-            p.session.as_ref().map(|h| &h[..]),
-        )
-        .await?;
+        let ended = sessions::delete_for_user(&mut s, user_id.as_uuid(), p.session.as_ref().map(|h| &h[..])).await?;
         Audit::of(p)
             .record(
                 self,

@@ -44,10 +44,7 @@ fn email_aad(user: &UserRow) -> Aad<'static> {
 
 /// Recovery codes are shown as `xxxx-xxxx-xxxx` and compared without dashes or case.
 fn normalize_recovery(code: &str) -> String {
-    code.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase()
+    code.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()
 }
 
 fn new_recovery_code() -> String {
@@ -63,10 +60,7 @@ impl App {
             return Ok(None);
         };
         let secret = self.keys.open_tenant(s, &secret_aad(user), sealed).await?;
-        let email: Email = self
-            .keys
-            .open_tenant(s, &email_aad(user), &user.email_sealed)
-            .await?;
+        let email: Email = self.keys.open_tenant(s, &email_aad(user), &user.email_sealed).await?;
         Ok(Some(totp_for(secret, email.as_str())?))
     }
 
@@ -106,35 +100,19 @@ impl App {
         let mut s = tx.tenant(p.tenant);
         let user = users::get(&mut s, user_id.as_uuid()).await?;
         if user.totp_enabled {
-            return Err(AppError::Conflict {
-                field: None,
-                message: "two-factor authentication is already on".into(),
-            });
+            return Err(AppError::Conflict { field: None, message: "two-factor authentication is already on".into() });
         }
         let secret = Secret::generate();
         let bytes = secret.as_bytes().to_vec();
-        let sealed = self
-            .keys
-            .seal_tenant(&mut s, &secret_aad(&user), &bytes)
-            .await?;
+        let sealed = self.keys.seal_tenant(&mut s, &secret_aad(&user), &bytes).await?;
         users::set_totp(&mut s, user.id, Some(&sealed), false, now).await?;
-        let email: Email = self
-            .keys
-            .open_tenant(&mut s, &email_aad(&user), &user.email_sealed)
-            .await?;
+        let email: Email = self.keys.open_tenant(&mut s, &email_aad(&user), &user.email_sealed).await?;
         tx.commit().await?;
         let totp = totp_for(bytes, email.as_str())?;
         let url = totp.to_url().map_err(AppError::internal)?;
         let qr = qrcode::QrCode::new(url.as_bytes()).map_err(AppError::internal)?;
-        let svg = qr
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(200, 200)
-            .build();
-        Ok(TotpEnrolment {
-            secret: secret.to_base32(),
-            otpauth_url: url,
-            qr_svg: svg,
-        })
+        let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+        Ok(TotpEnrolment { secret: secret.to_base32(), otpauth_url: url, qr_svg: svg })
     }
 
     /// Finishes enrolment with a first valid code. Returns the recovery codes, shown once.
@@ -147,10 +125,7 @@ impl App {
         let mut s = tx.tenant(p.tenant);
         let user = users::get(&mut s, user_id.as_uuid()).await?;
         if user.totp_enabled || user.totp_secret_sealed.is_none() {
-            return Err(AppError::Conflict {
-                field: None,
-                message: "start enrolment first".into(),
-            });
+            return Err(AppError::Conflict { field: None, message: "start enrolment first".into() });
         }
         let code_ok = code.len() == 6 && self.check_second_factor(&mut s, &user, code, now).await?;
         if !code_ok {
@@ -162,20 +137,11 @@ impl App {
             users::advance_totp_step(&mut s, user.id, step).await?;
         }
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
-        let hashes: Vec<[u8; 32]> = codes
-            .iter()
-            .map(|c| sha256(normalize_recovery(c).as_bytes()))
-            .collect();
+        let hashes: Vec<[u8; 32]> = codes.iter().map(|c| sha256(normalize_recovery(c).as_bytes())).collect();
         users::replace_recovery_codes(&mut s, user.id, &hashes).await?;
         sessions::delete_for_user(&mut s, user.id, p.session.as_ref().map(|h| &h[..])).await?;
         Audit::of(p)
-            .record(
-                self,
-                &mut s,
-                "user.totp_enabled",
-                Some(("user", user_id.to_string())),
-                serde_json::json!({}),
-            )
+            .record(self, &mut s, "user.totp_enabled", Some(("user", user_id.to_string())), serde_json::json!({}))
             .await?;
         tx.commit().await?;
         Ok(codes)
@@ -190,20 +156,9 @@ impl App {
         let mut s = tx.tenant(p.tenant);
         users::set_totp(&mut s, user_id.as_uuid(), None, false, now).await?;
         users::replace_recovery_codes(&mut s, user_id.as_uuid(), &[]).await?;
-        sessions::delete_for_user(
-            &mut s,
-            user_id.as_uuid(),
-            p.session.as_ref().map(|h| &h[..]),
-        )
-        .await?;
+        sessions::delete_for_user(&mut s, user_id.as_uuid(), p.session.as_ref().map(|h| &h[..])).await?;
         Audit::of(p)
-            .record(
-                self,
-                &mut s,
-                "user.totp_disabled",
-                Some(("user", user_id.to_string())),
-                serde_json::json!({}),
-            )
+            .record(self, &mut s, "user.totp_disabled", Some(("user", user_id.to_string())), serde_json::json!({}))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -211,11 +166,7 @@ impl App {
 
     async fn reauthenticate(&self, p: &Principal, user: UserId, password: &str) -> AppResult<()> {
         let row = users::get(&mut self.db.read().await?.tenant(p.tenant), user.as_uuid()).await?;
-        if self
-            .passwords()
-            .verify(password.to_owned(), Some(row.password_hash))
-            .await
-        {
+        if self.passwords().verify(password.to_owned(), Some(row.password_hash)).await {
             Ok(())
         } else {
             Err(Invalid::new("password", "wrong_password", "the password is not correct").into())
@@ -231,10 +182,7 @@ mod tests {
     fn recovery_codes_normalise() {
         let c = new_recovery_code();
         assert_eq!(c.len(), 14);
-        assert_eq!(
-            normalize_recovery(&c.to_uppercase()),
-            normalize_recovery(&c)
-        );
+        assert_eq!(normalize_recovery(&c.to_uppercase()), normalize_recovery(&c));
         assert_eq!(normalize_recovery(&c).len(), 12);
     }
 }

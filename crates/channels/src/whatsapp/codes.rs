@@ -53,21 +53,11 @@ pub const fn kind_of_code(code: i64) -> Option<ErrorKind> {
         4 | 80007 | 130429 | 131048 => ErrorKind::RateLimited,
         131056 => ErrorKind::PairRate,
         131047 => ErrorKind::WindowClosed,
-        132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016 | 132068 | 132069 => {
-            ErrorKind::TemplateInvalid
-        }
+        132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016 | 132068 | 132069 => ErrorKind::TemplateInvalid,
         100 | 131008 | 131009 | 131021 | 131051 | 131053 | 135000 => ErrorKind::InvalidRequest,
-        3
-        | 10
-        | 200..=299
-        | 368
-        | 131005
-        | 131031
-        | 131042
-        | 131045
-        | 131063
-        | 131064
-        | 133000..=133016 => ErrorKind::Account,
+        3 | 10 | 200..=299 | 368 | 131005 | 131031 | 131042 | 131045 | 131063 | 131064 | 133000..=133016 => {
+            ErrorKind::Account
+        }
         130472 | 131026 | 131049 | 131050 | 131052 => ErrorKind::Undeliverable,
         // 1 and 2 are Graph's generic "unknown" / "service unavailable" errors.
         1 | 2 | 131000 | 131016 | 131057 => ErrorKind::Transient,

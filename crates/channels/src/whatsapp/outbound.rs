@@ -164,12 +164,7 @@ impl Content {
     fn to_json(&self) -> Value {
         match self {
             Self::Text { body, preview_url } => json!({ "preview_url": preview_url, "body": body }),
-            Self::Media {
-                kind,
-                source,
-                caption,
-                filename,
-            } => {
+            Self::Media { kind, source, caption, filename } => {
                 let mut obj = Map::new();
                 match source {
                     MediaSource::Id(id) => obj.insert("id".into(), json!(id)),
@@ -183,50 +178,23 @@ impl Content {
                 }
                 Value::Object(obj)
             }
-            Self::Template {
-                name,
-                language,
-                components,
-            } => {
+            Self::Template { name, language, components } => {
                 let mut obj = json!({ "name": name, "language": { "code": language } });
                 if !components.is_empty() {
                     obj["components"] = json!(components);
                 }
                 obj
             }
-            Self::InteractiveButtons {
-                body,
-                header,
-                footer,
-                buttons,
-            } => {
+            Self::InteractiveButtons { body, header, footer, buttons } => {
                 let buttons: Vec<Value> = buttons
                     .iter()
                     .map(|b| json!({ "type": "reply", "reply": { "id": b.id, "title": b.title } }))
                     .collect();
-                interactive(
-                    "button",
-                    body,
-                    header,
-                    footer,
-                    json!({ "buttons": buttons }),
-                )
+                interactive("button", body, header, footer, json!({ "buttons": buttons }))
             }
-            Self::InteractiveList {
-                body,
-                button,
-                header,
-                footer,
-                sections,
-            } => {
+            Self::InteractiveList { body, button, header, footer, sections } => {
                 let sections: Vec<Value> = sections.iter().map(ListSection::to_json).collect();
-                interactive(
-                    "list",
-                    body,
-                    header,
-                    footer,
-                    json!({ "button": button, "sections": sections }),
-                )
+                interactive("list", body, header, footer, json!({ "button": button, "sections": sections }))
             }
             Self::Reaction { message_id, emoji } => {
                 json!({ "message_id": message_id, "emoji": emoji })
@@ -235,13 +203,7 @@ impl Content {
     }
 }
 
-fn interactive(
-    kind: &str,
-    body: &str,
-    header: &Option<String>,
-    footer: &Option<String>,
-    action: Value,
-) -> Value {
+fn interactive(kind: &str, body: &str, header: &Option<String>, footer: &Option<String>, action: Value) -> Value {
     let mut obj = json!({ "type": kind, "body": { "text": body }, "action": action });
     if let Some(header) = header {
         obj["header"] = json!({ "type": "text", "text": header });
@@ -300,11 +262,7 @@ impl OutboundMessage {
         if let Some(id) = &self.reply_to {
             required("reply_to", id)?;
             if matches!(self.content, Content::Reaction { .. }) {
-                return Err(Invalid::new(
-                    "reply_to",
-                    "not_allowed",
-                    "a reaction cannot quote a message",
-                ));
+                return Err(Invalid::new("reply_to", "not_allowed", "a reaction cannot quote a message"));
             }
         }
         if let Some(data) = &self.biz_opaque_callback_data {
@@ -318,49 +276,29 @@ impl Content {
     fn validate(&self) -> Result<(), Invalid> {
         match self {
             Self::Text { body, .. } => text("body", body, TEXT_MAX),
-            Self::Media {
-                kind,
-                source,
-                caption,
-                filename,
-            } => {
+            Self::Media { kind, source, caption, filename } => {
                 match source {
                     MediaSource::Id(id) => required("id", id)?,
                     MediaSource::Link(link) => {
                         if !(link.starts_with("https://") || link.starts_with("http://")) {
-                            return Err(Invalid::new(
-                                "link",
-                                "invalid_url",
-                                "media link must be an http(s) URL",
-                            ));
+                            return Err(Invalid::new("link", "invalid_url", "media link must be an http(s) URL"));
                         }
                     }
                 }
                 if let Some(caption) = caption {
                     if !kind.takes_caption() {
-                        return Err(Invalid::new(
-                            "caption",
-                            "not_allowed",
-                            "audio and stickers cannot have a caption",
-                        ));
+                        return Err(Invalid::new("caption", "not_allowed", "audio and stickers cannot have a caption"));
                     }
                     max_len("caption", caption, CAPTION_MAX)?;
                 }
                 if filename.is_some() && *kind != MediaKind::Document {
-                    return Err(Invalid::new(
-                        "filename",
-                        "not_allowed",
-                        "only documents have a filename",
-                    ));
+                    return Err(Invalid::new("filename", "not_allowed", "only documents have a filename"));
                 }
                 Ok(())
             }
             Self::Template { name, language, .. } => {
                 text("name", name, TEMPLATE_NAME_MAX)?;
-                if !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                {
+                if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
                     return Err(Invalid::new(
                         "name",
                         "invalid_template_name",
@@ -369,12 +307,7 @@ impl Content {
                 }
                 required("language", language)
             }
-            Self::InteractiveButtons {
-                body,
-                header,
-                footer,
-                buttons,
-            } => {
+            Self::InteractiveButtons { body, header, footer, buttons } => {
                 text("body", body, BUTTON_BODY_MAX)?;
                 header_footer(header.as_deref(), footer.as_deref())?;
                 count("buttons", buttons.len(), 1, BUTTONS_MAX)?;
@@ -393,13 +326,7 @@ impl Content {
                 }
                 Ok(())
             }
-            Self::InteractiveList {
-                body,
-                button,
-                header,
-                footer,
-                sections,
-            } => {
+            Self::InteractiveList { body, button, header, footer, sections } => {
                 text("body", body, LIST_BODY_MAX)?;
                 text("button", button, LIST_BUTTON_MAX)?;
                 header_footer(header.as_deref(), footer.as_deref())?;
@@ -457,17 +384,11 @@ impl MarkRead {
 /// `+` then 8 to 15 digits: the E.164 shape. Full numbering-plan validation happened when the
 /// contact's number was parsed into `switchboard_core::E164`.
 fn validate_to(to: &str) -> Result<(), Invalid> {
-    let ok = to
-        .strip_prefix('+')
-        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    let ok = to.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
     if ok {
         Ok(())
     } else {
-        Err(Invalid::new(
-            "to",
-            "invalid_phone",
-            "recipient must be an E.164 number with a leading +",
-        ))
+        Err(Invalid::new("to", "invalid_phone", "recipient must be an E.164 number with a leading +"))
     }
 }
 
@@ -490,20 +411,12 @@ fn duplicate(field: &str) -> Invalid {
 }
 
 fn required(field: &str, value: &str) -> Result<(), Invalid> {
-    if value.trim().is_empty() {
-        Err(missing(field))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(missing(field)) } else { Ok(()) }
 }
 
 fn max_len(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
     if value.chars().count() > max {
-        Err(Invalid::new(
-            field,
-            "too_long",
-            format!("{field} must be at most {max} characters"),
-        ))
+        Err(Invalid::new(field, "too_long", format!("{field} must be at most {max} characters")))
     } else {
         Ok(())
     }
@@ -518,11 +431,7 @@ fn count(field: &str, n: usize, min: usize, max: usize) -> Result<(), Invalid> {
     if (min..=max).contains(&n) {
         Ok(())
     } else {
-        Err(Invalid::new(
-            field,
-            "wrong_count",
-            format!("{field} must have between {min} and {max} items"),
-        ))
+        Err(Invalid::new(field, "wrong_count", format!("{field} must have between {min} and {max} items")))
     }
 }
 
@@ -541,12 +450,7 @@ mod tests {
     use super::*;
 
     fn msg(content: Content) -> OutboundMessage {
-        OutboundMessage {
-            to: "+5511987650001".into(),
-            reply_to: None,
-            biz_opaque_callback_data: None,
-            content,
-        }
+        OutboundMessage { to: "+5511987650001".into(), reply_to: None, biz_opaque_callback_data: None, content }
     }
 
     fn buttons(n: usize) -> Content {
@@ -554,12 +458,7 @@ mod tests {
             body: "Keep it?".into(),
             header: None,
             footer: None,
-            buttons: (0..n)
-                .map(|i| ReplyButton {
-                    id: format!("b{i}"),
-                    title: format!("Option {i}"),
-                })
-                .collect(),
+            buttons: (0..n).map(|i| ReplyButton { id: format!("b{i}"), title: format!("Option {i}") }).collect(),
         }
     }
 
@@ -575,11 +474,7 @@ mod tests {
                 .map(|(s, &n)| ListSection {
                     title: Some(format!("Day {s}")),
                     rows: (0..n)
-                        .map(|r| ListRow {
-                            id: format!("s{s}r{r}"),
-                            title: format!("{r}:00"),
-                            description: None,
-                        })
+                        .map(|r| ListRow { id: format!("s{s}r{r}"), title: format!("{r}:00"), description: None })
                         .collect(),
                 })
                 .collect(),
@@ -588,10 +483,7 @@ mod tests {
 
     #[test]
     fn text_body_matches_meta() {
-        let mut m = msg(Content::Text {
-            body: "We have it in blue, size M.".into(),
-            preview_url: false,
-        });
+        let mut m = msg(Content::Text { body: "We have it in blue, size M.".into(), preview_url: false });
         m.reply_to = Some("wamid.TXT0001".into());
         m.biz_opaque_callback_data = Some("crm-msg-9f3a".into());
         assert_eq!(
@@ -624,17 +516,12 @@ mod tests {
         let tpl = msg(Content::Template {
             name: "appointment_reminder".into(),
             language: "pt_BR".into(),
-            components: vec![
-                json!({ "type": "body", "parameters": [{ "type": "text", "text": "Ana" }] }),
-            ],
+            components: vec![json!({ "type": "body", "parameters": [{ "type": "text", "text": "Ana" }] })],
         });
         let body = tpl.to_json();
         assert_eq!(body["type"], "template");
         assert_eq!(body["template"]["language"]["code"], "pt_BR");
-        assert_eq!(
-            body["template"]["components"][0]["parameters"][0]["text"],
-            "Ana"
-        );
+        assert_eq!(body["template"]["components"][0]["parameters"][0]["text"], "Ana");
 
         let mut b = buttons(2);
         if let Content::InteractiveButtons { header, footer, .. } = &mut b {
@@ -657,27 +544,15 @@ mod tests {
         let body = msg(list(&[2])).to_json();
         assert_eq!(body["interactive"]["type"], "list");
         assert_eq!(body["interactive"]["action"]["button"], "See times");
-        assert_eq!(
-            body["interactive"]["action"]["sections"][0]["rows"][1]["id"],
-            "s0r1"
-        );
+        assert_eq!(body["interactive"]["action"]["sections"][0]["rows"][1]["id"], "s0r1");
 
-        let r = msg(Content::Reaction {
-            message_id: "wamid.TXT0001".into(),
-            emoji: "\u{1f44d}".into(),
-        });
-        assert_eq!(
-            r.to_json()["reaction"],
-            json!({ "message_id": "wamid.TXT0001", "emoji": "\u{1f44d}" })
-        );
+        let r = msg(Content::Reaction { message_id: "wamid.TXT0001".into(), emoji: "\u{1f44d}".into() });
+        assert_eq!(r.to_json()["reaction"], json!({ "message_id": "wamid.TXT0001", "emoji": "\u{1f44d}" }));
     }
 
     #[test]
     fn mark_read_body() {
-        let read = MarkRead {
-            message_id: "wamid.TXT0001".into(),
-            typing: true,
-        };
+        let read = MarkRead { message_id: "wamid.TXT0001".into(), typing: true };
         assert_eq!(
             read.to_json(),
             json!({ "messaging_product": "whatsapp", "status": "read", "message_id": "wamid.TXT0001",
@@ -692,26 +567,11 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let long = |n: usize| "ç".repeat(n);
-        let ok_text = msg(Content::Text {
-            body: long(TEXT_MAX),
-            preview_url: true,
-        });
+        let ok_text = msg(Content::Text { body: long(TEXT_MAX), preview_url: true });
         assert_eq!(ok_text.validate(), Ok(()), "4096 characters, not bytes");
         let cases: Vec<(OutboundMessage, &str)> = vec![
-            (
-                msg(Content::Text {
-                    body: long(TEXT_MAX + 1),
-                    preview_url: false,
-                }),
-                "content.body",
-            ),
-            (
-                msg(Content::Text {
-                    body: "  ".into(),
-                    preview_url: false,
-                }),
-                "content.body",
-            ),
+            (msg(Content::Text { body: long(TEXT_MAX + 1), preview_url: false }), "content.body"),
+            (msg(Content::Text { body: "  ".into(), preview_url: false }), "content.body"),
             (
                 msg(Content::Media {
                     kind: MediaKind::Image,
@@ -744,11 +604,7 @@ mod tests {
             (msg(list(&[6, 5])), "content.sections.rows"),
             (msg(list(&[])), "content.sections"),
             (
-                msg(Content::Template {
-                    name: "Bad Name".into(),
-                    language: "en_US".into(),
-                    components: vec![],
-                }),
+                msg(Content::Template { name: "Bad Name".into(), language: "en_US".into(), components: vec![] }),
                 "content.name",
             ),
         ];
@@ -760,10 +616,7 @@ mod tests {
         if let Content::InteractiveButtons { buttons, .. } = &mut b {
             buttons[1].title = "x".repeat(BUTTON_TITLE_MAX + 1);
         }
-        assert_eq!(
-            field_of(&msg(b)).as_deref(),
-            Some("content.buttons[1].title")
-        );
+        assert_eq!(field_of(&msg(b)).as_deref(), Some("content.buttons[1].title"));
         let mut b = buttons(2);
         if let Content::InteractiveButtons { buttons, .. } = &mut b {
             buttons[1].id = "b0".into();
@@ -779,18 +632,12 @@ mod tests {
         if let Content::InteractiveList { sections, .. } = &mut l {
             sections[1].rows[1].title = "t".repeat(ROW_TITLE_MAX + 1);
         }
-        assert_eq!(
-            field_of(&msg(l)).as_deref(),
-            Some("content.sections[1].rows[1].title")
-        );
+        assert_eq!(field_of(&msg(l)).as_deref(), Some("content.sections[1].rows[1].title"));
         let mut l = list(&[1, 1]);
         if let Content::InteractiveList { sections, .. } = &mut l {
             sections[1].title = None;
         }
-        assert_eq!(
-            field_of(&msg(l)).as_deref(),
-            Some("content.sections[1].title")
-        );
+        assert_eq!(field_of(&msg(l)).as_deref(), Some("content.sections[1].title"));
         assert_eq!(msg(list(&[4, 6])).validate(), Ok(()));
 
         for bad_to in ["5511987650001", "+55 11 98765", "+1234", "+5511987650001x"] {
@@ -798,18 +645,12 @@ mod tests {
             m.to = bad_to.into();
             assert_eq!(field_of(&m).as_deref(), Some("to"), "{bad_to}");
         }
-        let mut quoted_reaction = msg(Content::Reaction {
-            message_id: "wamid.A".into(),
-            emoji: String::new(),
-        });
+        let mut quoted_reaction = msg(Content::Reaction { message_id: "wamid.A".into(), emoji: String::new() });
         assert_eq!(quoted_reaction.validate(), Ok(()), "empty emoji removes");
         quoted_reaction.reply_to = Some("wamid.B".into());
         assert_eq!(field_of(&quoted_reaction).as_deref(), Some("reply_to"));
         let mut tagged = msg(buttons(1));
         tagged.biz_opaque_callback_data = Some("d".repeat(CALLBACK_DATA_MAX + 1));
-        assert_eq!(
-            field_of(&tagged).as_deref(),
-            Some("biz_opaque_callback_data")
-        );
+        assert_eq!(field_of(&tagged).as_deref(), Some("biz_opaque_callback_data"));
     }
 }

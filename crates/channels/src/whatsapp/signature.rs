@@ -37,25 +37,18 @@ pub fn verify(app_secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<()
     if header.contains(',') {
         return Err(SignatureError::Multiple);
     }
-    let hex_digits = header
-        .strip_prefix(PREFIX)
-        .ok_or(SignatureError::BadPrefix)?;
+    let hex_digits = header.strip_prefix(PREFIX).ok_or(SignatureError::BadPrefix)?;
     if hex_digits.len() != HEX_LEN {
         return Err(SignatureError::BadLength);
     }
     let tag = decode_lower_hex(hex_digits.as_bytes()).ok_or(SignatureError::NotLowercaseHex)?;
-    mac(app_secret, body)
-        .verify_slice(&tag)
-        .map_err(|_| SignatureError::Mismatch)
+    mac(app_secret, body).verify_slice(&tag).map_err(|_| SignatureError::Mismatch)
 }
 
 /// The full header value (`sha256=<hex>`) for `body`, as Meta would send it.
 #[must_use]
 pub fn sign(app_secret: &[u8], body: &[u8]) -> String {
-    format!(
-        "{PREFIX}{}",
-        hex::encode(mac(app_secret, body).finalize().into_bytes())
-    )
+    format!("{PREFIX}{}", hex::encode(mac(app_secret, body).finalize().into_bytes()))
 }
 
 fn mac(app_secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
@@ -102,10 +95,7 @@ mod tests {
     fn known_answer() {
         // RFC 4231 test case 2.
         let header = sign(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            header,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(header, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]
@@ -116,10 +106,7 @@ mod tests {
         let literal = "{\"text\":{\"body\":\"Fran\u{e7}ois\"}}".as_bytes();
         let header = sign(SECRET, escaped);
         assert_eq!(verify(SECRET, Some(&header), escaped), Ok(()));
-        assert_eq!(
-            verify(SECRET, Some(&header), literal),
-            Err(SignatureError::Mismatch)
-        );
+        assert_eq!(verify(SECRET, Some(&header), literal), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -136,30 +123,17 @@ mod tests {
             (Some(format!(" {good}")), SignatureError::BadPrefix),
             (Some(format!("sha256= {digits}")), SignatureError::BadLength),
             (Some(format!("{good} ")), SignatureError::BadLength),
-            (
-                Some(format!("sha256={}", &digits[..63])),
-                SignatureError::BadLength,
-            ),
+            (Some(format!("sha256={}", &digits[..63])), SignatureError::BadLength),
             (Some(format!("{good}0")), SignatureError::BadLength),
-            (
-                Some(format!("sha256={}", digits.to_uppercase())),
-                SignatureError::NotLowercaseHex,
-            ),
-            (
-                Some(format!("sha256={}zz", &digits[..62])),
-                SignatureError::NotLowercaseHex,
-            ),
+            (Some(format!("sha256={}", digits.to_uppercase())), SignatureError::NotLowercaseHex),
+            (Some(format!("sha256={}zz", &digits[..62])), SignatureError::NotLowercaseHex),
             (Some(format!("{good},{good}")), SignatureError::Multiple),
             (Some(format!("{good}, {good}")), SignatureError::Multiple),
             (Some(sign(b"other-secret", body)), SignatureError::Mismatch),
             (Some(sign(SECRET, b"{ }")), SignatureError::Mismatch),
         ];
         for (header, want) in cases {
-            assert_eq!(
-                verify(SECRET, header.as_deref(), body),
-                Err(want),
-                "header {header:?}"
-            );
+            assert_eq!(verify(SECRET, header.as_deref(), body), Err(want), "header {header:?}");
         }
     }
 }

@@ -15,13 +15,8 @@ struct Wall;
 impl Clock for Wall {
     fn now(&self) -> Millis {
         Millis(
-            i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-            )
-            .unwrap(),
+            i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
+                .unwrap(),
         )
     }
 }
@@ -41,30 +36,16 @@ impl Handler for Probe {
         if self.hang {
             std::future::pending::<()>().await;
         }
-        if n <= self.fail_first {
-            Err(JobError::Retry(format!("failure {n}")))
-        } else {
-            Ok(())
-        }
+        if n <= self.fail_first { Err(JobError::Retry(format!("failure {n}"))) } else { Ok(()) }
     }
 }
 
 fn probe(fail_first: usize, hang: bool) -> Arc<Probe> {
-    Arc::new(Probe {
-        runs: AtomicUsize::new(0),
-        fail_first,
-        hang,
-    })
+    Arc::new(Probe { runs: AtomicUsize::new(0), fail_first, hang })
 }
 
 fn queue() -> QueueSpec {
-    QueueSpec {
-        lease_ms: 400,
-        poll_ms: 20,
-        retry_base_ms: 10,
-        retry_cap_ms: 50,
-        ..QueueSpec::new("q", 4)
-    }
+    QueueSpec { lease_ms: 400, poll_ms: 20, retry_base_ms: 10, retry_cap_ms: 50, ..QueueSpec::new("q", 4) }
 }
 
 async fn enqueue(db: &Db, tenant: TenantId, dedupe: Option<&str>) -> Option<uuid::Uuid> {
@@ -88,9 +69,7 @@ async fn enqueue(db: &Db, tenant: TenantId, dedupe: Option<&str>) -> Option<uuid
 }
 
 async fn state(db: &Db, tenant: TenantId, id: uuid::Uuid) -> (String, i32) {
-    let row = jobs::get(&mut db.read().await.unwrap().tenant(tenant), id)
-        .await
-        .unwrap();
+    let row = jobs::get(&mut db.read().await.unwrap().tenant(tenant), id).await.unwrap();
     (row.state, row.attempts)
 }
 
@@ -104,14 +83,9 @@ async fn wait_for(mut cond: impl AsyncFnMut() -> bool) {
     panic!("condition not reached in 6 s");
 }
 
-fn start(
-    db: &Db,
-    owner: &str,
-    handler: Arc<Probe>,
-) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+fn start(db: &Db, owner: &str, handler: Arc<Probe>) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let stop = CancellationToken::new();
-    let w = Worker::new(db.clone(), Arc::new(Wall), owner.into(), Arc::default())
-        .handle("probe", handler);
+    let w = Worker::new(db.clone(), Arc::new(Wall), owner.into(), Arc::default()).handle("probe", handler);
     let task = tokio::spawn(w.run(vec![queue()], stop.clone()));
     (stop, task)
 }

@@ -6,39 +6,69 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchboard_core::{Permission, Role};
 
-use crate::support::{Api, TestServer, User};
+use crate::support::{Api, TestServer, User, Whatsapp};
 
-/// A fresh object of tenant A for the `{id}` of `path`, so destructive calls never interfere.
-async fn object_for(
-    t: &TestServer,
-    api: &Api<'_>,
-    path: &str,
+/// Tenant A's world for the matrix: its number, and the simulators of numbers made to be
+/// disconnected (kept alive until the end of the test).
+struct World<'a> {
+    t: &'a TestServer,
+    api: Api<'a>,
     tenant: switchboard_core::TenantId,
-) -> String {
-    if path.starts_with("/api/v1/contacts/") {
-        let (_, c) = api
-            .post("/api/v1/contacts", json!({"name": "Matrix"}))
-            .await;
-        c["id"].as_str().unwrap().to_owned()
-    } else if path.starts_with("/api/v1/users/") {
-        t.user(tenant, Role::Agent).await.id.to_string()
-    } else if path.starts_with("/api/v1/api-keys/") {
-        let (_, k) = api
-            .post(
-                "/api/v1/api-keys",
-                json!({"name": "m", "scopes": ["contacts:read"]}),
-            )
-            .await;
-        k["api_key"]["id"].as_str().unwrap().to_owned()
-    } else {
-        panic!("the matrix does not know how to make an object for {path}: add it here")
+    wa: Whatsapp,
+    spare: Vec<Whatsapp>,
+}
+
+impl World<'_> {
+    /// A fresh object of tenant A for the `{id}` of `path`, so destructive calls never
+    /// interfere with each other.
+    async fn object_for(&mut self, path: &str) -> String {
+        let (t, api) = (self.t, &self.api);
+        if path.starts_with("/api/v1/contacts/") {
+            let (_, c) = api.post("/api/v1/contacts", json!({"name": "Matrix"})).await;
+            c["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/users/") {
+            t.user(self.tenant, Role::Agent).await.id.to_string()
+        } else if path.starts_with("/api/v1/api-keys/") {
+            let (_, k) = api.post("/api/v1/api-keys", json!({"name": "m", "scopes": ["contacts:read"]})).await;
+            k["api_key"]["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/channels/whatsapp/") {
+            let wa = t.whatsapp(api.key).await;
+            let id = wa.channel_id.clone();
+            self.spare.push(wa);
+            id
+        } else if path.starts_with("/api/v1/conversations/") {
+            let from = format!("90532{:07}", rand::random_range(0..10_000_000u32));
+            t.customer_writes(self.tenant, &self.wa, &from, "matrix").await.0
+        } else if path.starts_with("/api/v1/templates/") {
+            let name = format!("matrix_{}", rand::random_range(0..1_000_000_000u32));
+            let (s, tpl) = api
+                .post(
+                    "/api/v1/templates",
+                    json!({"channel_id": self.wa.channel_id, "name": name, "language": "tr", "category": "UTILITY",
+                    "components": [{"type": "BODY", "text": "Merhaba"}]}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{tpl}");
+            tpl["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/media/") {
+            // No media exists: permitted callers get 404, which the matrix accepts.
+            uuid::Uuid::now_v7().to_string()
+        } else {
+            panic!("the matrix does not know how to make an object for {path}: add it here")
+        }
     }
 }
 
-async fn call(t: &TestServer, client: &reqwest::Client, method: &Method, path: &str) -> StatusCode {
+/// A body that passes validation, so that a request across tenants really reaches the tenant
+/// check instead of stopping at the body.
+fn valid_body(template: &str) -> Value {
+    if template == "/api/v1/conversations/{id}/messages" { json!({"type": "text", "text": "hello"}) } else { json!({}) }
+}
+
+async fn call(t: &TestServer, client: &reqwest::Client, method: &Method, path: &str, body: Value) -> StatusCode {
     let mut req = client.request(method.clone(), t.url(path));
     if *method == Method::POST || *method == Method::PATCH {
-        req = req.json(&json!({}));
+        req = req.json(&body);
     }
     req.send().await.unwrap().status()
 }
@@ -47,12 +77,9 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
     let a = t.tenant("A").await;
     let b = t.tenant("B").await;
     let api_a = Api::new(t, &a.key);
-    let doc: Value = reqwest::get(t.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut world =
+        World { t, api: Api::new(t, &a.key), tenant: a.id, wa: t.whatsapp(&a.key).await, spare: Vec::new() };
+    let doc: Value = reqwest::get(t.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
     let mut users: Vec<User> = Vec::new();
     for role in Role::ALL {
         users.push(t.user(a.id, role).await);
@@ -63,20 +90,14 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
         for (method, op) in item.as_object().unwrap() {
             let method: Method = method.to_uppercase().parse().unwrap();
             let public = op.get("security").is_none();
-            let needs: Option<Permission> = op
-                .get("x-permission")
-                .and_then(Value::as_str)
-                .map(|s| s.parse().unwrap());
+            let needs: Option<Permission> = op.get("x-permission").and_then(Value::as_str).map(|s| s.parse().unwrap());
             let has_id = template.contains("{id}");
             let label = format!("{method} {template}");
 
             // Anonymous.
-            let path = if has_id {
-                template.replace("{id}", &object_for(t, &api_a, template, a.id).await)
-            } else {
-                template.clone()
-            };
-            let status = call(t, &reqwest::Client::new(), &method, &path).await;
+            let path =
+                if has_id { template.replace("{id}", &world.object_for(template).await) } else { template.clone() };
+            let status = call(t, &reqwest::Client::new(), &method, &path, json!({})).await;
             if public {
                 assert_ne!(status, StatusCode::UNAUTHORIZED, "{label} is public");
             } else {
@@ -89,19 +110,12 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
 
             // Each role of tenant A.
             for user in &users {
-                let path = if has_id {
-                    template.replace("{id}", &object_for(t, &api_a, template, a.id).await)
-                } else {
-                    template.clone()
-                };
+                let path =
+                    if has_id { template.replace("{id}", &world.object_for(template).await) } else { template.clone() };
                 let client = t.login(user).await;
-                let status = call(t, &client, &method, &path).await;
+                let status = call(t, &client, &method, &path, json!({})).await;
                 let allowed = needs.is_none_or(|p| user.role.can(p));
-                assert!(
-                    !status.is_server_error(),
-                    "{label} as {:?} gave {status}",
-                    user.role
-                );
+                assert!(!status.is_server_error(), "{label} as {:?} gave {status}", user.role);
                 if allowed {
                     assert!(
                         status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
@@ -116,13 +130,9 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
 
             // An admin of tenant B never reaches tenant A's objects.
             if has_id {
-                let path = template.replace("{id}", &object_for(t, &api_a, template, a.id).await);
+                let path = template.replace("{id}", &world.object_for(template).await);
                 let client = t.login(&outsider).await;
-                assert_eq!(
-                    call(t, &client, &method, &path).await,
-                    StatusCode::NOT_FOUND,
-                    "{label} across tenants"
-                );
+                assert_eq!(call(t, &client, &method, &path, valid_body(template)).await, StatusCode::NOT_FOUND, "{label} across tenants");
                 // …and it is still there for its owner.
                 if template.starts_with("/api/v1/contacts/") {
                     assert_eq!(api_a.get(&path).await.0, StatusCode::OK);

@@ -7,46 +7,21 @@ use crate::support::{Api, TestServer, error_code};
 
 async fn health_ready_metrics_and_openapi(t: &TestServer) {
     let c = reqwest::Client::new();
-    assert_eq!(
-        c.get(t.url("/healthz")).send().await.unwrap().status(),
-        StatusCode::OK
-    );
-    let ready: Value = c
-        .get(t.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(c.get(t.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    let ready: Value = c.get(t.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
 
     let tenant = t.tenant("Acme").await;
     let api = Api::new(t, &tenant.key);
     api.get("/api/v1/contacts").await;
-    let metrics = c
-        .get(t.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("switchboard_http_requests_total{route=\"/api/v1/contacts\",method=\"GET\",status=\"200\"}"), "{metrics}");
+    let metrics = c.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
-        metrics.contains(
-            "switchboard_http_request_duration_seconds_bucket{route=\"/api/v1/contacts\""
-        )
+        metrics.contains("switchboard_http_requests_total{route=\"/api/v1/contacts\",method=\"GET\",status=\"200\"}"),
+        "{metrics}"
     );
+    assert!(metrics.contains("switchboard_http_request_duration_seconds_bucket{route=\"/api/v1/contacts\""));
 
-    let doc: Value = c
-        .get(t.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = c.get(t.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -59,10 +34,7 @@ async fn health_ready_metrics_and_openapi(t: &TestServer) {
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
-    assert_eq!(
-        doc["paths"]["/api/v1/contacts"]["post"]["x-permission"],
-        "contacts:write"
-    );
+    assert_eq!(doc["paths"]["/api/v1/contacts"]["post"]["x-permission"], "contacts:write");
     assert!(doc["components"]["schemas"]["ContactView"].is_object());
 }
 server_test!(health_ready_metrics_and_openapi);
@@ -71,49 +43,25 @@ async fn bad_input_gets_a_clear_error(t: &TestServer) {
     let tenant = t.tenant("Acme").await;
     let c = reqwest::Client::new();
     let post = |body: &'static str, ct: &'static str| {
-        c.post(t.url("/api/v1/contacts"))
-            .bearer_auth(&tenant.key)
-            .header("content-type", ct)
-            .body(body)
-            .send()
+        c.post(t.url("/api/v1/contacts")).bearer_auth(&tenant.key).header("content-type", ct).body(body).send()
     };
     let check = async |res: reqwest::Response, status: StatusCode, code: &str| {
         assert_eq!(res.status(), status);
         let body: Value = res.json().await.unwrap();
         assert_eq!(error_code(&body), code, "{body}");
     };
+    check(post("{not json", "application/json").await.unwrap(), StatusCode::BAD_REQUEST, "malformed").await;
+    check(post("{\"name\": 5}", "application/json").await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+        .await;
     check(
-        post("{not json", "application/json").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "malformed",
-    )
-    .await;
-    check(
-        post("{\"name\": 5}", "application/json").await.unwrap(),
+        post("{\"tenant_id\": \"x\"}", "application/json").await.unwrap(),
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_body",
     )
     .await;
-    check(
-        post("{\"tenant_id\": \"x\"}", "application/json")
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_body",
-    )
-    .await;
-    check(
-        post("{}", "text/plain").await.unwrap(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
+    check(post("{}", "text/plain").await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     // Depth inside a free-form object: serde's recursion limit stops it, no stack overflow.
-    let nested = format!(
-        "{{\"attributes\": {}1{}}}",
-        "{\"a\":".repeat(100_000),
-        "}".repeat(100_000)
-    );
+    let nested = format!("{{\"attributes\": {}1{}}}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
     let res = c
         .post(t.url("/api/v1/contacts"))
         .bearer_auth(&tenant.key)
@@ -123,9 +71,7 @@ async fn bad_input_gets_a_clear_error(t: &TestServer) {
         .await
         .unwrap();
     check(res, StatusCode::BAD_REQUEST, "malformed").await;
-    let invalid_utf8 = vec![
-        b'{', b'"', b'n', b'a', b'm', b'e', b'"', b':', b'"', 0xff, 0xfe, b'"', b'}',
-    ];
+    let invalid_utf8 = vec![b'{', b'"', b'n', b'a', b'm', b'e', b'"', b':', b'"', 0xff, 0xfe, b'"', b'}'];
     let res = c
         .post(t.url("/api/v1/contacts"))
         .bearer_auth(&tenant.key)
@@ -148,41 +94,21 @@ async fn bad_input_gets_a_clear_error(t: &TestServer) {
 
     let api = Api::new(t, &tenant.key);
     let (s, b) = api.get("/api/v1/nope").await;
-    assert_eq!(
-        (s, error_code(&b).as_str()),
-        (StatusCode::NOT_FOUND, "not_found")
-    );
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
     let (s, b) = api.get("/api/v1/contacts/not-a-uuid").await;
-    assert_eq!(
-        (s, error_code(&b).as_str()),
-        (StatusCode::BAD_REQUEST, "malformed")
-    );
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::BAD_REQUEST, "malformed"));
     let (s, b) = api.get("/api/v1/contacts?cursor=%%%").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     let (s, b) = api.get("/api/v1/contacts?limit=abc").await;
-    assert_eq!(
-        (s, error_code(&b).as_str()),
-        (StatusCode::BAD_REQUEST, "malformed")
-    );
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::BAD_REQUEST, "malformed"));
     let (s, b) = api.post("/api/v1/contacts", json!({"phone": "12"})).await;
-    assert_eq!(
-        (s, error_code(&b).as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone")
-    );
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone"));
     assert_eq!(b["error"]["field"], "phone");
 
     // Credentials.
     let (s, b) = Api::new(t, "sbk_nope_nope").get("/api/v1/contacts").await;
-    assert_eq!(
-        (s, error_code(&b).as_str()),
-        (StatusCode::UNAUTHORIZED, "unauthenticated")
-    );
-    let res = c
-        .get(t.url("/api/v1/contacts"))
-        .header("authorization", "Basic abc")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let res = c.get(t.url("/api/v1/contacts")).header("authorization", "Basic abc").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // A cookie-authenticated request from another site is refused before it reaches a handler.
@@ -202,12 +128,7 @@ async fn security_headers_are_set(t: &TestServer) {
     let res = reqwest::get(t.url("/healthz")).await.unwrap();
     let h = res.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
-    for part in [
-        "default-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ] {
+    for part in ["default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
         assert!(csp.contains(part), "{csp}");
     }
     assert!(!csp.contains("unsafe-inline"));

@@ -20,15 +20,8 @@ struct Setup {
 impl Setup {
     async fn new(pg: bool) -> Option<Self> {
         switchboard_server::install_crypto_provider();
-        let db = if pg {
-            TestDb::postgres_empty().await.unwrap()?
-        } else {
-            TestDb::sqlite().await.unwrap()
-        };
-        Some(Self {
-            dir: tempfile::tempdir().unwrap(),
-            db,
-        })
+        let db = if pg { TestDb::postgres_empty().await.unwrap()? } else { TestDb::sqlite().await.unwrap() };
+        Some(Self { dir: tempfile::tempdir().unwrap(), db })
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -47,17 +40,9 @@ impl Setup {
 
     fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "{args:?} printed no JSON: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -65,25 +50,15 @@ impl Setup {
     }
 
     async fn sql(&self, statement: &str) {
-        let db = switchboard_storage::Db::connect(
-            &self.db.url,
-            &switchboard_storage::DbOptions::default(),
-        )
-        .await
-        .unwrap();
+        let db =
+            switchboard_storage::Db::connect(&self.db.url, &switchboard_storage::DbOptions::default()).await.unwrap();
         let mut tx = db.write().await.unwrap();
         match tx.ex() {
             switchboard_storage::Ex::Sqlite(c) => {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-                    .execute(&mut *c)
-                    .await
-                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut *c).await.unwrap();
             }
             switchboard_storage::Ex::Pg(c) => {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-                    .execute(&mut *c)
-                    .await
-                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut *c).await.unwrap();
             }
         }
         tx.commit().await.unwrap();
@@ -92,11 +67,7 @@ impl Setup {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn admin_and_audit_verify(pg: bool) {
@@ -105,21 +76,11 @@ async fn admin_and_audit_verify(pg: bool) {
     };
     let t = s.json(&["admin", "create-tenant", "--name", "Clinic"]);
     let tenant = t["tenant_id"].as_str().unwrap().to_owned();
-    assert!(
-        s.path("master.key").exists(),
-        "first start creates the master key"
-    );
+    assert!(s.path("master.key").exists(), "first start creates the master key");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(s.path("master.key"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(s.path("master.key")).unwrap().permissions().mode() & 0o777, 0o600);
     }
     std::fs::write(s.path("pw"), "a long enough password\n").unwrap();
     let u = s.json(&[
@@ -135,16 +96,8 @@ async fn admin_and_audit_verify(pg: bool) {
         s.path("pw").to_str().unwrap(),
     ]);
     assert!(u["user_id"].is_string() && u.get("password").is_none());
-    let generated = s.json(&[
-        "admin",
-        "create-user",
-        "--tenant",
-        &tenant,
-        "--email",
-        "agent@example.test",
-        "--role",
-        "agent",
-    ]);
+    let generated =
+        s.json(&["admin", "create-user", "--tenant", &tenant, "--email", "agent@example.test", "--role", "agent"]);
     assert!(generated["password"].as_str().unwrap().len() >= 20);
     let k = s.json(&[
         "admin",
@@ -162,16 +115,7 @@ async fn admin_and_audit_verify(pg: bool) {
     assert_eq!(k["scopes"], json!(["contacts:read", "contacts:write"]));
 
     // Bad input: clear errors, non-zero exit.
-    let bad = s.run(&[
-        "admin",
-        "create-user",
-        "--tenant",
-        &tenant,
-        "--email",
-        "x",
-        "--role",
-        "agent",
-    ]);
+    let bad = s.run(&["admin", "create-user", "--tenant", &tenant, "--email", "x", "--role", "agent"]);
     assert!(!bad.status.success());
     let bad = s.run(&[
         "admin",
@@ -187,77 +131,32 @@ async fn admin_and_audit_verify(pg: bool) {
 
     // Intact chain.
     let ok = s.run(&["audit", "verify"]);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let report: Value =
-        serde_json::from_slice(ok.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
-    assert_eq!(
-        (
-            report["intact"].clone(),
-            report["entries"].as_u64().unwrap() >= 4
-        ),
-        (json!(true), true)
-    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let report: Value = serde_json::from_slice(ok.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!((report["intact"].clone(), report["entries"].as_u64().unwrap() >= 4), (json!(true), true));
 
     // Edited, deleted, reordered: each is caught and the first broken entry is named.
     let verify_fails_at = |seq: i64| {
         let out = s.run(&["audit", "verify", "--tenant", &tenant]);
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            stderr.contains(&format!("broken at entry {seq}")),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&format!("broken at entry {seq}")), "{stderr}");
     };
-    let id = if pg {
-        format!("'{tenant}'")
-    } else {
-        format!("X'{}'", tenant.replace('-', ""))
-    };
-    s.sql(&format!(
-        "UPDATE audit_log SET action = 'x' WHERE tenant_id = {id} AND seq = 2"
-    ))
-    .await;
+    let id = if pg { format!("'{tenant}'") } else { format!("X'{}'", tenant.replace('-', "")) };
+    s.sql(&format!("UPDATE audit_log SET action = 'x' WHERE tenant_id = {id} AND seq = 2")).await;
     verify_fails_at(2);
-    s.sql(&format!(
-        "UPDATE audit_log SET action = 'user.created' WHERE tenant_id = {id} AND seq = 2"
-    ))
-    .await;
-    assert!(
-        s.run(&["audit", "verify", "--tenant", &tenant])
-            .status
-            .success(),
-        "restored"
-    );
-    s.sql(&format!(
-        "UPDATE audit_log SET seq = -1 WHERE tenant_id = {id} AND seq = 2"
-    ))
-    .await;
-    s.sql(&format!(
-        "UPDATE audit_log SET seq = 2 WHERE tenant_id = {id} AND seq = 3"
-    ))
-    .await;
-    s.sql(&format!(
-        "UPDATE audit_log SET seq = 3 WHERE tenant_id = {id} AND seq = -1"
-    ))
-    .await;
+    s.sql(&format!("UPDATE audit_log SET action = 'user.created' WHERE tenant_id = {id} AND seq = 2")).await;
+    assert!(s.run(&["audit", "verify", "--tenant", &tenant]).status.success(), "restored");
+    s.sql(&format!("UPDATE audit_log SET seq = -1 WHERE tenant_id = {id} AND seq = 2")).await;
+    s.sql(&format!("UPDATE audit_log SET seq = 2 WHERE tenant_id = {id} AND seq = 3")).await;
+    s.sql(&format!("UPDATE audit_log SET seq = 3 WHERE tenant_id = {id} AND seq = -1")).await;
     verify_fails_at(2);
-    s.sql(&format!(
-        "DELETE FROM audit_log WHERE tenant_id = {id} AND seq = 1"
-    ))
-    .await;
+    s.sql(&format!("DELETE FROM audit_log WHERE tenant_id = {id} AND seq = 1")).await;
     verify_fails_at(1);
 
     // The wrong master key is refused rather than silently producing unreadable data.
     std::fs::write(s.path("other.key"), format!("{}\n", "ab".repeat(32))).unwrap();
-    let out = s
-        .cmd(&["audit", "verify"])
-        .env("SWITCHBOARD_MASTER_KEY_FILE", s.path("other.key"))
-        .output()
-        .unwrap();
+    let out = s.cmd(&["audit", "verify"]).env("SWITCHBOARD_MASTER_KEY_FILE", s.path("other.key")).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("different master key"));
     s.db.cleanup().await;
@@ -286,10 +185,7 @@ async fn wait_ready(url: &str) {
 }
 
 fn terminate(pid: u32) {
-    Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
 }
 
 fn read(path: &Path) -> String {
@@ -303,10 +199,7 @@ async fn logs_hold_no_personal_data(pg: bool) {
     let Some(s) = Setup::new(pg).await else {
         return;
     };
-    let tenant = s.json(&["admin", "create-tenant", "--name", "Shop"])["tenant_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tenant = s.json(&["admin", "create-tenant", "--name", "Shop"])["tenant_id"].as_str().unwrap().to_owned();
     let password = "pw-Secret-Horse-4711";
     std::fs::write(s.path("pw"), password).unwrap();
     let email = "owner.person@example.test";
@@ -322,17 +215,8 @@ async fn logs_hold_no_personal_data(pg: bool) {
         "--password-file",
         s.path("pw").to_str().unwrap(),
     ]);
-    let key = s.json(&[
-        "admin",
-        "create-api-key",
-        "--tenant",
-        &tenant,
-        "--name",
-        "k",
-    ])["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key =
+        s.json(&["admin", "create-api-key", "--tenant", &tenant, "--name", "k"])["key"].as_str().unwrap().to_owned();
 
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -347,10 +231,7 @@ async fn logs_hold_no_personal_data(pg: bool) {
     wait_ready(&url).await;
 
     let (name, phone, contact_email) = ("Gülşen Karaağaç", "+905337654321", "gulsen.k@example.org");
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let r = browser
         .post(format!("{url}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))
@@ -375,55 +256,20 @@ async fn logs_hold_no_personal_data(pg: bool) {
         .await
         .unwrap();
     let id = c["id"].as_str().unwrap();
-    browser
-        .get(format!("{url}/api/v1/contacts/{id}"))
-        .send()
-        .await
-        .unwrap();
-    browser
-        .get(format!("{url}/api/v1/contacts?phone=%2B905337654321"))
-        .send()
-        .await
-        .unwrap();
-    browser
-        .get(format!("{url}/api/v1/contacts?email={contact_email}"))
-        .send()
-        .await
-        .unwrap();
-    browser
-        .patch(format!("{url}/api/v1/contacts/{id}"))
-        .json(&json!({"phone": "bad-phone-12"}))
-        .send()
-        .await
-        .unwrap();
+    browser.get(format!("{url}/api/v1/contacts/{id}")).send().await.unwrap();
+    browser.get(format!("{url}/api/v1/contacts?phone=%2B905337654321")).send().await.unwrap();
+    browser.get(format!("{url}/api/v1/contacts?email={contact_email}")).send().await.unwrap();
+    browser.patch(format!("{url}/api/v1/contacts/{id}")).json(&json!({"phone": "bad-phone-12"})).send().await.unwrap();
     let api = reqwest::Client::new();
-    api.get(format!("{url}/api/v1/contacts"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    api.get(format!("{url}/api/v1/contacts"))
-        .bearer_auth(format!("{key}x"))
-        .send()
-        .await
-        .unwrap();
-    browser
-        .delete(format!("{url}/api/v1/contacts/{id}"))
-        .send()
-        .await
-        .unwrap();
+    api.get(format!("{url}/api/v1/contacts")).bearer_auth(&key).send().await.unwrap();
+    api.get(format!("{url}/api/v1/contacts")).bearer_auth(format!("{key}x")).send().await.unwrap();
+    browser.delete(format!("{url}/api/v1/contacts/{id}")).send().await.unwrap();
 
     terminate(child.id());
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "graceful shutdown on SIGTERM exits 0");
     let logs = format!("{}{}", read(&out_path), read(&err_path));
-    assert!(
-        logs.contains("switchboard is listening") && logs.contains("shutting down"),
-        "logs were captured: {logs}"
-    );
+    assert!(logs.contains("switchboard is listening") && logs.contains("shutting down"), "logs were captured: {logs}");
     let secret = key.rsplit('_').next().unwrap();
     for needle in [
         name,
@@ -456,15 +302,9 @@ async fn logs_hold_no_personal_data_postgres() {
 #[test]
 fn migrate_prints_json_and_help_lists_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["migrate", "--data-dir", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = Command::new(BIN).args(["migrate", "--data-dir", dir.path().to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
-        json!({"migrated": true})
-    );
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), json!({"migrated": true}));
     let help = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
     for cmd in ["serve", "migrate", "admin", "audit"] {
         assert!(help.contains(cmd));

@@ -13,3 +13,4 @@ mod api_basics;
 mod auth;
 mod cli;
 mod contacts;
+mod whatsapp;

@@ -24,6 +24,7 @@ pub struct TestServer {
     pub db_url: String,
     running: Option<Running>,
     db: TestDb,
+    pub blobs: tempfile::TempDir,
 }
 
 /// Declares `name::sqlite` and `name::postgres` for an `async fn(&TestServer)` scenario.
@@ -35,23 +36,14 @@ macro_rules! server_test {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let t = crate::support::TestServer::start(
-                    switchboard_storage::Backend::Sqlite,
-                    $config,
-                )
-                .await
-                .unwrap();
+                let t = crate::support::TestServer::start(switchboard_storage::Backend::Sqlite, $config).await.unwrap();
                 super::$name(&t).await;
                 t.stop().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(t) = crate::support::TestServer::start(
-                    switchboard_storage::Backend::Postgres,
-                    $config,
-                )
-                .await
+                let Some(t) = crate::support::TestServer::start(switchboard_storage::Backend::Postgres, $config).await
                 else {
                     return;
                 };
@@ -84,15 +76,12 @@ impl TestServer {
             Backend::Postgres => TestDb::postgres().await.unwrap()?,
         };
         let master = MasterKey::generate();
+        let blobs = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = config;
+        config.public_url = format!("http://{}", listener.local_addr().unwrap());
         let running = launch(
-            LaunchConfig {
-                db: db.db.clone(),
-                master,
-                app: config,
-                web,
-                clock,
-            },
+            LaunchConfig { db: db.db.clone(), master, app: config, web, clock, blobs_dir: blobs.path().to_owned() },
             listener,
         )
         .await
@@ -103,6 +92,7 @@ impl TestServer {
             db_url: db.url.clone(),
             running: Some(running),
             db,
+            blobs,
         })
     }
 
@@ -131,45 +121,25 @@ impl TestServer {
                 &Principal::system(t.id, "test"),
                 NewApiKey {
                     name: "all".into(),
-                    scopes: Permission::ALL
-                        .iter()
-                        .map(|p| p.scope().to_owned())
-                        .collect(),
+                    scopes: Permission::ALL.iter().map(|p| p.scope().to_owned()).collect(),
                 },
             )
             .await
             .unwrap();
-        Tenant {
-            id: t.id,
-            owner,
-            key,
-        }
+        Tenant { id: t.id, owner, key }
     }
 
     pub async fn user(&self, tenant: TenantId, role: Role) -> User {
-        let email = format!(
-            "{}-{}@example.test",
-            role.as_str(),
-            uuid::Uuid::now_v7().simple()
-        );
+        let email = format!("{}-{}@example.test", role.as_str(), uuid::Uuid::now_v7().simple());
         let (view, _) = self
             .app
             .create_user(
                 &Principal::system(tenant, "test"),
-                NewUser {
-                    email: email.clone(),
-                    role,
-                    name: None,
-                    password: Some(PASSWORD.into()),
-                },
+                NewUser { email: email.clone(), role, name: None, password: Some(PASSWORD.into()) },
             )
             .await
             .unwrap();
-        User {
-            id: view.id,
-            email,
-            role,
-        }
+        User { id: view.id, email, role }
     }
 
     /// A client holding a fresh session of `user`.
@@ -191,27 +161,23 @@ impl TestServer {
         let mut out = Vec::new();
         match conn.ex() {
             Ex::Sqlite(c) => {
-                let tables: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
+                for t in tables {
+                    let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                        .bind(&t)
                         .fetch_all(&mut *c)
                         .await
                         .unwrap();
-                for t in tables {
-                    let cols: Vec<String> =
-                        sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
-                            .bind(&t)
-                            .fetch_all(&mut *c)
-                            .await
-                            .unwrap();
                     for col in cols {
                         // CAST AS BLOB gives the stored bytes of text and blob values alike.
-                        let sql = format!(
-                            "SELECT CAST(\"{col}\" AS BLOB) FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"
-                        );
-                        let vals: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                            .fetch_all(&mut *c)
-                            .await
-                            .unwrap();
+                        let sql = format!("SELECT CAST(\"{col}\" AS BLOB) FROM \"{t}\" WHERE \"{col}\" IS NOT NULL");
+                        let vals: Vec<Vec<u8>> =
+                            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap();
                         out.extend(vals);
                     }
                 }
@@ -227,14 +193,10 @@ impl TestServer {
                     let sql = if ty == "bytea" {
                         format!("SELECT \"{col}\" FROM \"{t}\" WHERE \"{col}\" IS NOT NULL")
                     } else {
-                        format!(
-                            "SELECT convert_to(\"{col}\"::text, 'UTF8') FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"
-                        )
+                        format!("SELECT convert_to(\"{col}\"::text, 'UTF8') FROM \"{t}\" WHERE \"{col}\" IS NOT NULL")
                     };
-                    let vals: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                        .fetch_all(&mut *c)
-                        .await
-                        .unwrap();
+                    let vals: Vec<Vec<u8>> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap();
                     out.extend(vals);
                 }
             }
@@ -246,17 +208,16 @@ impl TestServer {
     /// the database files on disk).
     pub async fn assert_not_stored(&self, needles: &[&str]) {
         let values = self.all_stored_values().await;
-        assert!(
-            values.len() > 20,
-            "the scan must see data ({} values)",
-            values.len()
-        );
+        assert!(values.len() > 20, "the scan must see data ({} values)", values.len());
         for needle in needles {
             for v in &values {
-                assert!(
-                    !contains(v, needle.as_bytes()),
-                    "plaintext {needle:?} found in a stored value"
-                );
+                assert!(!contains(v, needle.as_bytes()), "plaintext {needle:?} found in a stored value");
+            }
+        }
+        for file in files_under(self.blobs.path()) {
+            let bytes = std::fs::read(&file).unwrap();
+            for needle in needles {
+                assert!(!contains(&bytes, needle.as_bytes()), "plaintext {needle:?} found in blob {}", file.display());
             }
         }
         if self.backend() == Backend::Sqlite {
@@ -264,10 +225,7 @@ impl TestServer {
             for file in [path.to_owned(), format!("{path}-wal")] {
                 if let Ok(bytes) = std::fs::read(&file) {
                     for needle in needles {
-                        assert!(
-                            !contains(&bytes, needle.as_bytes()),
-                            "plaintext {needle:?} found in {file}"
-                        );
+                        assert!(!contains(&bytes, needle.as_bytes()), "plaintext {needle:?} found in {file}");
                     }
                 }
             }
@@ -275,15 +233,26 @@ impl TestServer {
     }
 }
 
+/// Every file below `dir`.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).build().unwrap()
 }
 
 pub struct Tenant {
@@ -309,33 +278,18 @@ pub struct Api<'a> {
 
 impl<'a> Api<'a> {
     pub fn new(server: &'a TestServer, key: &'a str) -> Self {
-        Self {
-            server,
-            key,
-            client: reqwest::Client::new(),
-        }
+        Self { server, key, client: reqwest::Client::new() }
     }
 
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, self.server.url(path))
-            .bearer_auth(self.key);
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.server.url(path)).bearer_auth(self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -357,12 +311,93 @@ impl<'a> Api<'a> {
 
 /// Asserts the standard error shape and returns its code.
 pub fn error_code(body: &Value) -> String {
-    let e = body
-        .get("error")
-        .unwrap_or_else(|| panic!("not an error body: {body}"));
-    assert!(
-        e.get("message").and_then(Value::as_str).is_some(),
-        "error without message: {body}"
-    );
+    let e = body.get("error").unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(e.get("message").and_then(Value::as_str).is_some(), "error without message: {body}");
     e["code"].as_str().unwrap().to_owned()
+}
+
+/// A WhatsApp number of a test tenant, connected to its own simulator.
+pub struct Whatsapp {
+    pub sim: switchboard_simulator::SimHandle,
+    pub channel_id: String,
+    pub phone_number_id: String,
+}
+
+impl Whatsapp {
+    pub fn control(&self) -> switchboard_simulator::SimControl {
+        self.sim.control()
+    }
+}
+
+pub const SIM_SECRET: &str = "test-app-secret";
+pub const SIM_TOKEN: &str = "test-access-token";
+pub const SIM_VERIFY: &str = "test-verify-token";
+
+impl TestServer {
+    /// Starts a simulator with a fresh phone_number_id and connects it through the API.
+    pub async fn whatsapp(&self, key: &str) -> Whatsapp {
+        self.whatsapp_with(key, switchboard_simulator::SimConfig::default()).await
+    }
+
+    pub async fn whatsapp_with(&self, key: &str, base: switchboard_simulator::SimConfig) -> Whatsapp {
+        let phone_number_id = format!("1{:014}", rand::random_range(0..100_000_000_000_000u64));
+        let cfg = switchboard_simulator::SimConfig {
+            webhook_url: self.url("/webhooks/whatsapp"),
+            app_secret: SIM_SECRET.into(),
+            access_token: SIM_TOKEN.into(),
+            verify_token: SIM_VERIFY.into(),
+            phone_number_id: phone_number_id.clone(),
+            status_delays_ms: (10, 20, 30),
+            ..base
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sim = switchboard_simulator::Simulator::start(listener, cfg.clone()).await.unwrap();
+        let (status, ch) = Api::new(self, key)
+            .post(
+                "/api/v1/channels/whatsapp",
+                json!({
+                    "phone_number_id": phone_number_id, "waba_id": cfg.waba_id, "display_phone_number": cfg.display_phone_number,
+                    "access_token": SIM_TOKEN, "app_secret": SIM_SECRET, "verify_token": SIM_VERIFY,
+                    "graph_base_url": sim.base_url,
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ch}");
+        sim.set_webhook_url(ch["webhook_url"].as_str().unwrap().to_owned());
+        Whatsapp { sim, channel_id: ch["id"].as_str().unwrap().to_owned(), phone_number_id }
+    }
+
+    /// A customer writes; returns (conversation id, message id) once the message is stored.
+    pub async fn customer_writes(&self, tenant: TenantId, wa: &Whatsapp, from: &str, text: &str) -> (String, String) {
+        let wamids = wa
+            .control()
+            .inbound(&json!({"from": from, "name": "Test Customer", "type": "text", "text": text}))
+            .unwrap();
+        let found = self.wait_for_wamid(tenant, wa, &wamids[0]).await;
+        (found.1.to_string(), found.0.to_string())
+    }
+
+    /// Waits until a message with this wamid is stored: (message, conversation, contact).
+    pub async fn wait_for_wamid(
+        &self,
+        tenant: TenantId,
+        wa: &Whatsapp,
+        wamid: &str,
+    ) -> (uuid::Uuid, uuid::Uuid, uuid::Uuid) {
+        let channel: uuid::Uuid = wa.channel_id.parse().unwrap();
+        for _ in 0..400 {
+            let mut conn = self.app.db.read().await.unwrap();
+            if let Some(found) =
+                switchboard_storage::messages::find_by_provider_id(&mut conn.tenant(tenant), channel, wamid)
+                    .await
+                    .unwrap()
+            {
+                return found;
+            }
+            drop(conn);
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let deliveries = reqwest::get(format!("{}/_sim/deliveries", wa.sim.base_url)).await.unwrap().text().await.unwrap();
+        panic!("message {wamid} never arrived; simulator deliveries: {deliveries}");
+    }
 }

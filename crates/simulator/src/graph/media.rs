@@ -44,14 +44,7 @@ impl MediaStore {
     pub(crate) fn insert(&mut self, bytes: Bytes, mime_type: &str) -> String {
         let id = numeric_id("77");
         let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
-        self.items.insert(
-            id.clone(),
-            MediaItem {
-                bytes,
-                mime_type: mime_type.to_owned(),
-                sha256,
-            },
-        );
+        self.items.insert(id.clone(), MediaItem { bytes, mime_type: mime_type.to_owned(), sha256 });
         id
     }
 
@@ -65,8 +58,7 @@ impl MediaStore {
             self.urls.retain(|_, (_, expires)| *expires > now);
         }
         let token = random_token();
-        self.urls
-            .insert(token.clone(), (id.to_owned(), now + URL_LIFETIME));
+        self.urls.insert(token.clone(), (id.to_owned(), now + URL_LIFETIME));
         token
     }
 }
@@ -74,17 +66,11 @@ impl MediaStore {
 /// The size limit for a MIME type Meta accepts for sending, or `None` if unsupported.
 fn size_limit(mime_type: &str) -> Option<usize> {
     const MB: usize = 1024 * 1024;
-    let essence = mime_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = mime_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     Some(match essence.as_str() {
         "image/jpeg" | "image/png" => 5 * MB,
         "image/webp" => 500 * 1024,
-        "video/mp4" | "video/3gpp" | "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4"
-        | "audio/ogg" => 16 * MB,
+        "video/mp4" | "video/3gpp" | "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => 16 * MB,
         "text/plain"
         | "application/pdf"
         | "application/msword"
@@ -108,31 +94,25 @@ pub(crate) async fn upload(
     if id != shared.phone_number_id {
         return Err(ApiError::unknown_object(&id));
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let parts = multipart::parse(content_type, &body)
         .ok_or_else(|| ApiError::invalid("Expected a multipart/form-data body"))?;
     let field = |name: &str| parts.iter().find(|p| p.name == name);
     let product = field("messaging_product").map(|p| p.data.as_ref());
     if product != Some(b"whatsapp".as_slice()) {
-        return Err(ApiError::invalid(
-            "The parameter messaging_product is required.",
-        ));
+        return Err(ApiError::invalid("The parameter messaging_product is required."));
     }
     let file = field("file").ok_or_else(|| ApiError::invalid("The parameter file is required."))?;
     let mime_type = field("type")
         .and_then(|p| std::str::from_utf8(&p.data).ok().map(str::to_owned))
         .or_else(|| file.content_type.clone())
         .ok_or_else(|| ApiError::invalid("The parameter type is required."))?;
-    let limit = size_limit(&mime_type).ok_or_else(|| {
-        ApiError::code(131053).with_details(format!("Unsupported media type {mime_type}"))
-    })?;
+    let limit = size_limit(&mime_type)
+        .ok_or_else(|| ApiError::code(131053).with_details(format!("Unsupported media type {mime_type}")))?;
     if file.data.len() > limit {
-        return Err(ApiError::code(131053).with_details(format!(
-            "Media exceeds the {limit} byte limit for {mime_type}"
-        )));
+        return Err(
+            ApiError::code(131053).with_details(format!("Media exceeds the {limit} byte limit for {mime_type}"))
+        );
     }
     let id = lock(&shared.media).insert(file.data.clone(), &mime_type);
     Ok(Json(json!({ "id": id })))
@@ -143,11 +123,7 @@ pub(crate) fn object_json(shared: &Shared, headers: &HeaderMap, id: &str) -> Opt
     let mut store = lock(&shared.media);
     let (mime_type, sha256, size) = {
         let item = store.get(id)?;
-        (
-            item.mime_type.clone(),
-            item.sha256.clone(),
-            item.bytes.len(),
-        )
+        (item.mime_type.clone(), item.sha256.clone(), item.bytes.len())
     };
     let token = store.download_token(id);
     Some(json!({

@@ -47,29 +47,20 @@ pub(crate) async fn send(
     }
 }
 
-async fn handle(
-    shared: &Arc<Shared>,
-    id: &str,
-    headers: &HeaderMap,
-    raw: &Bytes,
-) -> Result<Answer, ApiError> {
+async fn handle(shared: &Arc<Shared>, id: &str, headers: &HeaderMap, raw: &Bytes) -> Result<Answer, ApiError> {
     gate(shared, headers).await?;
     if id != shared.phone_number_id {
         return Err(ApiError::unknown_object(id));
     }
-    let body: Map<String, Value> = serde_json::from_slice(raw)
-        .map_err(|_| ApiError::invalid("The request body is not a JSON object"))?;
+    let body: Map<String, Value> =
+        serde_json::from_slice(raw).map_err(|_| ApiError::invalid("The request body is not a JSON object"))?;
     match body.get("messaging_product") {
         Some(Value::String(p)) if p == "whatsapp" => {}
         None => {
-            return Err(ApiError::invalid(
-                "The parameter messaging_product is required.",
-            ));
+            return Err(ApiError::invalid("The parameter messaging_product is required."));
         }
         Some(_) => {
-            return Err(ApiError::invalid(
-                "Param messaging_product must be whatsapp",
-            ));
+            return Err(ApiError::invalid("Param messaging_product must be whatsapp"));
         }
     }
     if body.contains_key("status") {
@@ -80,11 +71,7 @@ async fn handle(
         let mut faults = lock(&shared.faults);
         (!faults.fail_next.is_empty()).then(|| faults.fail_next.remove(0))
     };
-    if let Some(ForcedError {
-        code,
-        asynchronous: false,
-    }) = forced
-    {
+    if let Some(ForcedError { code, asynchronous: false }) = forced {
         return Err(ApiError::code(code));
     }
     let (throughput, pair_rate, failure_rate) = {
@@ -103,10 +90,7 @@ async fn handle(
         }
         limits.window_open(&send.to, now)
     };
-    let unknown_media = send
-        .media_id
-        .as_deref()
-        .is_some_and(|m| lock(&shared.media).get(m).is_none());
+    let unknown_media = send.media_id.as_deref().is_some_and(|m| lock(&shared.media).get(m).is_none());
     let is_template = send.kind == "template";
     let outcome = match forced {
         Some(ForcedError { code, .. }) => Outcome::Failed(code),
@@ -114,9 +98,7 @@ async fn handle(
         None if !is_template && !window_open => Outcome::Failed(131047),
         None if unknown_media => Outcome::Failed(131053),
         None if chance(failure_rate) => Outcome::Failed(131026),
-        None => Outcome::Delivered {
-            reaction: send.kind == "reaction",
-        },
+        None => Outcome::Delivered { reaction: send.kind == "reaction" },
     };
     let wamid = wamid();
     lock(&shared.sent).record(
@@ -132,14 +114,8 @@ async fn handle(
     tracing::debug!(wamid = %wamid, kind = send.kind, "simulated send accepted");
     let billing = match &send.template_category {
         // Utility templates inside an open window are free, as everything non-template is.
-        Some(category) => Billing {
-            free: window_open && category == "utility",
-            category: category.clone(),
-        },
-        None => Billing {
-            category: "service".into(),
-            free: true,
-        },
+        Some(category) => Billing { free: window_open && category == "utility", category: category.clone() },
+        None => Billing { category: "service".into(), free: true },
     };
     statuses::schedule(
         shared,
@@ -170,11 +146,7 @@ fn mark_read(shared: &Shared, body: &Map<String, Value>) -> Result<Answer, ApiEr
     if body.get("status").and_then(Value::as_str) != Some("read") {
         return Err(ApiError::invalid("status must be read"));
     }
-    if body
-        .get("message_id")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
+    if body.get("message_id").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err(ApiError::invalid("The parameter message_id is required."));
     }
     lock(&shared.sent).counters.marked_read += 1;

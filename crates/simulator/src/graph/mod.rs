@@ -28,15 +28,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/{version}/{id}", get(objects::get).delete(objects::delete))
         .route("/{version}/{id}/messages", post(messages::send))
-        .route(
-            "/{version}/{id}/media",
-            post(media::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
-        )
+        .route("/{version}/{id}/media", post(media::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route(
             "/{version}/{id}/message_templates",
-            get(templates::list)
-                .post(templates::create)
-                .delete(templates::delete),
+            get(templates::list).post(templates::create).delete(templates::delete),
         )
         .route("/_sim/media/{id}", get(media::download))
 }

@@ -10,11 +10,7 @@ pub(super) struct Part {
 }
 
 pub(super) fn parse(content_type: &str, body: &Bytes) -> Option<Vec<Part>> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))?
-        .trim_matches('"');
+    let boundary = content_type.split(';').map(str::trim).find_map(|p| p.strip_prefix("boundary="))?.trim_matches('"');
     if boundary.is_empty() {
         return None;
     }
@@ -45,11 +41,7 @@ pub(super) fn parse(content_type: &str, body: &Bytes) -> Option<Vec<Part>> {
                 part_type = Some(value.trim().to_owned());
             }
         }
-        parts.push(Part {
-            name: name?,
-            content_type: part_type,
-            data: body.slice(data_start..data_end),
-        });
+        parts.push(Part { name: name?, content_type: part_type, data: body.slice(data_start..data_end) });
         pos = data_end + next_part.len();
     }
 }
@@ -86,12 +78,6 @@ mod tests {
         assert_eq!(parts[1].content_type.as_deref(), Some("image/png"));
         assert_eq!(&parts[1].data[..], b"\x89PNG\r\n--X");
         assert!(parse("multipart/form-data", &body).is_none());
-        assert!(
-            parse(
-                "multipart/form-data; boundary=XyZ",
-                &Bytes::from_static(b"junk")
-            )
-            .is_none()
-        );
+        assert!(parse("multipart/form-data; boundary=XyZ", &Bytes::from_static(b"junk")).is_none());
     }
 }

@@ -38,13 +38,8 @@ pub(crate) async fn get(
             "message_template_namespace": "sim_namespace",
         }))
     } else if let Some(media) = media::object_json(&shared, &headers, &id) {
-        if q.phone_number_id
-            .as_deref()
-            .is_some_and(|p| p != shared.phone_number_id)
-        {
-            return Err(ApiError::invalid(
-                "phone_number_id does not match the media",
-            ));
+        if q.phone_number_id.as_deref().is_some_and(|p| p != shared.phone_number_id) {
+            return Err(ApiError::invalid("phone_number_id does not match the media"));
         }
         Some(media)
     } else {
@@ -60,11 +55,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     gate(&shared, &headers).await?;
-    if media::delete(&shared, &id) {
-        Ok(Json(json!({ "success": true })))
-    } else {
-        Err(ApiError::unknown_object(&id))
-    }
+    if media::delete(&shared, &id) { Ok(Json(json!({ "success": true }))) } else { Err(ApiError::unknown_object(&id)) }
 }
 
 fn phone_number(shared: &Shared) -> Value {

@@ -46,10 +46,7 @@ pub(super) fn schedule(shared: &Arc<Shared>, sent: Accepted) {
             Outcome::Failed(_) => vec![("failed", delays.0)],
             Outcome::Delivered { reaction: true } => vec![("sent", delays.0)],
             Outcome::Delivered { reaction: false } => {
-                let mut steps = vec![
-                    ("sent", delays.0),
-                    ("delivered", delays.1.saturating_sub(delays.0)),
-                ];
+                let mut steps = vec![("sent", delays.0), ("delivered", delays.1.saturating_sub(delays.0))];
                 if emit_read {
                     steps.push(("read", delays.2.saturating_sub(delays.1)));
                 }
@@ -62,11 +59,7 @@ pub(super) fn schedule(shared: &Arc<Shared>, sent: Accepted) {
                 () = tokio::time::sleep(Duration::from_millis(wait)) => {}
             }
             let body = status_json(&sent, status, &conversation_id);
-            delivery::enqueue(
-                &shared,
-                &format!("statuses.{status}"),
-                &payload::status(&shared, body),
-            );
+            delivery::enqueue(&shared, &format!("statuses.{status}"), &payload::status(&shared, body));
         }
     });
 }

@@ -59,19 +59,12 @@ impl Template {
     pub(crate) fn expected_params(&self) -> (Option<usize>, usize) {
         let component = |kind: &str| {
             self.components.as_array().and_then(|cs| {
-                cs.iter().find(|c| {
-                    c.get("type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| t.eq_ignore_ascii_case(kind))
-                })
+                cs.iter().find(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind)))
             })
         };
         let text_of = |c: &Value| c.get("text").and_then(Value::as_str).map(placeholders);
         let header = component("HEADER").and_then(|h| {
-            let is_text = h
-                .get("format")
-                .and_then(Value::as_str)
-                .is_none_or(|f| f.eq_ignore_ascii_case("TEXT"));
+            let is_text = h.get("format").and_then(Value::as_str).is_none_or(|f| f.eq_ignore_ascii_case("TEXT"));
             if is_text { text_of(h) } else { None }
         });
         let body = component("BODY").and_then(text_of).unwrap_or(0);
@@ -100,10 +93,7 @@ impl TemplateStore {
     /// `hello_world` (en_US, no parameters), `appointment_reminder` (tr, 2 body parameters),
     /// `order_update` (en_US, 1 body parameter), all APPROVED.
     pub(crate) fn seeded() -> Self {
-        let mut store = Self {
-            by_id: BTreeMap::new(),
-            next_id: FIRST_ID,
-        };
+        let mut store = Self { by_id: BTreeMap::new(), next_id: FIRST_ID };
         for (name, language, category, components) in [
             (
                 "hello_world",
@@ -141,9 +131,7 @@ impl TemplateStore {
     }
 
     pub(crate) fn find(&self, name: &str, language: &str) -> Option<&Template> {
-        self.by_id
-            .values()
-            .find(|t| t.name == name && same_language(&t.language, language))
+        self.by_id.values().find(|t| t.name == name && same_language(&t.language, language))
     }
 
     /// Inserts, or replaces the template with the same name and language. Returns its id.
@@ -182,11 +170,7 @@ impl TemplateStore {
 }
 
 fn check_waba(shared: &Shared, id: &str) -> Result<(), ApiError> {
-    if id == shared.waba_id {
-        Ok(())
-    } else {
-        Err(ApiError::unknown_object(id))
-    }
+    if id == shared.waba_id { Ok(()) } else { Err(ApiError::unknown_object(id)) }
 }
 
 #[derive(Deserialize)]
@@ -211,17 +195,9 @@ pub(crate) async fn list(
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let after = match q.after.as_deref() {
         None => Bound::Unbounded,
-        Some(cursor) => Bound::Excluded(
-            cursor
-                .parse::<u64>()
-                .map_err(|_| ApiError::invalid("Invalid after cursor"))?,
-        ),
+        Some(cursor) => Bound::Excluded(cursor.parse::<u64>().map_err(|_| ApiError::invalid("Invalid after cursor"))?),
     };
-    let matches = |field: &Option<String>, value: &str| {
-        field
-            .as_deref()
-            .is_none_or(|f| f.eq_ignore_ascii_case(value))
-    };
+    let matches = |field: &Option<String>, value: &str| field.as_deref().is_none_or(|f| f.eq_ignore_ascii_case(value));
     let page: Vec<Value> = {
         let store = lock(&shared.templates);
         store
@@ -232,9 +208,7 @@ pub(crate) async fn list(
                 matches(&q.name, &t.name)
                     && matches(&q.status, &t.status)
                     && matches(&q.category, &t.category)
-                    && q.language
-                        .as_deref()
-                        .is_none_or(|l| same_language(l, &t.language))
+                    && q.language.as_deref().is_none_or(|l| same_language(l, &t.language))
             })
             .take(limit + 1)
             .map(Template::to_json)
@@ -247,21 +221,15 @@ pub(crate) async fn list(
         let (first, last) = (first["id"].clone(), last["id"].clone());
         body["paging"] = json!({ "cursors": { "before": first, "after": last } });
         if has_more
-            && let Ok(mut next) = Url::parse(&format!(
-                "{}/{version}/{id}/message_templates",
-                origin(&shared, &headers)
-            ))
+            && let Ok(mut next) = Url::parse(&format!("{}/{version}/{id}/message_templates", origin(&shared, &headers)))
         {
             {
                 let mut query = next.query_pairs_mut();
                 query.append_pair("limit", &limit.to_string());
                 query.append_pair("after", last.as_str().unwrap_or_default());
-                for (key, value) in [
-                    ("name", &q.name),
-                    ("status", &q.status),
-                    ("category", &q.category),
-                    ("language", &q.language),
-                ] {
+                for (key, value) in
+                    [("name", &q.name), ("status", &q.status), ("category", &q.category), ("language", &q.language)]
+                {
                     if let Some(value) = value {
                         query.append_pair(key, value);
                     }
@@ -288,30 +256,21 @@ pub(crate) async fn create(
         .filter(|n| {
             !n.is_empty()
                 && n.len() <= 512
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         })
-        .ok_or_else(|| {
-            ApiError::invalid("name must be lowercase letters, digits and underscores")
-        })?;
+        .ok_or_else(|| ApiError::invalid("name must be lowercase letters, digits and underscores"))?;
     let language = field("language")
         .filter(|l| !l.is_empty())
         .ok_or_else(|| ApiError::invalid("The parameter language is required."))?;
     let category = field("category")
         .map(str::to_ascii_uppercase)
         .filter(|c| matches!(c.as_str(), "MARKETING" | "UTILITY" | "AUTHENTICATION"))
-        .ok_or_else(|| {
-            ApiError::invalid("category must be MARKETING, UTILITY or AUTHENTICATION")
-        })?;
+        .ok_or_else(|| ApiError::invalid("category must be MARKETING, UTILITY or AUTHENTICATION"))?;
     let components = body
         .get("components")
         .filter(|c| {
             c.as_array().is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.get("type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|t| t.eq_ignore_ascii_case("BODY"))
-                })
+                cs.iter().any(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("BODY")))
             })
         })
         .cloned()
@@ -321,9 +280,7 @@ pub(crate) async fn create(
         if store.find(name, language).is_some() {
             return Err(ApiError {
                 subcode: Some(2_388_024),
-                ..ApiError::invalid(format!(
-                    "Message template \"{name}\" already exists in {language}"
-                ))
+                ..ApiError::invalid(format!("Message template \"{name}\" already exists in {language}"))
             });
         }
         store.upsert(name, language, &category, "PENDING", components)
@@ -390,21 +347,12 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     gate(&shared, &headers).await?;
     check_waba(&shared, &id)?;
-    let name = q
-        .name
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::invalid("The parameter name is required."))?;
-    let hsm_id = q
-        .hsm_id
-        .as_deref()
-        .map(str::parse::<u64>)
-        .transpose()
-        .map_err(|_| ApiError::invalid("Invalid hsm_id"))?;
+    let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| ApiError::invalid("The parameter name is required."))?;
+    let hsm_id =
+        q.hsm_id.as_deref().map(str::parse::<u64>).transpose().map_err(|_| ApiError::invalid("Invalid hsm_id"))?;
     let mut store = lock(&shared.templates);
     let before = store.by_id.len();
-    store
-        .by_id
-        .retain(|id, t| !(t.name == name && hsm_id.is_none_or(|h| h == *id)));
+    store.by_id.retain(|id, t| !(t.name == name && hsm_id.is_none_or(|h| h == *id)));
     if store.by_id.len() == before {
         return Err(ApiError::invalid(format!("Template {name} not found")));
     }
@@ -427,17 +375,7 @@ mod tests {
         assert_eq!(placeholders("no params"), 0);
         assert_eq!(placeholders("{{first_name}} {{ 2 }} {{unclosed"), 2);
         let store = TemplateStore::seeded();
-        assert_eq!(
-            store
-                .find("appointment_reminder", "tr")
-                .map(Template::expected_params),
-            Some((None, 2))
-        );
-        assert_eq!(
-            store
-                .find("hello_world", "en-us")
-                .map(Template::expected_params),
-            Some((Some(0), 0))
-        );
+        assert_eq!(store.find("appointment_reminder", "tr").map(Template::expected_params), Some((None, 2)));
+        assert_eq!(store.find("hello_world", "en-us").map(Template::expected_params), Some((Some(0), 0)));
     }
 }

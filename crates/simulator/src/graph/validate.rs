@@ -43,13 +43,10 @@ pub(super) fn send(body: &Obj, templates: &TemplateStore) -> Result<Send, ApiErr
     if let Some(rt) = body.get("recipient_type")
         && !matches!(rt.as_str(), Some("individual" | "group"))
     {
-        return Err(ApiError::invalid(
-            "recipient_type must be individual or group",
-        ));
+        return Err(ApiError::invalid("recipient_type must be individual or group"));
     }
     let to_input = required_str(body, "to", "to")?;
-    let to = digits_of(to_input)
-        .ok_or_else(|| ApiError::invalid("Invalid parameter: to is not a phone number"))?;
+    let to = digits_of(to_input).ok_or_else(|| ApiError::invalid("Invalid parameter: to is not a phone number"))?;
     let kind_name = match body.get("type") {
         // Meta defaults a missing type to text.
         None => "text",
@@ -127,16 +124,12 @@ fn media(kind: &str, m: &Obj) -> Result<Option<String>, ApiError> {
         (Some(id), None) => Some(id.to_owned()),
         (None, Some(link)) => {
             if !(link.starts_with("https://") || link.starts_with("http://")) {
-                return Err(ApiError::invalid(format!(
-                    "{kind}.link must be an http(s) URL"
-                )));
+                return Err(ApiError::invalid(format!("{kind}.link must be an http(s) URL")));
             }
             None
         }
         _ => {
-            return Err(ApiError::invalid(format!(
-                "{kind} needs exactly one of id or link"
-            )));
+            return Err(ApiError::invalid(format!("{kind} needs exactly one of id or link")));
         }
     };
     if let Some(caption) = optional_str(m, "caption", "caption")? {
@@ -158,13 +151,9 @@ fn contacts(payload: Option<&Value>) -> Result<(), ApiError> {
         .ok_or_else(|| ApiError::invalid("contacts must be an array of 1 to 257 cards"))?;
     for (i, card) in cards.iter().enumerate() {
         let name = card.get("name").and_then(Value::as_object);
-        let formatted = name
-            .and_then(|n| n.get("formatted_name"))
-            .and_then(Value::as_str);
+        let formatted = name.and_then(|n| n.get("formatted_name")).and_then(Value::as_str);
         if formatted.is_none_or(|f| f.trim().is_empty()) {
-            return Err(ApiError::invalid(format!(
-                "contacts[{i}].name.formatted_name is required"
-            )));
+            return Err(ApiError::invalid(format!("contacts[{i}].name.formatted_name is required")));
         }
     }
     Ok(())
@@ -172,15 +161,8 @@ fn contacts(payload: Option<&Value>) -> Result<(), ApiError> {
 
 fn interactive(i: &Obj) -> Result<(), ApiError> {
     let kind = required_str(i, "type", "interactive.type")?;
-    let body_text = i
-        .get("body")
-        .and_then(|b| b.get("text"))
-        .and_then(Value::as_str);
-    if let Some(footer) = i
-        .get("footer")
-        .and_then(|f| f.get("text"))
-        .and_then(Value::as_str)
-    {
+    let body_text = i.get("body").and_then(|b| b.get("text")).and_then(Value::as_str);
+    if let Some(footer) = i.get("footer").and_then(|f| f.get("text")).and_then(Value::as_str) {
         max_chars(footer, 60, "interactive.footer.text")?;
     }
     let header = i.get("header").and_then(Value::as_object);
@@ -196,15 +178,14 @@ fn interactive(i: &Obj) -> Result<(), ApiError> {
                 .and_then(|a| a.get("buttons"))
                 .and_then(Value::as_array)
                 .filter(|b| (1..=3).contains(&b.len()))
-                .ok_or_else(|| {
-                    ApiError::invalid("interactive.action.buttons must have 1 to 3 buttons")
-                })?;
+                .ok_or_else(|| ApiError::invalid("interactive.action.buttons must have 1 to 3 buttons"))?;
             let mut ids = HashSet::new();
             let mut titles = HashSet::new();
             for (n, b) in buttons.iter().enumerate() {
-                let reply = b.get("reply").and_then(Value::as_object).ok_or_else(|| {
-                    ApiError::invalid(format!("interactive.action.buttons[{n}].reply is required"))
-                })?;
+                let reply = b
+                    .get("reply")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| ApiError::invalid(format!("interactive.action.buttons[{n}].reply is required")))?;
                 let at = format!("interactive.action.buttons[{n}].reply");
                 let id = required_str(reply, "id", &format!("{at}.id"))?;
                 let title = required_str(reply, "title", &format!("{at}.title"))?;
@@ -218,17 +199,14 @@ fn interactive(i: &Obj) -> Result<(), ApiError> {
         "list" => {
             let body = nonempty(body_text, "interactive.body.text")?;
             max_chars(body, 4096, "interactive.body.text")?;
-            let action =
-                action.ok_or_else(|| ApiError::invalid("interactive.action is required"))?;
+            let action = action.ok_or_else(|| ApiError::invalid("interactive.action is required"))?;
             let button = required_str(action, "button", "interactive.action.button")?;
             max_chars(button, 20, "interactive.action.button")?;
             let sections = action
                 .get("sections")
                 .and_then(Value::as_array)
                 .filter(|s| (1..=10).contains(&s.len()))
-                .ok_or_else(|| {
-                    ApiError::invalid("interactive.action.sections must have 1 to 10 sections")
-                })?;
+                .ok_or_else(|| ApiError::invalid("interactive.action.sections must have 1 to 10 sections"))?;
             let mut ids = HashSet::new();
             for (s, section) in sections.iter().enumerate() {
                 if let Some(title) = section.get("title").and_then(Value::as_str) {
@@ -239,19 +217,12 @@ fn interactive(i: &Obj) -> Result<(), ApiError> {
                     .and_then(Value::as_array)
                     .ok_or_else(|| ApiError::invalid(format!("sections[{s}].rows is required")))?;
                 for (r, row) in rows.iter().enumerate() {
-                    let row = row
-                        .as_object()
-                        .ok_or_else(|| ApiError::invalid("rows must be objects"))?;
+                    let row = row.as_object().ok_or_else(|| ApiError::invalid("rows must be objects"))?;
                     let at = format!("sections[{s}].rows[{r}]");
                     let id = required_str(row, "id", &format!("{at}.id"))?;
                     max_chars(id, 200, &format!("{at}.id"))?;
-                    max_chars(
-                        required_str(row, "title", &format!("{at}.title"))?,
-                        24,
-                        &format!("{at}.title"),
-                    )?;
-                    if let Some(d) = optional_str(row, "description", &format!("{at}.description"))?
-                    {
+                    max_chars(required_str(row, "title", &format!("{at}.title"))?, 24, &format!("{at}.title"))?;
+                    if let Some(d) = optional_str(row, "description", &format!("{at}.description"))? {
                         max_chars(d, 72, &format!("{at}.description"))?;
                     }
                     if !ids.insert(id) {
@@ -283,11 +254,8 @@ fn template(t: &Obj, templates: &TemplateStore) -> Result<String, ApiError> {
         Some(Value::Array(c)) => c,
         Some(_) => return Err(ApiError::invalid("template.components must be an array")),
     };
-    let not_found = || {
-        ApiError::code(132001).with_details(format!(
-            "template name ({name}) does not exist in {language}"
-        ))
-    };
+    let not_found =
+        || ApiError::code(132001).with_details(format!("template name ({name}) does not exist in {language}"));
     let tpl = templates.find(name, language).ok_or_else(not_found)?;
     match tpl.status.as_str() {
         "APPROVED" => {}
@@ -299,19 +267,12 @@ fn template(t: &Obj, templates: &TemplateStore) -> Result<String, ApiError> {
     let given = |kind: &str| -> usize {
         components
             .iter()
-            .filter(|c| {
-                c.get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(kind))
-            })
+            .filter(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind)))
             .filter_map(|c| c.get("parameters").and_then(Value::as_array))
             .map(Vec::len)
             .sum()
     };
-    for (part, want, got) in [
-        ("header", want_header, given("header")),
-        ("body", Some(want_body), given("body")),
-    ] {
+    for (part, want, got) in [("header", want_header, given("header")), ("body", Some(want_body), given("body"))] {
         if let Some(want) = want
             && want != got
         {
@@ -324,8 +285,7 @@ fn template(t: &Obj, templates: &TemplateStore) -> Result<String, ApiError> {
 }
 
 fn object<'a>(v: Option<&'a Value>, path: &str) -> Result<&'a Obj, ApiError> {
-    v.and_then(Value::as_object)
-        .ok_or_else(|| ApiError::invalid(format!("The parameter {path} is required.")))
+    v.and_then(Value::as_object).ok_or_else(|| ApiError::invalid(format!("The parameter {path} is required.")))
 }
 
 fn required_str<'a>(obj: &'a Obj, key: &str, path: &str) -> Result<&'a str, ApiError> {
@@ -333,8 +293,7 @@ fn required_str<'a>(obj: &'a Obj, key: &str, path: &str) -> Result<&'a str, ApiE
 }
 
 fn nonempty<'a>(s: Option<&'a str>, path: &str) -> Result<&'a str, ApiError> {
-    s.filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid(format!("The parameter {path} is required.")))
+    s.filter(|s| !s.trim().is_empty()).ok_or_else(|| ApiError::invalid(format!("The parameter {path} is required.")))
 }
 
 fn optional_str<'a>(obj: &'a Obj, key: &str, path: &str) -> Result<Option<&'a str>, ApiError> {
@@ -347,9 +306,7 @@ fn optional_str<'a>(obj: &'a Obj, key: &str, path: &str) -> Result<Option<&'a st
 
 fn max_chars(s: &str, max: usize, path: &str) -> Result<(), ApiError> {
     if s.chars().count() > max {
-        Err(ApiError::invalid(format!(
-            "Param {path} must be at most {max} characters long."
-        )))
+        Err(ApiError::invalid(format!("Param {path} must be at most {max} characters long.")))
     } else {
         Ok(())
     }

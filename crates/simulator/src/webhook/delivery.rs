@@ -107,10 +107,7 @@ impl Webhooks {
                 totals: DeliveryTotals::default(),
                 registrations: VecDeque::new(),
             }),
-            verified: std::sync::Mutex::new(Verified {
-                url: None,
-                last_failure: None,
-            }),
+            verified: std::sync::Mutex::new(Verified { url: None, last_failure: None }),
             handshake: tokio::sync::Mutex::new(()),
             http: reqwest::Client::builder()
                 .timeout(POST_TIMEOUT)
@@ -155,10 +152,7 @@ impl Webhooks {
                 item
             })
             .collect();
-        let next = items
-            .last()
-            .and_then(|i| i["id"].as_u64())
-            .map_or(since.max(log.base), |id| id + 1);
+        let next = items.last().and_then(|i| i["id"].as_u64()).map_or(since.max(log.base), |id| id + 1);
         json!({
             "totals": log.totals,
             "registrations": log.registrations,
@@ -211,16 +205,9 @@ async fn run(shared: Arc<Shared>, id: u64, body: Bytes, signature: String) {
     for attempt in 0.. {
         let (wait, max_age) = {
             let t = lock(&shared.tunables);
-            let wait = t
-                .retry_schedule_ms
-                .get(attempt)
-                .or(t.retry_schedule_ms.last())
-                .copied()
-                .unwrap_or(DEFAULT_INTERVAL_MS);
-            (
-                Duration::from_millis(wait),
-                Duration::from_millis(t.max_retry_age_ms),
-            )
+            let wait =
+                t.retry_schedule_ms.get(attempt).or(t.retry_schedule_ms.last()).copied().unwrap_or(DEFAULT_INTERVAL_MS);
+            (Duration::from_millis(wait), Duration::from_millis(t.max_retry_age_ms))
         };
         if attempt > 0 && created.elapsed() + wait > max_age {
             finish(&shared, id, State::Abandoned);
@@ -267,11 +254,7 @@ fn finish(shared: &Shared, id: u64, state: State) {
 
 async fn attempt_once(shared: &Shared, body: &Bytes, signature: &str) -> Attempt {
     let url = lock(&shared.tunables).webhook_url.clone();
-    let failed = |error: String| Attempt {
-        at_ms: now_ms(),
-        status: None,
-        error: Some(error),
-    };
+    let failed = |error: String| Attempt { at_ms: now_ms(), status: None, error: Some(error) };
     if let Err(e) = ensure_verified(shared, &url).await {
         return failed(e);
     }
@@ -288,11 +271,7 @@ async fn attempt_once(shared: &Shared, body: &Bytes, signature: &str) -> Attempt
         .send()
         .await;
     match sent {
-        Ok(resp) => Attempt {
-            at_ms: now_ms(),
-            status: Some(resp.status().as_u16()),
-            error: None,
-        },
+        Ok(resp) => Attempt { at_ms: now_ms(), status: Some(resp.status().as_u16()), error: None },
         Err(e) => failed(e.without_url().to_string()),
     }
 }
@@ -304,9 +283,7 @@ async fn ensure_verified(shared: &Shared, url: &str) -> Result<(), String> {
             return Some(Ok(()));
         }
         match &v.last_failure {
-            Some((failed_url, at, why))
-                if failed_url == url && at.elapsed() < HANDSHAKE_BACKOFF =>
-            {
+            Some((failed_url, at, why)) if failed_url == url && at.elapsed() < HANDSHAKE_BACKOFF => {
                 Some(Err(why.clone()))
             }
             _ => None,
@@ -323,11 +300,7 @@ async fn ensure_verified(shared: &Shared, url: &str) -> Result<(), String> {
     if outcome.registered {
         Ok(())
     } else {
-        Err(lock(&shared.webhooks.verified)
-            .last_failure
-            .as_ref()
-            .map(|(_, _, why)| why.clone())
-            .unwrap_or_default())
+        Err(lock(&shared.webhooks.verified).last_failure.as_ref().map(|(_, _, why)| why.clone()).unwrap_or_default())
     }
 }
 

@@ -70,10 +70,7 @@ impl Receiver {
     }
 
     pub fn statuses_of(&self, wamid: &str) -> Vec<Status> {
-        self.statuses()
-            .into_iter()
-            .filter(|s| s.id == wamid)
-            .collect()
+        self.statuses().into_iter().filter(|s| s.id == wamid).collect()
     }
 }
 
@@ -98,12 +95,7 @@ async fn verify(State(r): State<Receiver>, Query(q): Query<Handshake>) -> (Statu
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let answered = r.script.lock().unwrap().pop_front().unwrap_or(200);
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     r.posts.lock().unwrap().push(Post {
         signature: header("x-hub-signature-256"),
         content_type: header("content-type"),
@@ -116,14 +108,9 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
 pub async fn receiver() -> (String, Receiver) {
     let r = Receiver::default();
     *r.expected_token.lock().unwrap() = VERIFY.into();
-    let app = Router::new()
-        .route("/webhooks/whatsapp", get(verify).post(receive))
-        .with_state(r.clone());
+    let app = Router::new().route("/webhooks/whatsapp", get(verify).post(receive)).with_state(r.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/webhooks/whatsapp",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/webhooks/whatsapp", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, r)
 }
@@ -154,11 +141,7 @@ impl Harness {
         tune(&mut cfg);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = Simulator::start(listener, cfg).await.unwrap();
-        Self {
-            sim,
-            receiver,
-            http: reqwest::Client::new(),
-        }
+        Self { sim, receiver, http: reqwest::Client::new() }
     }
 
     pub fn graph(&self, timeout: Duration) -> GraphClient {
@@ -187,13 +170,7 @@ impl Harness {
     }
 
     pub async fn control(&self, path: &str, body: &Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}/_sim/{path}", self.sim.base_url))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let resp = self.http.post(format!("{}/_sim/{path}", self.sim.base_url)).json(body).send().await.unwrap();
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.unwrap()
     }
@@ -211,12 +188,8 @@ impl Harness {
 
     /// A customer writes first, opening the 24-hour window.
     pub async fn customer_says(&self, from: &str, text: &str) -> String {
-        let answer = self
-            .control(
-                "inbound",
-                &json!({ "from": from, "name": "Ayşe", "type": "text", "text": text }),
-            )
-            .await;
+        let answer =
+            self.control("inbound", &json!({ "from": from, "name": "Ayşe", "type": "text", "text": text })).await;
         answer["wamids"][0].as_str().unwrap().to_owned()
     }
 }
@@ -232,10 +205,7 @@ pub fn text_to(to: &str, body: &str) -> Value {
 }
 
 pub fn template_to(to: &str, name: &str, language: &str, params: &[&str]) -> Value {
-    let parameters: Vec<Value> = params
-        .iter()
-        .map(|p| json!({ "type": "text", "text": p }))
-        .collect();
+    let parameters: Vec<Value> = params.iter().map(|p| json!({ "type": "text", "text": p })).collect();
     json!({
         "messaging_product": "whatsapp",
         "to": to,

@@ -23,9 +23,7 @@ async fn seed(db: &Db, key: &ChainKey, n: i64) -> TenantId {
     let tenant = TenantId::new();
     let mut tx = db.write().await.unwrap();
     for i in 1..=n {
-        let row = audit::append(&mut tx.tenant(tenant), key, &entry(i))
-            .await
-            .unwrap();
+        let row = audit::append(&mut tx.tenant(tenant), key, &entry(i)).await.unwrap();
         assert_eq!(row.seq, i);
     }
     tx.commit().await.unwrap();
@@ -41,18 +39,10 @@ async fn exec(db: &Db, sql: &'static str, tenant: TenantId) {
     let mut tx = db.write().await.unwrap();
     match tx.ex() {
         Ex::Sqlite(c) => {
-            sqlx::query(sql)
-                .bind(tenant.as_uuid())
-                .execute(&mut *c)
-                .await
-                .unwrap();
+            sqlx::query(sql).bind(tenant.as_uuid()).execute(&mut *c).await.unwrap();
         }
         Ex::Pg(c) => {
-            sqlx::query(sql)
-                .bind(tenant.as_uuid())
-                .execute(&mut *c)
-                .await
-                .unwrap();
+            sqlx::query(sql).bind(tenant.as_uuid()).execute(&mut *c).await.unwrap();
         }
     }
     tx.commit().await.unwrap();
@@ -73,74 +63,34 @@ async fn audit_chain_detects_tampering(db: Db) {
     assert_eq!(broken_at(&verify(&db, &other, t).await), Some(1));
 
     // Edited content.
-    exec(
-        &db,
-        "UPDATE audit_log SET action = 'nothing.happened' WHERE tenant_id = $1 AND seq = 3",
-        t,
-    )
-    .await;
+    exec(&db, "UPDATE audit_log SET action = 'nothing.happened' WHERE tenant_id = $1 AND seq = 3", t).await;
     assert_eq!(broken_at(&verify(&db, &key, t).await), Some(3));
 
     // A deleted entry in the middle.
     let t = seed(&db, &key, 5).await;
-    exec(
-        &db,
-        "DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 3",
-        t,
-    )
-    .await;
+    exec(&db, "DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 3", t).await;
     assert_eq!(broken_at(&verify(&db, &key, t).await), Some(3));
 
     // Reordered entries (2 and 4 swap places).
     let t = seed(&db, &key, 5).await;
-    exec(
-        &db,
-        "UPDATE audit_log SET seq = -2 WHERE tenant_id = $1 AND seq = 2",
-        t,
-    )
-    .await;
-    exec(
-        &db,
-        "UPDATE audit_log SET seq = 2 WHERE tenant_id = $1 AND seq = 4",
-        t,
-    )
-    .await;
-    exec(
-        &db,
-        "UPDATE audit_log SET seq = 4 WHERE tenant_id = $1 AND seq = -2",
-        t,
-    )
-    .await;
+    exec(&db, "UPDATE audit_log SET seq = -2 WHERE tenant_id = $1 AND seq = 2", t).await;
+    exec(&db, "UPDATE audit_log SET seq = 2 WHERE tenant_id = $1 AND seq = 4", t).await;
+    exec(&db, "UPDATE audit_log SET seq = 4 WHERE tenant_id = $1 AND seq = -2", t).await;
     assert_eq!(broken_at(&verify(&db, &key, t).await), Some(2));
 
     // A cut-off tail.
     let t = seed(&db, &key, 5).await;
-    exec(
-        &db,
-        "DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 5",
-        t,
-    )
-    .await;
+    exec(&db, "DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 5", t).await;
     assert_eq!(broken_at(&verify(&db, &key, t).await), Some(5));
 
     // An altered IP is caught; a masked (removed) IP is allowed, as retention does it.
     let t = seed(&db, &key, 3).await;
-    exec(
-        &db,
-        "UPDATE audit_log SET ip = '192.168.1.1' WHERE tenant_id = $1 AND seq = 2",
-        t,
-    )
-    .await;
+    exec(&db, "UPDATE audit_log SET ip = '192.168.1.1' WHERE tenant_id = $1 AND seq = 2", t).await;
     assert_eq!(broken_at(&verify(&db, &key, t).await), Some(2));
     let t = seed(&db, &key, 3).await;
     {
         let mut tx = db.write().await.unwrap();
-        assert_eq!(
-            audit::mask_ips_before(&mut tx.tenant(t), i64::MAX)
-                .await
-                .unwrap(),
-            3
-        );
+        assert_eq!(audit::mask_ips_before(&mut tx.tenant(t), i64::MAX).await.unwrap(), 3);
         tx.commit().await.unwrap();
     }
     assert_eq!(verify(&db, &key, t).await.broken, None);
@@ -160,9 +110,7 @@ async fn concurrent_appends_form_one_chain(db: Db) {
         let key = key.clone();
         tasks.push(tokio::spawn(async move {
             let mut tx = db.write().await.unwrap();
-            audit::append(&mut tx.tenant(tenant), &key, &entry(i))
-                .await
-                .unwrap();
+            audit::append(&mut tx.tenant(tenant), &key, &entry(i)).await.unwrap();
             tx.commit().await.unwrap();
         }));
     }

@@ -18,18 +18,14 @@ fn job(dedupe: Option<&str>) -> NewJob {
 
 async fn enqueue(db: &Db, tenant: TenantId, j: &NewJob) -> Option<uuid::Uuid> {
     let mut tx = db.write().await.unwrap();
-    let id = jobs::enqueue(&mut tx.tenant(tenant), j, 1_000)
-        .await
-        .unwrap();
+    let id = jobs::enqueue(&mut tx.tenant(tenant), j, 1_000).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
 
 async fn claim(db: &Db, owner: &str, now: i64) -> Vec<jobs::JobRow> {
     let mut tx = db.write().await.unwrap();
-    let rows = jobs::claim(&mut tx.platform(), "test", owner, 10, now, now + 30_000)
-        .await
-        .unwrap();
+    let rows = jobs::claim(&mut tx.platform(), "test", owner, 10, now, now + 30_000).await.unwrap();
     tx.commit().await.unwrap();
     rows
 }
@@ -39,11 +35,7 @@ async fn same_dedupe_key_is_one_job(db: Db) {
     assert!(enqueue(&db, t, &job(Some("wamid.1"))).await.is_some());
     assert!(enqueue(&db, t, &job(Some("wamid.1"))).await.is_none());
     // Another tenant's identical key is its own job; jobs without a key never collide.
-    assert!(
-        enqueue(&db, TenantId::new(), &job(Some("wamid.1")))
-            .await
-            .is_some()
-    );
+    assert!(enqueue(&db, TenantId::new(), &job(Some("wamid.1"))).await.is_some());
     assert!(enqueue(&db, t, &job(None)).await.is_some());
     assert!(enqueue(&db, t, &job(None)).await.is_some());
     assert_eq!(claim(&db, "w1", 2_000).await.len(), 4);
@@ -54,9 +46,7 @@ dual_test!(same_dedupe_key_is_one_job);
 async fn rolled_back_enqueue_leaves_no_job(db: Db) {
     let t = TenantId::new();
     let mut tx = db.write().await.unwrap();
-    jobs::enqueue(&mut tx.tenant(t), &job(None), 1_000)
-        .await
-        .unwrap();
+    jobs::enqueue(&mut tx.tenant(t), &job(None), 1_000).await.unwrap();
     tx.rollback().await.unwrap();
     assert!(claim(&db, "w1", 2_000).await.is_empty());
 }
@@ -69,20 +59,12 @@ async fn expired_lease_runs_job_again(db: Db) {
     enqueue(&db, t, &job(None)).await.unwrap();
     let first = claim(&db, "dies", 2_000).await;
     assert_eq!(first.len(), 1);
-    assert!(
-        claim(&db, "other", 3_000).await.is_empty(),
-        "leased job must not be claimed twice"
-    );
+    assert!(claim(&db, "other", 3_000).await.is_empty(), "leased job must not be claimed twice");
 
     // Past the lease, the reaper returns it to the queue.
     let now = 2_000 + 30_001;
     let mut tx = db.write().await.unwrap();
-    assert_eq!(
-        jobs::reap_expired(&mut tx.platform(), "test", now)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(jobs::reap_expired(&mut tx.platform(), "test", now).await.unwrap(), 1);
     tx.commit().await.unwrap();
     let second = claim(&db, "alive", now).await;
     assert_eq!(second.len(), 1);
@@ -90,17 +72,8 @@ async fn expired_lease_runs_job_again(db: Db) {
 
     let mut tx = db.write().await.unwrap();
     let p = &mut tx.platform();
-    assert!(
-        !jobs::complete(p, t.as_uuid(), first[0].id, "dies", now)
-            .await
-            .unwrap(),
-        "fenced"
-    );
-    assert!(
-        jobs::complete(p, t.as_uuid(), first[0].id, "alive", now)
-            .await
-            .unwrap()
-    );
+    assert!(!jobs::complete(p, t.as_uuid(), first[0].id, "dies", now).await.unwrap(), "fenced");
+    assert!(jobs::complete(p, t.as_uuid(), first[0].id, "alive", now).await.unwrap());
     tx.commit().await.unwrap();
 }
 dual_test!(expired_lease_runs_job_again);
@@ -114,19 +87,12 @@ async fn failures_retry_then_die(db: Db) {
         assert_eq!(got.len(), 1, "attempt {attempt}");
         let retry = (attempt < 3).then_some(now + 1);
         let mut tx = db.write().await.unwrap();
-        assert!(
-            jobs::fail(&mut tx.platform(), t.as_uuid(), id, "w", "boom", retry, now)
-                .await
-                .unwrap()
-        );
+        assert!(jobs::fail(&mut tx.platform(), t.as_uuid(), id, "w", "boom", retry, now).await.unwrap());
         tx.commit().await.unwrap();
     }
     let mut c = db.read().await.unwrap();
     let row = jobs::get(&mut c.tenant(t), id).await.unwrap();
-    assert_eq!(
-        (row.state.as_str(), row.attempts, row.last_error.as_deref()),
-        ("dead", 3, Some("boom"))
-    );
+    assert_eq!((row.state.as_str(), row.attempts, row.last_error.as_deref()), ("dead", 3, Some("boom")));
     assert!(claim(&db, "w", 1_000_000).await.is_empty());
 }
 dual_test!(failures_retry_then_die);
@@ -167,49 +133,15 @@ async fn schedule_runs_on_one_node(db: Db) {
     let p = &mut tx.platform();
     schedules::ensure(p, "retention", 1_000).await.unwrap();
     schedules::ensure(p, "retention", 9_999).await.unwrap();
-    assert!(
-        !schedules::try_claim(p, "retention", "a", 500, 60_500)
-            .await
-            .unwrap(),
-        "not due"
-    );
-    assert!(
-        schedules::try_claim(p, "retention", "a", 1_000, 61_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !schedules::try_claim(p, "retention", "b", 1_001, 61_001)
-            .await
-            .unwrap(),
-        "leased"
-    );
-    assert!(
-        !schedules::finish(p, "retention", "b", 2_000, 5_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        schedules::finish(p, "retention", "a", 2_000, 5_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !schedules::try_claim(p, "retention", "b", 4_999, 64_999)
-            .await
-            .unwrap()
-    );
-    assert!(
-        schedules::try_claim(p, "retention", "b", 5_000, 65_000)
-            .await
-            .unwrap()
-    );
+    assert!(!schedules::try_claim(p, "retention", "a", 500, 60_500).await.unwrap(), "not due");
+    assert!(schedules::try_claim(p, "retention", "a", 1_000, 61_000).await.unwrap());
+    assert!(!schedules::try_claim(p, "retention", "b", 1_001, 61_001).await.unwrap(), "leased");
+    assert!(!schedules::finish(p, "retention", "b", 2_000, 5_000).await.unwrap());
+    assert!(schedules::finish(p, "retention", "a", 2_000, 5_000).await.unwrap());
+    assert!(!schedules::try_claim(p, "retention", "b", 4_999, 64_999).await.unwrap());
+    assert!(schedules::try_claim(p, "retention", "b", 5_000, 65_000).await.unwrap());
     // A node that died holding the lease is replaced once the lease runs out.
-    assert!(
-        schedules::try_claim(p, "retention", "c", 65_001, 125_001)
-            .await
-            .unwrap()
-    );
+    assert!(schedules::try_claim(p, "retention", "c", 65_001, 125_001).await.unwrap());
     tx.commit().await.unwrap();
 }
 dual_test!(schedule_runs_on_one_node);

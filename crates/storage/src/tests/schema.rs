@@ -22,20 +22,17 @@ async fn shape(db: &Db) -> Shape {
             .await
             .unwrap();
             for t in names {
-                let cols: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT name, \"notnull\" FROM pragma_table_info($1)")
-                        .bind(&t)
-                        .fetch_all(&mut *c)
-                        .await
-                        .unwrap();
+                let cols: Vec<(String, i64)> = sqlx::query_as("SELECT name, \"notnull\" FROM pragma_table_info($1)")
+                    .bind(&t)
+                    .fetch_all(&mut *c)
+                    .await
+                    .unwrap();
                 tables.insert(t, cols.into_iter().map(|(n, nn)| (n, nn == 0)).collect());
             }
-            indexes = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
-            )
-            .fetch_all(&mut *c)
-            .await
-            .unwrap();
+            indexes = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
         }
         Ex::Pg(c) => {
             let cols: Vec<(String, String, String)> = sqlx::query_as(
@@ -47,10 +44,7 @@ async fn shape(db: &Db) -> Shape {
             .await
             .unwrap();
             for (t, col, nullable) in cols {
-                tables
-                    .entry(t)
-                    .or_insert_with(BTreeMap::new)
-                    .insert(col, nullable == "YES");
+                tables.entry(t).or_insert_with(BTreeMap::new).insert(col, nullable == "YES");
             }
             indexes = sqlx::query_scalar(
                 "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'
@@ -74,17 +68,9 @@ async fn sqlite_and_postgres_schemas_match() {
     let lite = TestDb::sqlite().await.unwrap();
     let (lt, li) = shape(&lite.db).await;
     let (pt, pi) = shape(&pg.db).await;
-    assert_eq!(
-        lt.keys().collect::<Vec<_>>(),
-        pt.keys().collect::<Vec<_>>(),
-        "tables differ"
-    );
+    assert_eq!(lt.keys().collect::<Vec<_>>(), pt.keys().collect::<Vec<_>>(), "tables differ");
     for (table, cols) in &lt {
-        assert_eq!(
-            Some(cols),
-            pt.get(table),
-            "columns of {table} differ (name → nullable)"
-        );
+        assert_eq!(Some(cols), pt.get(table), "columns of {table} differ (name → nullable)");
     }
     assert_eq!(li, pi, "indexes differ");
     assert!(lt.contains_key("contacts") && li.contains(&"contacts_phone".to_owned()));
@@ -109,9 +95,7 @@ async fn concurrent_migrations_on_postgres() {
     for _ in 0..4 {
         let url = t.url.clone();
         handles.push(tokio::spawn(async move {
-            let db = Db::connect(&url, &crate::DbOptions::default())
-                .await
-                .unwrap();
+            let db = Db::connect(&url, &crate::DbOptions::default()).await.unwrap();
             db.migrate().await.unwrap();
             db.migrations_current().await.unwrap()
         }));

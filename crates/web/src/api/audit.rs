@@ -31,11 +31,7 @@ pub fn routes(r: Routes) -> Routes {
             .returns_list::<AuditView>(),
         list,
     )
-    .add(
-        RouteSpec::post("/api/v1/audit/verify", a, "Verify the audit chain")
-            .returns::<VerifyView>(),
-        verify,
-    )
+    .add(RouteSpec::post("/api/v1/audit/verify", a, "Verify the audit chain").returns::<VerifyView>(), verify)
 }
 
 async fn list(
@@ -43,15 +39,8 @@ async fn list(
     Caller(p): Caller,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<AxumJson<Page<AuditView>>> {
-    let filter = AuditFilter {
-        target_kind: q.target_kind,
-        target_id: q.target_id,
-    };
-    Ok(AxumJson(
-        s.app
-            .audit_list(&p, filter, q.cursor.as_deref(), q.limit)
-            .await?,
-    ))
+    let filter = AuditFilter { target_kind: q.target_kind, target_id: q.target_id };
+    Ok(AxumJson(s.app.audit_list(&p, filter, q.cursor.as_deref(), q.limit).await?))
 }
 
 async fn verify(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<AxumJson<VerifyView>> {

@@ -27,23 +27,15 @@ pub fn routes(r: Routes) -> Routes {
         list,
     )
     .add(
-        RouteSpec::post(
-            "/api/v1/contacts",
-            Access::Perm(P::ContactsWrite),
-            "Create a contact",
-        )
-        .body::<ContactInput>()
-        .returns::<ContactView>()
-        .status(StatusCode::CREATED),
+        RouteSpec::post("/api/v1/contacts", Access::Perm(P::ContactsWrite), "Create a contact")
+            .body::<ContactInput>()
+            .returns::<ContactView>()
+            .status(StatusCode::CREATED),
         create,
     )
     .add(
-        RouteSpec::get(
-            "/api/v1/contacts/{id}",
-            Access::Perm(P::ContactsRead),
-            "Get a contact",
-        )
-        .returns::<ContactView>(),
+        RouteSpec::get("/api/v1/contacts/{id}", Access::Perm(P::ContactsRead), "Get a contact")
+            .returns::<ContactView>(),
         get_one,
     )
     .add(
@@ -79,10 +71,7 @@ async fn create(
     Caller(p): Caller,
     Json(b): Json<ContactInput>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((
-        StatusCode::CREATED,
-        AxumJson(s.app.create_contact(&p, b).await?),
-    ))
+    Ok((StatusCode::CREATED, AxumJson(s.app.create_contact(&p, b).await?)))
 }
 
 async fn get_one(
@@ -102,11 +91,7 @@ async fn patch(
     Ok(AxumJson(s.app.update_contact(&p, id, b).await?))
 }
 
-async fn delete(
-    State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<ContactId>,
-) -> ApiResult<StatusCode> {
+async fn delete(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<ContactId>) -> ApiResult<StatusCode> {
     s.app.delete_contact(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

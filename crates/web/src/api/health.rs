@@ -16,10 +16,7 @@ use crate::state::AppState;
 pub fn router(openapi: OpenApi) -> Router<AppState> {
     let doc = Bytes::from(serde_json::to_vec_pretty(&openapi).unwrap_or_default());
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route(
@@ -41,46 +38,28 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "database schema is not current",
             None,
         ),
-        Err(_) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "database is not reachable",
-            None,
-        ),
+        Err(_) => {
+            error_response(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "database is not reachable", None)
+        }
     }
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.web.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         if !given.is_some_and(|g| ct_eq(g.as_bytes(), token.as_bytes())) {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "metrics need the metrics token",
-                None,
-            );
+            return error_response(StatusCode::UNAUTHORIZED, "unauthenticated", "metrics need the metrics token", None);
         }
     }
     let mut extra = String::new();
     if let Ok(mut conn) = state.app.db.read().await
         && let Ok(rows) = jobs::depth(&mut conn.platform()).await
     {
-        extra.push_str(
-            "# HELP switchboard_jobs Jobs by queue and state.\n# TYPE switchboard_jobs gauge\n",
-        );
+        extra.push_str("# HELP switchboard_jobs Jobs by queue and state.\n# TYPE switchboard_jobs gauge\n");
         for (queue, st, n) in rows {
-            extra.push_str(&format!(
-                "switchboard_jobs{{queue=\"{queue}\",state=\"{st}\"}} {n}\n"
-            ));
+            extra.push_str(&format!("switchboard_jobs{{queue=\"{queue}\",state=\"{st}\"}} {n}\n"));
         }
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&extra),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&extra)).into_response()
 }

@@ -45,65 +45,37 @@ pub struct RecoveryCodes {
 
 pub fn routes(r: Routes) -> Routes {
     let a = Access::Authenticated;
-    r.add(
-        RouteSpec::get("/api/v1/me", a, "Your profile").returns::<UserView>(),
-        me,
-    )
-    .add(
-        RouteSpec::patch("/api/v1/me", a, "Change your language")
-            .body::<MePatch>()
-            .returns::<UserView>(),
-        patch_me,
-    )
-    .add(
-        RouteSpec::post(
-            "/api/v1/me/password",
-            a,
-            "Change your password; your other sessions end",
+    r.add(RouteSpec::get("/api/v1/me", a, "Your profile").returns::<UserView>(), me)
+        .add(
+            RouteSpec::patch("/api/v1/me", a, "Change your language").body::<MePatch>().returns::<UserView>(),
+            patch_me,
         )
-        .body::<PasswordChange>()
-        .status(StatusCode::NO_CONTENT),
-        change_password,
-    )
-    .add(
-        RouteSpec::post(
-            "/api/v1/me/totp",
-            a,
-            "Start 2FA enrolment: secret and QR code",
+        .add(
+            RouteSpec::post("/api/v1/me/password", a, "Change your password; your other sessions end")
+                .body::<PasswordChange>()
+                .status(StatusCode::NO_CONTENT),
+            change_password,
         )
-        .returns::<TotpEnrolment>()
-        .status(StatusCode::CREATED),
-        totp_begin,
-    )
-    .add(
-        RouteSpec::post(
-            "/api/v1/me/totp/confirm",
-            a,
-            "Confirm 2FA with a first code; returns recovery codes",
+        .add(
+            RouteSpec::post("/api/v1/me/totp", a, "Start 2FA enrolment: secret and QR code")
+                .returns::<TotpEnrolment>()
+                .status(StatusCode::CREATED),
+            totp_begin,
         )
-        .body::<super::session::CodeBody>()
-        .returns::<RecoveryCodes>(),
-        totp_confirm,
-    )
-    .add(
-        RouteSpec::post(
-            "/api/v1/me/totp/disable",
-            a,
-            "Turn 2FA off (password required)",
+        .add(
+            RouteSpec::post("/api/v1/me/totp/confirm", a, "Confirm 2FA with a first code; returns recovery codes")
+                .body::<super::session::CodeBody>()
+                .returns::<RecoveryCodes>(),
+            totp_confirm,
         )
-        .body::<PasswordBody>()
-        .status(StatusCode::NO_CONTENT),
-        totp_disable,
-    )
-    .add(
-        RouteSpec::get("/api/v1/me/sessions", a, "Your open sessions")
-            .returns_list::<SessionView>(),
-        sessions,
-    )
-    .add(
-        RouteSpec::delete("/api/v1/me/sessions", a, "Log out everywhere"),
-        logout_everywhere,
-    )
+        .add(
+            RouteSpec::post("/api/v1/me/totp/disable", a, "Turn 2FA off (password required)")
+                .body::<PasswordBody>()
+                .status(StatusCode::NO_CONTENT),
+            totp_disable,
+        )
+        .add(RouteSpec::get("/api/v1/me/sessions", a, "Your open sessions").returns_list::<SessionView>(), sessions)
+        .add(RouteSpec::delete("/api/v1/me/sessions", a, "Log out everywhere"), logout_everywhere)
 }
 
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<AxumJson<UserView>> {
@@ -116,10 +88,7 @@ async fn patch_me(
     Json(body): Json<MePatch>,
 ) -> ApiResult<AxumJson<UserView>> {
     let id = p.require_user()?;
-    let patch = UserPatch {
-        locale: Some(body.locale),
-        ..UserPatch::default()
-    };
+    let patch = UserPatch { locale: Some(body.locale), ..UserPatch::default() };
     Ok(AxumJson(state.app.update_user(&p, id, patch).await?))
 }
 
@@ -128,21 +97,12 @@ async fn change_password(
     Caller(p): Caller,
     Json(b): Json<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .change_password(&p, &b.current_password, &b.new_password)
-        .await?;
+    state.app.change_password(&p, &b.current_password, &b.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn totp_begin(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<impl IntoResponse> {
-    Ok((
-        StatusCode::CREATED,
-        AxumJson(state.app.totp_begin(&p).await?),
-    ))
+async fn totp_begin(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, AxumJson(state.app.totp_begin(&p).await?)))
 }
 
 async fn totp_confirm(
@@ -150,9 +110,7 @@ async fn totp_confirm(
     Caller(p): Caller,
     Json(b): Json<super::session::CodeBody>,
 ) -> ApiResult<AxumJson<RecoveryCodes>> {
-    Ok(AxumJson(RecoveryCodes {
-        recovery_codes: state.app.totp_confirm(&p, &b.code).await?,
-    }))
+    Ok(AxumJson(RecoveryCodes { recovery_codes: state.app.totp_confirm(&p, &b.code).await? }))
 }
 
 async fn totp_disable(
@@ -164,10 +122,7 @@ async fn totp_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn sessions(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<AxumJson<Page<SessionView>>> {
+async fn sessions(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<AxumJson<Page<SessionView>>> {
     Ok(AxumJson(whole(state.app.list_sessions(&p).await?)))
 }
 

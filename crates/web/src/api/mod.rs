@@ -2,8 +2,10 @@
 //! permission.
 
 pub mod audit;
+pub mod channels;
 pub mod contacts;
 pub mod health;
+pub mod inbox;
 pub mod me;
 pub mod session;
 pub mod settings;
@@ -28,11 +30,11 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = settings::routes(routes);
     let routes = contacts::routes(routes);
     let routes = audit::routes(routes);
+    let routes = channels::routes(routes);
+    let routes = inbox::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router
-        .fallback(|| async {
-            error_response(StatusCode::NOT_FOUND, "not_found", "no such route", None)
-        })
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route", None) })
         .layer(DefaultBodyLimit::max(state.web.api_body_limit))
         // Cookie-authenticated requests from other sites are refused (API-key requests carry
         // no Origin / Sec-Fetch-Site and pass).
@@ -42,8 +44,5 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
 
 /// A list answer without paging (short lists such as a user's sessions).
 pub fn whole<T: Serialize>(items: Vec<T>) -> Page<T> {
-    Page {
-        items,
-        next_cursor: None,
-    }
+    Page { items, next_cursor: None }
 }

@@ -38,28 +38,19 @@ pub struct CodeBody {
 
 pub fn routes(r: Routes) -> Routes {
     r.add(
-        RouteSpec::post(
-            "/api/v1/auth/login",
-            Access::Public,
-            "Log in; sets the session cookie",
-        )
-        .body::<LoginBody>()
-        .returns::<LoginAnswer>(),
+        RouteSpec::post("/api/v1/auth/login", Access::Public, "Log in; sets the session cookie")
+            .body::<LoginBody>()
+            .returns::<LoginAnswer>(),
         login,
     )
     .add(
-        RouteSpec::post(
-            "/api/v1/auth/totp",
-            Access::Public,
-            "Finish login with a TOTP or recovery code",
-        )
-        .body::<CodeBody>()
-        .status(StatusCode::NO_CONTENT),
+        RouteSpec::post("/api/v1/auth/totp", Access::Public, "Finish login with a TOTP or recovery code")
+            .body::<CodeBody>()
+            .status(StatusCode::NO_CONTENT),
         totp_step,
     )
     .add(
-        RouteSpec::post("/api/v1/auth/logout", Access::Public, "End this session")
-            .status(StatusCode::NO_CONTENT),
+        RouteSpec::post("/api/v1/auth/logout", Access::Public, "End this session").status(StatusCode::NO_CONTENT),
         logout,
     )
 }
@@ -70,9 +61,7 @@ pub(crate) fn session_cookie(state: &AppState, token: String) -> Cookie<'static>
         .secure(state.web.secure_cookies)
         .same_site(SameSite::Lax)
         .path("/")
-        .max_age(time::Duration::milliseconds(
-            state.app.config.session.absolute_ttl_ms,
-        ))
+        .max_age(time::Duration::milliseconds(state.app.config.session.absolute_ttl_ms))
         .build()
 }
 
@@ -93,15 +82,9 @@ async fn login(
     headers: HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let previous = session_token(&jar, state.web.secure_cookies);
-    let r = state
-        .app
-        .login(&body.email, &body.password, ip, ua, previous.as_deref())
-        .await?;
+    let r = state.app.login(&body.email, &body.password, ip, ua, previous.as_deref()).await?;
     let jar = jar.add(session_cookie(&state, r.token));
     Ok((
         jar,
@@ -119,18 +102,13 @@ async fn totp_step(
     ClientIp(ip): ClientIp,
     Json(body): Json<CodeBody>,
 ) -> ApiResult<StatusCode> {
-    let token = session_token(&jar, state.web.secure_cookies).ok_or(ApiError(
-        switchboard_app::AppError::Unauthenticated("log in first"),
-    ))?;
+    let token = session_token(&jar, state.web.secure_cookies)
+        .ok_or(ApiError(switchboard_app::AppError::Unauthenticated("log in first")))?;
     state.app.verify_mfa(&token, &body.code, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn logout(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    ClientIp(ip): ClientIp,
-) -> ApiResult<impl IntoResponse> {
+async fn logout(State(state): State<AppState>, jar: CookieJar, ClientIp(ip): ClientIp) -> ApiResult<impl IntoResponse> {
     if let Some(token) = session_token(&jar, state.web.secure_cookies) {
         state.app.logout(&token, ip).await?;
     }

@@ -13,26 +13,15 @@ use crate::state::AppState;
 
 pub fn routes(r: Routes) -> Routes {
     let a = Access::Perm(Permission::SettingsManage);
-    r.add(
-        RouteSpec::get("/api/v1/settings", a, "Organisation settings").returns::<TenantView>(),
-        get_settings,
-    )
-    .add(
-        RouteSpec::patch(
-            "/api/v1/settings",
-            a,
-            "Change settings (the allow-list must include your address)",
-        )
-        .body::<SettingsPatch>()
-        .returns::<TenantView>(),
+    r.add(RouteSpec::get("/api/v1/settings", a, "Organisation settings").returns::<TenantView>(), get_settings).add(
+        RouteSpec::patch("/api/v1/settings", a, "Change settings (the allow-list must include your address)")
+            .body::<SettingsPatch>()
+            .returns::<TenantView>(),
         patch_settings,
     )
 }
 
-async fn get_settings(
-    State(s): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<AxumJson<TenantView>> {
+async fn get_settings(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<AxumJson<TenantView>> {
     Ok(AxumJson(s.app.settings(&p).await?))
 }
 

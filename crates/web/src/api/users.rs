@@ -40,59 +40,38 @@ pub struct CreatedApiKey {
 pub fn routes(r: Routes) -> Routes {
     let manage = Access::Perm(Permission::UsersManage);
     let keys = Access::Perm(Permission::ApiKeysManage);
-    r.add(
-        RouteSpec::get("/api/v1/users", manage, "List users")
-            .query::<PageQuery>()
-            .returns_list::<UserView>(),
-        list,
-    )
-    .add(
-        RouteSpec::post("/api/v1/users", manage, "Create a user")
-            .body::<NewUser>()
-            .returns::<CreatedUser>()
-            .status(StatusCode::CREATED),
-        create,
-    )
-    .add(
-        RouteSpec::get("/api/v1/users/{id}", manage, "Get a user").returns::<UserView>(),
-        get_one,
-    )
-    .add(
-        RouteSpec::patch(
-            "/api/v1/users/{id}",
-            manage,
-            "Change role, disable or enable; ends the user's sessions",
+    r.add(RouteSpec::get("/api/v1/users", manage, "List users").query::<PageQuery>().returns_list::<UserView>(), list)
+        .add(
+            RouteSpec::post("/api/v1/users", manage, "Create a user")
+                .body::<NewUser>()
+                .returns::<CreatedUser>()
+                .status(StatusCode::CREATED),
+            create,
         )
-        .body::<UserPatch>()
-        .returns::<UserView>(),
-        patch,
-    )
-    .add(
-        RouteSpec::post(
-            "/api/v1/users/{id}/logout",
-            manage,
-            "End all sessions of a user",
+        .add(RouteSpec::get("/api/v1/users/{id}", manage, "Get a user").returns::<UserView>(), get_one)
+        .add(
+            RouteSpec::patch("/api/v1/users/{id}", manage, "Change role, disable or enable; ends the user's sessions")
+                .body::<UserPatch>()
+                .returns::<UserView>(),
+            patch,
         )
-        .status(StatusCode::NO_CONTENT),
-        end_sessions,
-    )
-    .add(
-        RouteSpec::get("/api/v1/api-keys", keys, "List API keys")
-            .query::<PageQuery>()
-            .returns_list::<ApiKeyView>(),
-        list_keys,
-    )
-    .add(
-        RouteSpec::post("/api/v1/api-keys", keys, "Create an API key (shown once)")
-            .body::<NewApiKey>()
-            .returns::<CreatedApiKey>()
-            .status(StatusCode::CREATED),
-        create_key,
-    )
-    .add(
-        RouteSpec::delete("/api/v1/api-keys/{id}", keys, "Revoke an API key"),
-        revoke_key,
-    )
+        .add(
+            RouteSpec::post("/api/v1/users/{id}/logout", manage, "End all sessions of a user")
+                .status(StatusCode::NO_CONTENT),
+            end_sessions,
+        )
+        .add(
+            RouteSpec::get("/api/v1/api-keys", keys, "List API keys").query::<PageQuery>().returns_list::<ApiKeyView>(),
+            list_keys,
+        )
+        .add(
+            RouteSpec::post("/api/v1/api-keys", keys, "Create an API key (shown once)")
+                .body::<NewApiKey>()
+                .returns::<CreatedApiKey>()
+                .status(StatusCode::CREATED),
+            create_key,
+        )
+        .add(RouteSpec::delete("/api/v1/api-keys/{id}", keys, "Revoke an API key"), revoke_key)
 }
 
 async fn list(
@@ -100,9 +79,7 @@ async fn list(
     Caller(p): Caller,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<AxumJson<Page<UserView>>> {
-    Ok(AxumJson(
-        s.app.list_users(&p, q.cursor.as_deref(), q.limit).await?,
-    ))
+    Ok(AxumJson(s.app.list_users(&p, q.cursor.as_deref(), q.limit).await?))
 }
 
 async fn create(
@@ -111,10 +88,7 @@ async fn create(
     Json(body): Json<NewUser>,
 ) -> ApiResult<impl IntoResponse> {
     let (user, password) = s.app.create_user(&p, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        AxumJson(CreatedUser { user, password }),
-    ))
+    Ok((StatusCode::CREATED, AxumJson(CreatedUser { user, password })))
 }
 
 async fn get_one(
@@ -134,11 +108,7 @@ async fn patch(
     Ok(AxumJson(s.app.update_user(&p, id, body).await?))
 }
 
-async fn end_sessions(
-    State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<UserId>,
-) -> ApiResult<StatusCode> {
+async fn end_sessions(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<UserId>) -> ApiResult<StatusCode> {
     s.app.end_user_sessions(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,11 +118,7 @@ async fn list_keys(
     Caller(p): Caller,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<AxumJson<Page<ApiKeyView>>> {
-    Ok(AxumJson(
-        s.app
-            .list_api_keys(&p, q.cursor.as_deref(), q.limit)
-            .await?,
-    ))
+    Ok(AxumJson(s.app.list_api_keys(&p, q.cursor.as_deref(), q.limit).await?))
 }
 
 async fn create_key(
@@ -161,17 +127,10 @@ async fn create_key(
     Json(body): Json<NewApiKey>,
 ) -> ApiResult<impl IntoResponse> {
     let (api_key, key) = s.app.create_api_key(&p, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        AxumJson(CreatedApiKey { api_key, key }),
-    ))
+    Ok((StatusCode::CREATED, AxumJson(CreatedApiKey { api_key, key })))
 }
 
-async fn revoke_key(
-    State(s): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<ApiKeyId>,
-) -> ApiResult<StatusCode> {
+async fn revoke_key(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<ApiKeyId>) -> ApiResult<StatusCode> {
     s.app.revoke_api_key(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

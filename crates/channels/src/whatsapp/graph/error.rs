@@ -78,10 +78,7 @@ impl GraphError {
             // Proxies and load balancers answer with HTML; the status is all there is.
             Err(_) => Self {
                 http_status: Some(status),
-                ..Self::local(
-                    codes::classify(None, status),
-                    format!("HTTP {status} without a Graph error body"),
-                )
+                ..Self::local(codes::classify(None, status), format!("HTTP {status} without a Graph error body"))
             },
         }
     }

@@ -135,6 +135,17 @@ impl GraphClient {
         phone_number_id: &str,
         msg: &OutboundMessage,
     ) -> Result<SendResponse, GraphError> {
+        self.send_json(token, phone_number_id, &msg.to_json()).await
+    }
+
+    /// [`Self::send_message`] for a body built earlier with [`OutboundMessage::to_json`] and
+    /// stored (the outbox keeps the body it validated, and sends exactly that).
+    pub async fn send_json(
+        &self,
+        token: &str,
+        phone_number_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<SendResponse, GraphError> {
         #[derive(Deserialize)]
         struct Raw {
             #[serde(default)]
@@ -155,15 +166,12 @@ impl GraphClient {
         }
 
         let url = format!("{}/{}/messages", self.root, segment(phone_number_id)?);
-        let raw: Raw = self
-            .call_json(
-                "send_message",
-                self.request(Method::POST, &url, token).json(&msg.to_json()),
-            )
-            .await?;
-        let sent = raw.messages.into_iter().next().ok_or_else(|| {
-            GraphError::local(ErrorKind::Ambiguous, "send answered without a message id")
-        })?;
+        let raw: Raw = self.call_json("send_message", self.request(Method::POST, &url, token).json(body)).await?;
+        let sent = raw
+            .messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| GraphError::local(ErrorKind::Ambiguous, "send answered without a message id"))?;
         tracing::debug!(wamid = %sent.id, "whatsapp message accepted");
         Ok(SendResponse {
             wamid: sent.id,
@@ -173,44 +181,25 @@ impl GraphClient {
     }
 
     /// Marks an inbound message (and the ones before it) read; optionally shows "typing…".
-    pub async fn mark_read(
-        &self,
-        token: &str,
-        phone_number_id: &str,
-        read: &MarkRead,
-    ) -> Result<(), GraphError> {
+    pub async fn mark_read(&self, token: &str, phone_number_id: &str, read: &MarkRead) -> Result<(), GraphError> {
         let url = format!("{}/{}/messages", self.root, segment(phone_number_id)?);
-        self.call(
-            "mark_read",
-            self.request(Method::POST, &url, token)
-                .json(&read.to_json()),
-        )
-        .await
-        .map(drop)
+        self.call("mark_read", self.request(Method::POST, &url, token).json(&read.to_json())).await.map(drop)
     }
 
     /// `GET /{media-id}`: the short-lived download URL and the media's metadata.
     pub async fn get_media(&self, token: &str, media_id: &str) -> Result<MediaInfo, GraphError> {
         let url = format!("{}/{}", self.root, segment(media_id)?);
-        self.call_json("get_media", self.request(Method::GET, &url, token))
-            .await
+        self.call_json("get_media", self.request(Method::GET, &url, token)).await
     }
 
     /// Downloads media from a URL returned by [`Self::get_media`] (or a webhook's `url`),
     /// refusing more than `max_bytes` without reading further. Only pass URLs that came from
     /// Meta: the bearer token is sent along.
-    pub async fn download_media(
-        &self,
-        token: &str,
-        url: &str,
-        max_bytes: u64,
-    ) -> Result<Bytes, GraphError> {
+    pub async fn download_media(&self, token: &str, url: &str, max_bytes: u64) -> Result<Bytes, GraphError> {
         let parsed = Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http"))
-            .ok_or_else(|| {
-                GraphError::local(ErrorKind::InvalidRequest, "media URL is not http(s)")
-            })?;
+            .ok_or_else(|| GraphError::local(ErrorKind::InvalidRequest, "media URL is not http(s)"))?;
         let mut resp = self
             .request(Method::GET, parsed.as_str(), token)
             .timeout(self.media_timeout)
@@ -263,17 +252,11 @@ impl GraphClient {
     /// `DELETE /{media-id}`.
     pub async fn delete_media(&self, token: &str, media_id: &str) -> Result<(), GraphError> {
         let url = format!("{}/{}", self.root, segment(media_id)?);
-        self.call("delete_media", self.request(Method::DELETE, &url, token))
-            .await
-            .map(drop)
+        self.call("delete_media", self.request(Method::DELETE, &url, token)).await.map(drop)
     }
 
     /// Every template of the WABA, following `paging.next`.
-    pub async fn list_templates(
-        &self,
-        token: &str,
-        waba_id: &str,
-    ) -> Result<Vec<Value>, GraphError> {
+    pub async fn list_templates(&self, token: &str, waba_id: &str) -> Result<Vec<Value>, GraphError> {
         #[derive(Deserialize)]
         struct Page {
             #[serde(default)]
@@ -287,24 +270,15 @@ impl GraphClient {
             next: Option<String>,
         }
 
-        let mut url = Url::parse(&format!(
-            "{}/{}/message_templates",
-            self.root,
-            segment(waba_id)?
-        ))
-        .map_err(|_| GraphError::local(ErrorKind::InvalidRequest, "bad template list URL"))?;
+        let mut url = Url::parse(&format!("{}/{}/message_templates", self.root, segment(waba_id)?))
+            .map_err(|_| GraphError::local(ErrorKind::InvalidRequest, "bad template list URL"))?;
         url.query_pairs_mut()
-            .append_pair(
-                "fields",
-                "id,name,status,category,language,components,parameter_format,rejected_reason",
-            )
+            .append_pair("fields", "id,name,status,category,language,components,parameter_format,rejected_reason")
             .append_pair("limit", "100");
         let mut url = url.to_string();
         let mut templates = Vec::new();
         for _ in 0..MAX_TEMPLATE_PAGES {
-            let page: Page = self
-                .call_json("list_templates", self.request(Method::GET, &url, token))
-                .await?;
+            let page: Page = self.call_json("list_templates", self.request(Method::GET, &url, token)).await?;
             templates.extend(page.data);
             match page.paging.and_then(|p| p.next) {
                 // The token goes with the next request, so it must stay on the Graph host.
@@ -318,10 +292,7 @@ impl GraphClient {
                 None => return Ok(templates),
             }
         }
-        Err(GraphError::local(
-            ErrorKind::InvalidRequest,
-            "template paging did not end",
-        ))
+        Err(GraphError::local(ErrorKind::InvalidRequest, "template paging did not end"))
     }
 
     /// `POST /{waba-id}/message_templates` with Meta's creation body.
@@ -332,49 +303,26 @@ impl GraphClient {
         body: &Value,
     ) -> Result<CreatedTemplate, GraphError> {
         let url = format!("{}/{}/message_templates", self.root, segment(waba_id)?);
-        self.call_json(
-            "create_template",
-            self.request(Method::POST, &url, token).json(body),
-        )
-        .await
+        self.call_json("create_template", self.request(Method::POST, &url, token).json(body)).await
     }
 
     /// `DELETE /{waba-id}/message_templates?name=…`: every language of that template.
-    pub async fn delete_template(
-        &self,
-        token: &str,
-        waba_id: &str,
-        name: &str,
-    ) -> Result<(), GraphError> {
-        let mut url = Url::parse(&format!(
-            "{}/{}/message_templates",
-            self.root,
-            segment(waba_id)?
-        ))
-        .map_err(|_| GraphError::local(ErrorKind::InvalidRequest, "bad template URL"))?;
+    pub async fn delete_template(&self, token: &str, waba_id: &str, name: &str) -> Result<(), GraphError> {
+        let mut url = Url::parse(&format!("{}/{}/message_templates", self.root, segment(waba_id)?))
+            .map_err(|_| GraphError::local(ErrorKind::InvalidRequest, "bad template URL"))?;
         url.query_pairs_mut().append_pair("name", name);
-        self.call(
-            "delete_template",
-            self.request(Method::DELETE, url.as_str(), token),
-        )
-        .await
-        .map(drop)
+        self.call("delete_template", self.request(Method::DELETE, url.as_str(), token)).await.map(drop)
     }
 
     /// The phone-number object: quality rating, throughput level, display number, verified
     /// name and messaging limit tier.
-    pub async fn phone_number_info(
-        &self,
-        token: &str,
-        phone_number_id: &str,
-    ) -> Result<Value, GraphError> {
+    pub async fn phone_number_info(&self, token: &str, phone_number_id: &str) -> Result<Value, GraphError> {
         let url = format!(
             "{}/{}?fields=quality_rating,throughput,display_phone_number,verified_name,whatsapp_business_manager_messaging_limit",
             self.root,
             segment(phone_number_id)?
         );
-        self.call_json("phone_number_info", self.request(Method::GET, &url, token))
-            .await
+        self.call_json("phone_number_info", self.request(Method::GET, &url, token)).await
     }
 
     fn request(&self, method: Method, url: &str, token: &str) -> RequestBuilder {
@@ -382,8 +330,7 @@ impl GraphClient {
     }
 
     fn is_graph_url(&self, url: &str) -> bool {
-        url.strip_prefix(&self.base_url)
-            .is_some_and(|rest| rest.starts_with('/'))
+        url.strip_prefix(&self.base_url).is_some_and(|rest| rest.starts_with('/'))
     }
 
     async fn call(&self, op: &'static str, req: RequestBuilder) -> Result<Bytes, GraphError> {
@@ -404,11 +351,7 @@ impl GraphClient {
         }
     }
 
-    async fn call_json<T: DeserializeOwned>(
-        &self,
-        op: &'static str,
-        req: RequestBuilder,
-    ) -> Result<T, GraphError> {
+    async fn call_json<T: DeserializeOwned>(&self, op: &'static str, req: RequestBuilder) -> Result<T, GraphError> {
         let body = self.call(op, req).await?;
         // A success status with an unreadable body: Meta acted on the request, we just cannot
         // tell the result.
@@ -422,19 +365,10 @@ impl GraphClient {
 /// Ids go into URL paths: refuse anything that could change the path or query.
 fn segment(id: &str) -> Result<&str, GraphError> {
     let ok = !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         && id != "."
         && id != "..";
-    if ok {
-        Ok(id)
-    } else {
-        Err(GraphError::local(
-            ErrorKind::InvalidRequest,
-            "id is not a valid Graph path segment",
-        ))
-    }
+    if ok { Ok(id) } else { Err(GraphError::local(ErrorKind::InvalidRequest, "id is not a valid Graph path segment")) }
 }
 
 fn too_large(max: u64) -> GraphError {

@@ -17,10 +17,7 @@ impl Form {
         // Header values: no quotes, line breaks or backslashes that could end the part header.
         let unsafe_char = |c: char| matches!(c, '"' | '\\' | '\r' | '\n') || c.is_control();
         if mime_type.is_empty() || mime_type.chars().any(unsafe_char) {
-            return Err(GraphError::local(
-                ErrorKind::InvalidRequest,
-                "invalid media MIME type",
-            ));
+            return Err(GraphError::local(ErrorKind::InvalidRequest, "invalid media MIME type"));
         }
         let filename: String = filename.chars().filter(|c| !unsafe_char(*c)).collect();
         // Derived from the content, so the boundary cannot occur inside it (that would need a

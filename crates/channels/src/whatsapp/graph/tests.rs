@@ -40,10 +40,7 @@ fn text_message() -> OutboundMessage {
         to: "+5511987650001".into(),
         reply_to: None,
         biz_opaque_callback_data: Some("crm-1".into()),
-        content: Content::Text {
-            body: "Merhaba".into(),
-            preview_url: false,
-        },
+        content: Content::Text { body: "Merhaba".into(), preview_url: false },
     }
 }
 
@@ -57,10 +54,7 @@ fn meta_error(code: i64) -> Value {
 }
 
 fn authorised(headers: &HeaderMap) -> bool {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {TOKEN}"))
+    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v == format!("Bearer {TOKEN}"))
 }
 
 /// `/v24.0/{id}/messages`: `ok` accepts, a number answers with that Meta error code.
@@ -103,16 +97,9 @@ async fn send_success_and_mark_read() {
     let sent = c.send_message(TOKEN, "ok", &text_message()).await.unwrap();
     assert_eq!(
         sent,
-        SendResponse {
-            wamid: "wamid.OUT1".into(),
-            wa_id: Some("5511987650001".into()),
-            message_status: None
-        }
+        SendResponse { wamid: "wamid.OUT1".into(), wa_id: Some("5511987650001".into()), message_status: None }
     );
-    let read = MarkRead {
-        message_id: "wamid.IN1".into(),
-        typing: true,
-    };
+    let read = MarkRead { message_id: "wamid.IN1".into(), typing: true };
     c.mark_read(TOKEN, "read", &read).await.unwrap();
 }
 
@@ -136,10 +123,7 @@ async fn meta_errors_are_classified_and_kept() {
         ("html502", ErrorKind::Transient),
         ("garbage200", ErrorKind::Ambiguous),
     ] {
-        let err = c
-            .send_message(TOKEN, id, &text_message())
-            .await
-            .unwrap_err();
+        let err = c.send_message(TOKEN, id, &text_message()).await.unwrap_err();
         assert_eq!(err.kind, kind, "{id}: {err}");
         if let Ok(code) = id.parse::<i64>() {
             assert_eq!(err.code, Some(code));
@@ -148,18 +132,12 @@ async fn meta_errors_are_classified_and_kept() {
             assert_eq!(err.fbtrace_id.as_deref(), Some("AbCdEf"));
         }
     }
-    let err = c
-        .send_message("wrong-token", "ok", &text_message())
-        .await
-        .unwrap_err();
+    let err = c.send_message("wrong-token", "ok", &text_message()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth);
     assert_eq!((err.code, err.http_status), (Some(190), Some(401)));
     assert!(!err.to_string().contains("wrong-token"));
 
-    let err = c
-        .send_message(TOKEN, "../other", &text_message())
-        .await
-        .unwrap_err();
+    let err = c.send_message(TOKEN, "../other", &text_message()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
 }
 
@@ -169,10 +147,7 @@ async fn refused_connection_is_transient() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let c = client(&format!("http://{addr}"), Duration::from_secs(2));
-    let err = c
-        .send_message(TOKEN, "106", &text_message())
-        .await
-        .unwrap_err();
+    let err = c.send_message(TOKEN, "106", &text_message()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient, "{err}");
 }
 
@@ -208,17 +183,10 @@ async fn no_answer_after_sending_is_ambiguous() {
     for hold in [true, false] {
         let (base, received) = swallowing_server(hold).await;
         let c = client(&base, Duration::from_millis(300));
-        let err = c
-            .send_message(TOKEN, "106", &text_message())
-            .await
-            .unwrap_err();
+        let err = c.send_message(TOKEN, "106", &text_message()).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Ambiguous, "hold={hold}: {err}");
         assert!(!err.kind.is_retryable());
-        assert_eq!(
-            *received.lock().unwrap(),
-            1,
-            "the request did reach the server"
-        );
+        assert_eq!(*received.lock().unwrap(), 1, "the request did reach the server");
     }
 }
 
@@ -247,8 +215,7 @@ async fn chunked_server() -> String {
                 let mut buf = vec![0u8; 16 * 1024];
                 let _ = sock.read(&mut buf).await;
                 let mut resp =
-                    b"HTTP/1.1 200 OK\r\ncontent-type: image/jpeg\r\ntransfer-encoding: chunked\r\n\r\n"
-                        .to_vec();
+                    b"HTTP/1.1 200 OK\r\ncontent-type: image/jpeg\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
                 for _ in 0..3 {
                     resp.extend_from_slice(b"190\r\n");
                     resp.extend_from_slice(&[1u8; 400]);
@@ -264,12 +231,7 @@ async fn chunked_server() -> String {
 
 #[tokio::test]
 async fn media_info_download_and_size_limit() {
-    let base = serve(
-        Router::new()
-            .route("/v24.0/{id}", get(media_info))
-            .route("/download/{id}", get(download)),
-    )
-    .await;
+    let base = serve(Router::new().route("/v24.0/{id}", get(media_info)).route("/download/{id}", get(download))).await;
     let c = client(&base, Duration::from_secs(5));
     let info = c.get_media(TOKEN, "770000000000101").await.unwrap();
     assert_eq!(info.file_size, Some(1000));
@@ -281,17 +243,11 @@ async fn media_info_download_and_size_limit() {
     assert_eq!(err.kind, ErrorKind::TooLarge);
     let err = c.download_media("bad", &url, 5000).await.unwrap_err();
     assert_eq!(err.http_status, Some(401));
-    let err = c
-        .download_media(TOKEN, "file:///etc/passwd", 10)
-        .await
-        .unwrap_err();
+    let err = c.download_media(TOKEN, "file:///etc/passwd", 10).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
 
     let chunked = format!("{}/anything", chunked_server().await);
-    assert_eq!(
-        c.download_media(TOKEN, &chunked, 1200).await.unwrap().len(),
-        1200
-    );
+    assert_eq!(c.download_media(TOKEN, &chunked, 1200).await.unwrap().len(), 1200);
     let err = c.download_media(TOKEN, &chunked, 1199).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::TooLarge);
 }
@@ -305,9 +261,7 @@ async fn upload(headers: HeaderMap, body: Body) -> impl IntoResponse {
     assert!(text.ends_with(&format!("\r\n--{boundary}--\r\n")));
     assert!(text.contains("name=\"messaging_product\"\r\n\r\nwhatsapp\r\n"));
     assert!(text.contains("name=\"type\"\r\n\r\nimage/png\r\n"));
-    assert!(
-        text.contains("filename=\"evilname.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n")
-    );
+    assert!(text.contains("filename=\"evilname.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n"));
     axum::Json(json!({ "id": "770000000000401" }))
 }
 
@@ -315,21 +269,10 @@ async fn upload(headers: HeaderMap, body: Body) -> impl IntoResponse {
 async fn upload_is_multipart() {
     let base = serve(Router::new().route("/v24.0/{id}/media", post(upload))).await;
     let c = client(&base, Duration::from_secs(5));
-    let id = c
-        .upload_media(
-            TOKEN,
-            "106",
-            "image/png",
-            "evil\"\r\nname.png",
-            Bytes::from_static(b"PNGDATA"),
-        )
-        .await
-        .unwrap();
+    let id =
+        c.upload_media(TOKEN, "106", "image/png", "evil\"\r\nname.png", Bytes::from_static(b"PNGDATA")).await.unwrap();
     assert_eq!(id, "770000000000401");
-    let err = c
-        .upload_media(TOKEN, "106", "image/png\r\nX: y", "a", Bytes::new())
-        .await
-        .unwrap_err();
+    let err = c.upload_media(TOKEN, "106", "image/png\r\nX: y", "a", Bytes::new()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
 }
 
@@ -380,10 +323,7 @@ async fn templates_follow_paging_and_delete_by_name() {
     let err = c.list_templates(TOKEN, "880").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
 
-    let created = c
-        .create_template(TOKEN, "880", &json!({ "name": "new_one" }))
-        .await
-        .unwrap();
+    let created = c.create_template(TOKEN, "880", &json!({ "name": "new_one" })).await.unwrap();
     assert_eq!(created.status.as_deref(), Some("PENDING"));
     c.delete_template(TOKEN, "880", "a b&c").await.unwrap();
     assert_eq!(deleted.lock().unwrap().as_slice(), ["a b&c"]);
@@ -425,9 +365,6 @@ async fn phone_number_info_asks_for_the_quality_fields() {
         }),
     );
     let base = serve(app).await;
-    let info = client(&base, Duration::from_secs(5))
-        .phone_number_info(TOKEN, "106")
-        .await
-        .unwrap();
+    let info = client(&base, Duration::from_secs(5)).phone_number_info(TOKEN, "106").await.unwrap();
     assert_eq!(info["quality_rating"], "GREEN");
 }

@@ -42,39 +42,25 @@ fn wrong_type<E: de::Error>() -> E {
 }
 
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    StrOrNum::deserialize(d)
-        .map(StrOrNum::into_string)
-        .map_err(|_| wrong_type())
+    StrOrNum::deserialize(d).map(StrOrNum::into_string).map_err(|_| wrong_type())
 }
 
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<StrOrNum>::deserialize(d)
-        .map(|v| v.map(StrOrNum::into_string))
-        .map_err(|_| wrong_type())
+    Option::<StrOrNum>::deserialize(d).map(|v| v.map(StrOrNum::into_string)).map_err(|_| wrong_type())
 }
 
 pub(crate) fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    StrOrNum::deserialize(d)
-        .map_err(|_| wrong_type::<D::Error>())?
-        .to_i64()
+    StrOrNum::deserialize(d).map_err(|_| wrong_type::<D::Error>())?.to_i64()
 }
 
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Option::<StrOrNum>::deserialize(d)
-        .map_err(|_| wrong_type::<D::Error>())?
-        .map(|v| v.to_i64())
-        .transpose()
+    Option::<StrOrNum>::deserialize(d).map_err(|_| wrong_type::<D::Error>())?.map(|v| v.to_i64()).transpose()
 }
 
 pub(crate) fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    StrOrNum::deserialize(d)
-        .map_err(|_| wrong_type::<D::Error>())?
-        .to_f64()
+    StrOrNum::deserialize(d).map_err(|_| wrong_type::<D::Error>())?.to_f64()
 }
 
 pub(crate) fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Option::<StrOrNum>::deserialize(d)
-        .map_err(|_| wrong_type::<D::Error>())?
-        .map(|v| v.to_f64())
-        .transpose()
+    Option::<StrOrNum>::deserialize(d).map_err(|_| wrong_type::<D::Error>())?.map(|v| v.to_f64()).transpose()
 }

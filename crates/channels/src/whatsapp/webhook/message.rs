@@ -333,29 +333,15 @@ impl MessageKind {
             "document" => typed(obj).map(Self::Document),
             "sticker" => typed(obj).map(Self::Sticker),
             "location" => typed(obj).map(Self::Location),
-            "contacts" => obj
-                .and_then(Value::as_array)
-                .map(|cards| Self::Contacts(cards.clone())),
+            "contacts" => obj.and_then(Value::as_array).map(|cards| Self::Contacts(cards.clone())),
             "interactive" => Some(Self::Interactive(Interactive::decode(obj))),
-            "button" => typed::<ButtonObject>(obj).map(|b| Self::Button {
-                text: b.text,
-                payload: b.payload,
-            }),
-            "reaction" => typed::<ReactionObject>(obj).map(|r| Self::Reaction {
-                message_id: r.message_id,
-                emoji: r.emoji.filter(|e| !e.is_empty()),
-            }),
+            "button" => typed::<ButtonObject>(obj).map(|b| Self::Button { text: b.text, payload: b.payload }),
+            "reaction" => typed::<ReactionObject>(obj)
+                .map(|r| Self::Reaction { message_id: r.message_id, emoji: r.emoji.filter(|e| !e.is_empty()) }),
             "order" => typed(obj).map(Self::Order),
-            "system" => typed::<SystemObject>(obj).map(|s| Self::System {
-                body: s.body,
-                wa_id: s.wa_id,
-                kind: s.kind,
-            }),
+            "system" => typed::<SystemObject>(obj).map(|s| Self::System { body: s.body, wa_id: s.wa_id, kind: s.kind }),
             "unsupported" | "unknown" => Some(Self::Unsupported {
-                kind: obj
-                    .and_then(|o| o.get("type"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                kind: obj.and_then(|o| o.get("type")).and_then(Value::as_str).map(str::to_owned),
             }),
             "request_welcome" => Some(Self::RequestWelcome),
             "edit" => typed::<EditObject>(obj).map(|e| {
@@ -365,14 +351,10 @@ impl MessageKind {
                     message: Box::new(Self::decode(inner_type.unwrap_or_default(), &e.message)),
                 }
             }),
-            "revoke" => typed::<RevokeObject>(obj).map(|r| Self::Revoke {
-                original_message_id: r.original_message_id,
-            }),
+            "revoke" => typed::<RevokeObject>(obj).map(|r| Self::Revoke { original_message_id: r.original_message_id }),
             _ => None,
         };
-        decoded.unwrap_or_else(|| Self::Unknown {
-            type_name: type_name.to_owned(),
-        })
+        decoded.unwrap_or_else(|| Self::Unknown { type_name: type_name.to_owned() })
     }
 
     /// The wire name of the type (`text`, `image`, …), for storage and metrics.
@@ -404,11 +386,7 @@ impl MessageKind {
     #[must_use]
     pub fn media(&self) -> Option<&Media> {
         match self {
-            Self::Image(m)
-            | Self::Video(m)
-            | Self::Audio(m)
-            | Self::Document(m)
-            | Self::Sticker(m) => Some(m),
+            Self::Image(m) | Self::Video(m) | Self::Audio(m) | Self::Document(m) | Self::Sticker(m) => Some(m),
             _ => None,
         }
     }
@@ -420,18 +398,13 @@ impl Interactive {
         let field = |name: &str| obj.and_then(|o| o.get(name));
         let decoded = match sub {
             Some("button_reply") => {
-                typed::<ReplyObject>(field("button_reply")).map(|r| Self::ButtonReply {
-                    id: r.id,
-                    title: r.title,
-                })
+                typed::<ReplyObject>(field("button_reply")).map(|r| Self::ButtonReply { id: r.id, title: r.title })
             }
-            Some("list_reply") => {
-                typed::<ReplyObject>(field("list_reply")).map(|r| Self::ListReply {
-                    id: r.id,
-                    title: r.title,
-                    description: r.description,
-                })
-            }
+            Some("list_reply") => typed::<ReplyObject>(field("list_reply")).map(|r| Self::ListReply {
+                id: r.id,
+                title: r.title,
+                description: r.description,
+            }),
             Some("nfm_reply") => typed::<NfmObject>(field("nfm_reply")).map(|n| Self::NfmReply {
                 name: n.name,
                 body: n.body,

@@ -17,13 +17,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use management::{
-    OtherInfo, PhoneNumberQualityUpdate, RejectionInfo, TemplateCategoryUpdate,
-    TemplateQualityUpdate, TemplateStatusUpdate, UserPreference, UserPreferencesValue,
-    same_language,
+    OtherInfo, PhoneNumberQualityUpdate, RejectionInfo, TemplateCategoryUpdate, TemplateQualityUpdate,
+    TemplateStatusUpdate, UserPreference, UserPreferencesValue, same_language,
 };
 pub use message::{
-    Context, EchoMessage, InboundMessage, Interactive, Location, Media, MessageKind, Order,
-    ProductItem,
+    Context, EchoMessage, InboundMessage, Interactive, Location, Media, MessageKind, Order, ProductItem,
 };
 pub use status::{Status, StatusKind};
 pub use wa_error::WaError;
@@ -185,10 +183,7 @@ struct RawChange {
 impl<'de> Deserialize<'de> for Change {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawChange::deserialize(d)?;
-        Ok(Self {
-            value: ChangeValue::decode(&raw.field, raw.value),
-            field: raw.field,
-        })
+        Ok(Self { value: ChangeValue::decode(&raw.field, raw.value), field: raw.field })
     }
 }
 
@@ -211,17 +206,10 @@ impl ChangeValue {
             "account_update" => return Self::AccountUpdate(value),
             "user_preferences" => typed(&value, Self::UserPreferences),
             _ => {
-                return Self::Other {
-                    field: field.to_owned(),
-                    value,
-                };
+                return Self::Other { field: field.to_owned(), value };
             }
         };
-        decoded.unwrap_or_else(|e| Self::Invalid {
-            field: field.to_owned(),
-            error: e.to_string(),
-            value,
-        })
+        decoded.unwrap_or_else(|e| Self::Invalid { field: field.to_owned(), error: e.to_string(), value })
     }
 }
 

@@ -102,10 +102,7 @@ impl fmt::Debug for Status {
             .field("id", &self.id)
             .field("status", &self.status)
             .field("timestamp", &self.timestamp)
-            .field(
-                "errors",
-                &self.errors.iter().map(|e| e.code).collect::<Vec<_>>(),
-            )
+            .field("errors", &self.errors.iter().map(|e| e.code).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,545 @@
+//! Sending from the inbox: validate what the agent composed, then write the message (status
+//! `queued`) and its send job in one transaction — the outbox. The sender does the rest.
+//!
+//! Free-form messages need an open customer-service window (a customer message in the last
+//! 24 hours on this number); templates do not, but must exist, be approved, and get exactly
+//! the parameters they declare.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_channels::whatsapp::outbound::{ListRow, ListSection, MediaKind, MediaSource, ReplyButton};
+use switchboard_channels::whatsapp::{Content, OutboundMessage};
+use switchboard_core::{ContactId, ConversationId, Invalid, MessageId, Millis, Permission};
+use switchboard_privacy::Aad;
+use switchboard_storage::bus::Event;
+use switchboard_storage::jobs::{self, NewJob};
+use switchboard_storage::messages::{self, MessageRow};
+use switchboard_storage::templates::TemplateRow;
+use switchboard_storage::{Scope, conversations, templates};
+use uuid::Uuid;
+
+use super::content;
+use super::conversations::MessageView;
+use crate::auth::Principal;
+use crate::{App, AppError, AppResult};
+
+pub const WINDOW_MS: i64 = 24 * Millis::HOUR;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonInput {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowInput {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SectionInput {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub rows: Vec<RowInput>,
+}
+
+/// What an agent (or an integration) sends. `reply_to` quotes one of the conversation's
+/// messages by our id.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Compose {
+    Text {
+        text: String,
+        #[serde(default)]
+        preview_url: bool,
+        #[serde(default)]
+        reply_to: Option<Uuid>,
+    },
+    Media {
+        /// image, video, audio, document or sticker
+        media: String,
+        /// A public https URL Meta fetches…
+        #[serde(default)]
+        link: Option<String>,
+        /// …or the id of media uploaded to Meta.
+        #[serde(default)]
+        media_id: Option<String>,
+        #[serde(default)]
+        caption: Option<String>,
+        #[serde(default)]
+        filename: Option<String>,
+        #[serde(default)]
+        reply_to: Option<Uuid>,
+    },
+    Template {
+        name: String,
+        language: String,
+        /// Body parameters of a positional template, in order ({{1}}, {{2}}, …).
+        #[serde(default)]
+        parameters: Vec<String>,
+        /// Body parameters of a named template.
+        #[serde(default)]
+        named_parameters: BTreeMap<String, String>,
+        /// Text parameters of the header, when it has variables.
+        #[serde(default)]
+        header_parameters: Vec<String>,
+    },
+    Buttons {
+        body: String,
+        #[serde(default)]
+        header: Option<String>,
+        #[serde(default)]
+        footer: Option<String>,
+        buttons: Vec<ButtonInput>,
+        #[serde(default)]
+        reply_to: Option<Uuid>,
+    },
+    List {
+        body: String,
+        button: String,
+        #[serde(default)]
+        header: Option<String>,
+        #[serde(default)]
+        footer: Option<String>,
+        sections: Vec<SectionInput>,
+    },
+    Reaction {
+        /// Our id of the message to react to.
+        message_id: Uuid,
+        /// An empty string removes the reaction.
+        emoji: String,
+    },
+}
+
+fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
+    Invalid::new(field, code, message).into()
+}
+
+fn media_kind(name: &str) -> AppResult<MediaKind> {
+    Ok(match name {
+        "image" => MediaKind::Image,
+        "video" => MediaKind::Video,
+        "audio" => MediaKind::Audio,
+        "document" => MediaKind::Document,
+        "sticker" => MediaKind::Sticker,
+        _ => return Err(invalid("media", "invalid_media_kind", "image, video, audio, document or sticker")),
+    })
+}
+
+/// Placeholders of a template text: positional (`{{1}}` → count) or named (names).
+fn placeholders(text: &str) -> (usize, Vec<String>) {
+    let mut positional = 0usize;
+    let mut named = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let inner = after[..end].trim();
+        match inner.parse::<usize>() {
+            Ok(n) => positional = positional.max(n),
+            Err(_) if !inner.is_empty() => {
+                if !named.iter().any(|x| x == inner) {
+                    named.push(inner.to_owned());
+                }
+            }
+            Err(_) => {}
+        }
+        rest = &after[end + 2..];
+    }
+    (positional, named)
+}
+
+fn component_text<'a>(components: &'a Value, kind: &str) -> Option<&'a str> {
+    components
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind)))?
+        .get("text")
+        .and_then(Value::as_str)
+}
+
+/// Checks a template send against the template, and builds Meta's `components` plus the text
+/// shown in the inbox.
+fn template_components(
+    t: &TemplateRow,
+    parameters: &[String],
+    named: &BTreeMap<String, String>,
+    header: &[String],
+) -> AppResult<(Vec<Value>, String)> {
+    let comps: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
+    let body = component_text(&comps, "BODY").unwrap_or_default();
+    let (count, names) = placeholders(body);
+    let mut out = Vec::new();
+    let mut rendered = body.to_owned();
+    if t.parameter_format.eq_ignore_ascii_case("named") || !names.is_empty() {
+        let mut expected = names.clone();
+        expected.sort();
+        if named.keys().ne(expected.iter()) {
+            return Err(invalid(
+                "named_parameters",
+                "template_parameters",
+                &format!("the template needs exactly these parameters: {}", names.join(", ")),
+            ));
+        }
+        let params: Vec<Value> =
+            names.iter().map(|n| json!({"type": "text", "parameter_name": n, "text": named.get(n)})).collect();
+        for (n, v) in named {
+            rendered = rendered.replace(&format!("{{{{{n}}}}}"), v);
+        }
+        if !params.is_empty() {
+            out.push(json!({"type": "body", "parameters": params}));
+        }
+    } else {
+        if parameters.len() != count {
+            return Err(invalid(
+                "parameters",
+                "template_parameters",
+                &format!("the template needs {count} body parameter(s), {} given", parameters.len()),
+            ));
+        }
+        for (i, v) in parameters.iter().enumerate() {
+            rendered = rendered.replace(&format!("{{{{{}}}}}", i + 1), v);
+        }
+        if count > 0 {
+            out.push(json!({"type": "body", "parameters": parameters.iter().map(|p| json!({"type": "text", "text": p})).collect::<Vec<_>>()}));
+        }
+    }
+    let (header_count, _) = placeholders(component_text(&comps, "HEADER").unwrap_or_default());
+    if header.len() != header_count {
+        return Err(invalid(
+            "header_parameters",
+            "template_parameters",
+            &format!("the header needs {header_count} parameter(s), {} given", header.len()),
+        ));
+    }
+    if header_count > 0 {
+        out.insert(0, json!({"type": "header", "parameters": header.iter().map(|p| json!({"type": "text", "text": p})).collect::<Vec<_>>()}));
+    }
+    if parameters.iter().chain(named.values()).chain(header).any(|p| p.trim().is_empty()) {
+        return Err(invalid("parameters", "template_parameters", "template parameters cannot be empty"));
+    }
+    Ok((out, rendered))
+}
+
+/// The wamid of one of the conversation's messages (for replies and reactions).
+async fn wamid_in(s: &mut Scope<'_>, conversation: ConversationId, id: Uuid, field: &str) -> AppResult<String> {
+    let m = messages::in_conversation(s, conversation.as_uuid(), id)
+        .await
+        .map_err(|_| invalid(field, "unknown_message", "no such message in this conversation"))?;
+    m.provider_message_id.ok_or_else(|| invalid(field, "message_not_sent", "that message has no WhatsApp id yet"))
+}
+
+impl App {
+    /// The number to send to: the contact's WhatsApp id, else its phone number.
+    pub(crate) async fn recipient(&self, s: &mut Scope<'_>, contact: ContactId) -> AppResult<String> {
+        let t = s.tenant_id();
+        let c = switchboard_storage::contacts::get(s, contact.as_uuid()).await?;
+        if let Some(w) = &c.wa_id_sealed {
+            let w: switchboard_core::WaId =
+                self.keys.open_contact(s, contact, &Aad::new(t, "contacts", "wa_id", contact.as_uuid()), w).await?;
+            return Ok(format!("+{}", w.as_str()));
+        }
+        if let Some(p) = &c.phone_sealed {
+            let p: switchboard_core::E164 =
+                self.keys.open_contact(s, contact, &Aad::new(t, "contacts", "phone", contact.as_uuid()), p).await?;
+            return Ok(p.to_string());
+        }
+        Err(Invalid::new("conversation", "no_number", "the contact has no WhatsApp number").into())
+    }
+
+    /// Queues a message for sending. Answers with the stored message (status `queued`).
+    pub async fn send_message(
+        &self,
+        p: &Principal,
+        conversation: ConversationId,
+        compose: Compose,
+    ) -> AppResult<MessageView> {
+        p.require(Permission::MessagesSend)?;
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        let conv = conversations::get(&mut s, conversation.as_uuid()).await?;
+        let ch = self.channel_info(p.tenant, conv.channel_id.into()).await?;
+        if ch.status != "active" {
+            return Err(AppError::Conflict {
+                field: None,
+                message: format!("this number cannot send: it is {}", ch.status.replace('_', " ")),
+            });
+        }
+        let contact = ContactId::from_uuid(conv.contact_id);
+        let window_open = conversations::last_inbound_at(&mut s, conv.contact_id, conv.channel_id)
+            .await?
+            .is_some_and(|t| now < t + WINDOW_MS);
+        let is_template = matches!(compose, Compose::Template { .. });
+        if !is_template && !window_open {
+            return Err(invalid(
+                "type",
+                "window_closed",
+                "the 24-hour customer service window is closed: send an approved template",
+            ));
+        }
+        let to = self.recipient(&mut s, contact).await?;
+        let (kind, text, details, outbound, reply_to) =
+            self.build_outbound(&mut s, &ch.waba_id, conversation, to, compose).await?;
+        outbound.validate()?;
+        let mut body = outbound.to_json();
+        if let Some(obj) = body.as_object_mut() {
+            // Filled in at send time: the current number of the contact, and our message id.
+            obj.remove("to");
+            obj.remove("biz_opaque_callback_data");
+        }
+        let id = MessageId::new().as_uuid();
+        let stored =
+            json!({"v": 1, "type": kind, "text": text, "details": details, "reply_to": reply_to, "graph": body});
+        let sealed =
+            self.keys.seal_contact(&mut s, contact, &Aad::new(p.tenant, "messages", "content", id), &stored).await?;
+        let row = MessageRow {
+            tenant_id: p.tenant.as_uuid(),
+            id,
+            conversation_id: conv.id,
+            contact_id: conv.contact_id,
+            channel_id: conv.channel_id,
+            direction: "outbound".into(),
+            kind: kind.clone(),
+            provider_message_id: None,
+            content_sealed: Some(sealed),
+            status: "queued".into(),
+            error_code: None,
+            error_title: None,
+            error_details: None,
+            reply_to_provider_id: reply_to.clone(),
+            sender_user_id: p.user_id().map(|u| u.as_uuid()),
+            provider_ts: None,
+            time_flagged: false,
+            edited: false,
+            deleted: false,
+            sort_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        messages::insert(&mut s, &row).await?;
+        let preview = content::preview(&kind, text.as_deref());
+        let preview = self
+            .keys
+            .seal_contact(&mut s, contact, &Aad::new(p.tenant, "conversations", "preview", conv.id), &preview)
+            .await?;
+        conversations::touch_outbound(&mut s, conv.id, now, &preview).await?;
+        jobs::enqueue(
+            &mut s,
+            &NewJob {
+                queue: super::SEND_QUEUE.into(),
+                kind: super::SEND_QUEUE.into(),
+                payload: json!({"message_id": id}).to_string(),
+                run_at: now,
+                max_attempts: 12,
+                dedupe_key: Some(format!("send:{id}")),
+            },
+            now,
+        )
+        .await?;
+        let view = self.message_view(&mut s, &row, &[], &[]).await?;
+        tx.commit().await?;
+        self.wa.send_wakeup.notify_waiters();
+        let _ = self
+            .bus
+            .publish(&Event {
+                tenant_id: p.tenant.as_uuid(),
+                topic: "message.created".into(),
+                subject: Some(id),
+                related: Some(conv.id),
+                at: now,
+            })
+            .await;
+        Ok(view)
+    }
+
+    /// (kind, text shown in the inbox, details, the message for Meta, wamid replied to).
+    async fn build_outbound(
+        &self,
+        s: &mut Scope<'_>,
+        waba_id: &str,
+        conversation: ConversationId,
+        to: String,
+        compose: Compose,
+    ) -> AppResult<(String, Option<String>, Value, OutboundMessage, Option<String>)> {
+        let msg = |content: Content, reply: Option<String>| OutboundMessage {
+            to: to.clone(),
+            reply_to: reply,
+            biz_opaque_callback_data: None,
+            content,
+        };
+        Ok(match compose {
+            Compose::Text { text, preview_url, reply_to } => {
+                let reply = match reply_to {
+                    Some(r) => Some(wamid_in(s, conversation, r, "reply_to").await?),
+                    None => None,
+                };
+                (
+                    "text".into(),
+                    Some(text.clone()),
+                    json!({}),
+                    msg(Content::Text { body: text, preview_url }, reply.clone()),
+                    reply,
+                )
+            }
+            Compose::Media { media, link, media_id, caption, filename, reply_to } => {
+                let kind = media_kind(&media)?;
+                let source = match (link, media_id) {
+                    (Some(l), None) if l.starts_with("https://") => MediaSource::Link(l),
+                    (None, Some(id)) if !id.trim().is_empty() => MediaSource::Id(id),
+                    _ => return Err(invalid("link", "media_source", "give either an https link or a media_id")),
+                };
+                let reply = match reply_to {
+                    Some(r) => Some(wamid_in(s, conversation, r, "reply_to").await?),
+                    None => None,
+                };
+                let details = json!({"media": media, "filename": filename});
+                (
+                    media.clone(),
+                    caption.clone(),
+                    details,
+                    msg(Content::Media { kind, source, caption, filename }, reply.clone()),
+                    reply,
+                )
+            }
+            Compose::Template { name, language, parameters, named_parameters, header_parameters } => {
+                let all = templates::by_name(s, waba_id, &name).await?;
+                let t = all
+                    .into_iter()
+                    .find(|t| switchboard_channels::whatsapp::webhook::same_language(&t.language, &language))
+                    .ok_or_else(|| {
+                        invalid(
+                            "name",
+                            "unknown_template",
+                            "no such template in this language: synchronise templates or create it",
+                        )
+                    })?;
+                if t.status != "APPROVED" {
+                    return Err(invalid(
+                        "name",
+                        "template_not_approved",
+                        &format!("the template is {}, not APPROVED", t.status),
+                    ));
+                }
+                let (components, rendered) =
+                    template_components(&t, &parameters, &named_parameters, &header_parameters)?;
+                let details = json!({"template": {"name": t.name, "language": t.language, "category": t.category}});
+                (
+                    "template".into(),
+                    Some(rendered),
+                    details,
+                    msg(Content::Template { name: t.name, language: t.language, components }, None),
+                    None,
+                )
+            }
+            Compose::Buttons { body, header, footer, buttons, reply_to } => {
+                let reply = match reply_to {
+                    Some(r) => Some(wamid_in(s, conversation, r, "reply_to").await?),
+                    None => None,
+                };
+                let details = json!({"buttons": buttons.iter().map(|b| json!({"id": b.id, "title": b.title})).collect::<Vec<_>>()});
+                let buttons = buttons.into_iter().map(|b| ReplyButton { id: b.id, title: b.title }).collect();
+                (
+                    "interactive".into(),
+                    Some(body.clone()),
+                    details,
+                    msg(Content::InteractiveButtons { body, header, footer, buttons }, reply.clone()),
+                    reply,
+                )
+            }
+            Compose::List { body, button, header, footer, sections } => {
+                let details = json!({"list": {"button": button, "sections": sections.iter().map(|s| json!({"title": s.title, "rows": s.rows.iter().map(|r| json!({"id": r.id, "title": r.title, "description": r.description})).collect::<Vec<_>>()})).collect::<Vec<_>>()}});
+                let sections = sections
+                    .into_iter()
+                    .map(|s| ListSection {
+                        title: s.title,
+                        rows: s
+                            .rows
+                            .into_iter()
+                            .map(|r| ListRow { id: r.id, title: r.title, description: r.description })
+                            .collect(),
+                    })
+                    .collect();
+                (
+                    "interactive".into(),
+                    Some(body.clone()),
+                    details,
+                    msg(Content::InteractiveList { body, button, header, footer, sections }, None),
+                    None,
+                )
+            }
+            Compose::Reaction { message_id, emoji } => {
+                let target = wamid_in(s, conversation, message_id, "message_id").await?;
+                let details = json!({"reaction": {"to": target, "emoji": emoji}});
+                (
+                    "reaction".into(),
+                    Some(emoji.clone()),
+                    details,
+                    msg(Content::Reaction { message_id: target, emoji }, None),
+                    None,
+                )
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(body: &str, format: &str) -> TemplateRow {
+        TemplateRow {
+            tenant_id: Uuid::nil(),
+            id: Uuid::nil(),
+            waba_id: "1".into(),
+            provider_template_id: None,
+            name: "t".into(),
+            language: "tr".into(),
+            category: "UTILITY".into(),
+            status: "APPROVED".into(),
+            parameter_format: format.into(),
+            components: json!([{"type": "BODY", "text": body}]).to_string(),
+            quality: None,
+            rejected_reason: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn positional_parameters_must_match() {
+        let t = template("Merhaba {{1}}, randevunuz {{2}}.", "positional");
+        let (c, text) = template_components(&t, &["Ayşe".into(), "yarın".into()], &BTreeMap::new(), &[]).unwrap();
+        assert_eq!(text, "Merhaba Ayşe, randevunuz yarın.");
+        assert_eq!(c[0]["parameters"][1]["text"], "yarın");
+        assert!(template_components(&t, &["Ayşe".into()], &BTreeMap::new(), &[]).is_err());
+        assert!(template_components(&t, &["Ayşe".into(), " ".into()], &BTreeMap::new(), &[]).is_err());
+    }
+
+    #[test]
+    fn named_parameters_must_match() {
+        let t = template("Hi {{first_name}}, order {{order}}", "named");
+        let named: BTreeMap<String, String> =
+            [("first_name".into(), "Ana".into()), ("order".into(), "42".into())].into();
+        let (c, text) = template_components(&t, &[], &named, &[]).unwrap();
+        assert_eq!(text, "Hi Ana, order 42");
+        assert_eq!(c[0]["parameters"][0]["parameter_name"], "first_name");
+        let missing: BTreeMap<String, String> = [("first_name".into(), "Ana".into())].into();
+        assert!(template_components(&t, &[], &missing, &[]).is_err());
+    }
+
+    #[test]
+    fn finds_placeholders() {
+        assert_eq!(placeholders("a {{1}} b {{3}} {{2}}"), (3, vec![]));
+        assert_eq!(placeholders("{{ name }} {{x}} {{name}}"), (0, vec!["name".to_owned(), "x".to_owned()]));
+        assert_eq!(placeholders("none"), (0, vec![]));
+    }
+}

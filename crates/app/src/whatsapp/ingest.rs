@@ -1,0 +1,257 @@
+//! Group commit for webhooks. Each verified delivery waits in a queue; a writer takes every
+//! delivery waiting (up to a batch), processes them in one transaction, commits, and only then
+//! answers all of them. Batching is what lets one SQLite writer keep up with thousands of
+//! deliveries a second: the fsync is paid per batch, not per delivery. Nothing is acknowledged
+//! before its commit.
+//!
+//! If a batch fails, its deliveries are retried one by one, so one poisonous payload cannot
+//! hold back the others. A delivery that still fails is stored sealed as a `failed` event
+//! (retried later by a job) and acknowledged: durably kept is what Meta needs from us.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use switchboard_channels::whatsapp::webhook::{Change, ChangeValue, Entry, Notification};
+use switchboard_privacy::Aad;
+use switchboard_storage::webhook_events::{self, NewWebhookEvent};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::channels::ChannelInfo;
+use super::process::Effects;
+use crate::{App, AppError, AppResult};
+
+/// One verified webhook POST (or the part of it that concerns one channel).
+pub struct Delivery {
+    pub channel: Arc<ChannelInfo>,
+    pub notification: Notification,
+    /// The exact body received; kept (sealed) only if processing fails.
+    pub raw: Bytes,
+    pub received_at: i64,
+}
+
+/// Keeps only the changes of a notification that belong to `ch`: its number's messages and
+/// statuses, and account-level changes of its WABA. Anything else arrived on the wrong URL and
+/// is never stored under this tenant.
+#[must_use]
+pub fn for_channel(ch: &ChannelInfo, n: &Notification) -> (Notification, usize) {
+    let mut dropped = 0;
+    let entry = n
+        .entry
+        .iter()
+        .map(|e| {
+            let changes: Vec<Change> = e
+                .changes
+                .iter()
+                .filter(|c| {
+                    let keep = match &c.value {
+                        ChangeValue::Messages(v) => v.metadata.phone_number_id == ch.phone_number_id,
+                        ChangeValue::MessageEchoes(v) => v.metadata.phone_number_id == ch.phone_number_id,
+                        _ => e.id == ch.waba_id,
+                    };
+                    dropped += usize::from(!keep);
+                    keep
+                })
+                .cloned()
+                .collect();
+            Entry { id: e.id.clone(), time: e.time, changes }
+        })
+        .filter(|e| !e.changes.is_empty())
+        .collect();
+    (Notification { object: n.object.clone(), entry }, dropped)
+}
+
+struct Item {
+    delivery: Delivery,
+    done: oneshot::Sender<AppResult<()>>,
+}
+
+pub(crate) struct Queue {
+    tx: mpsc::Sender<Item>,
+    rx: Arc<Mutex<mpsc::Receiver<Item>>>,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let (tx, rx) = mpsc::channel(capacity.max(16));
+        Self { tx, rx: Arc::new(Mutex::new(rx)) }
+    }
+}
+
+impl App {
+    /// Hands a verified delivery to the writer and waits until it is committed.
+    pub async fn ingest(&self, delivery: Delivery) -> AppResult<()> {
+        let (done, answer) = oneshot::channel();
+        self.wa.ingest.tx.send(Item { delivery, done }).await.map_err(|_| AppError::Unavailable)?;
+        answer.await.map_err(|_| AppError::Unavailable)?
+    }
+
+    /// Splits a platform-wide notification by the channel each change belongs to (by
+    /// phone_number_id, or by WABA for account-level changes). Returns the parts and the number
+    /// of changes no connected channel claims.
+    pub async fn route_notification(
+        &self,
+        n: &Notification,
+    ) -> AppResult<(Vec<(Arc<ChannelInfo>, Notification)>, usize)> {
+        let mut channels: Vec<Arc<ChannelInfo>> = Vec::new();
+        let mut orphans = 0;
+        for e in &n.entry {
+            for c in &e.changes {
+                let found = match &c.value {
+                    ChangeValue::Messages(v) => self.channel_by_phone_number_id(&v.metadata.phone_number_id).await?,
+                    ChangeValue::MessageEchoes(v) => {
+                        self.channel_by_phone_number_id(&v.metadata.phone_number_id).await?
+                    }
+                    _ => self.channel_by_waba_id(&e.id).await?,
+                };
+                match found {
+                    Some(ch) if !channels.iter().any(|x| x.id == ch.id) => channels.push(ch),
+                    Some(_) => {}
+                    None => orphans += 1,
+                }
+            }
+        }
+        Ok((
+            channels
+                .into_iter()
+                .map(|ch| {
+                    let (part, _) = for_channel(&ch, n);
+                    (ch, part)
+                })
+                .collect(),
+            orphans,
+        ))
+    }
+
+    /// Runs the ingest writers until `stop`, then drains what is queued.
+    pub async fn run_ingest(self: Arc<Self>, stop: CancellationToken) {
+        let writers = if self.db.backend() == switchboard_storage::Backend::Sqlite {
+            1
+        } else {
+            self.config.whatsapp.ingest_writers.max(1)
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..writers {
+            set.spawn(self.clone().ingest_writer(stop.clone()));
+        }
+        while set.join_next().await.is_some() {}
+    }
+
+    async fn ingest_writer(self: Arc<Self>, stop: CancellationToken) {
+        let max = self.config.whatsapp.ingest_batch.max(1);
+        loop {
+            let batch = {
+                let mut rx = self.wa.ingest.rx.lock().await;
+                let first = tokio::select! {
+                    item = rx.recv() => item,
+                    () = stop.cancelled() => rx.try_recv().ok(),
+                };
+                let Some(first) = first else { break };
+                let mut batch = vec![first];
+                while batch.len() < max {
+                    match rx.try_recv() {
+                        Ok(item) => batch.push(item),
+                        Err(_) => break,
+                    }
+                }
+                batch
+            };
+            self.commit_batch(batch).await;
+        }
+    }
+
+    async fn commit_batch(&self, batch: Vec<Item>) {
+        let (deliveries, answers): (Vec<Delivery>, Vec<_>) = batch.into_iter().map(|i| (i.delivery, i.done)).unzip();
+        match self.commit(&deliveries).await {
+            Ok(fx) => {
+                for a in answers {
+                    let _ = a.send(Ok(()));
+                }
+                self.after_commit(fx).await;
+            }
+            Err(e) => {
+                if deliveries.len() > 1 {
+                    tracing::warn!(deliveries = deliveries.len(), error = %e, "ingest batch failed; retrying its deliveries one by one");
+                }
+                for (d, a) in deliveries.into_iter().zip(answers) {
+                    let r = match self.commit(std::slice::from_ref(&d)).await {
+                        Ok(fx) => {
+                            self.after_commit(fx).await;
+                            Ok(())
+                        }
+                        Err(e) => self.keep_failed(&d, &e).await,
+                    };
+                    let _ = a.send(r);
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, deliveries: &[Delivery]) -> AppResult<Effects> {
+        let mut tx = self.db.write().await?;
+        let mut fx = Effects::default();
+        for d in deliveries {
+            let mut s = tx.tenant(d.channel.tenant);
+            let (m0, s0) = (fx.messages, fx.statuses);
+            self.process_notification(&mut s, &d.channel, &d.notification, d.received_at, &mut fx).await?;
+            webhook_events::insert(
+                &mut s,
+                &NewWebhookEvent {
+                    id: Uuid::now_v7(),
+                    channel_id: d.channel.id.as_uuid(),
+                    received_at: d.received_at,
+                    state: "processed",
+                    body_sealed: None,
+                    messages: fx.messages - m0,
+                    statuses: fx.statuses - s0,
+                    error: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(fx)
+    }
+
+    /// Stores a delivery whose processing failed, sealed, for the retry job; a database that is
+    /// down cannot store it either, so then the answer is 503 and Meta retries.
+    async fn keep_failed(&self, d: &Delivery, error: &AppError) -> AppResult<()> {
+        if matches!(error, AppError::Unavailable) {
+            return Err(AppError::Unavailable);
+        }
+        tracing::error!(channel = %d.channel.id, error = %error, "webhook processing failed; stored for retry");
+        let id = Uuid::now_v7();
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(d.channel.tenant);
+        let aad = Aad::new(d.channel.tenant, "webhook_events", "body", id);
+        let body = self.keys.seal_tenant(&mut s, &aad, &d.raw.to_vec()).await?;
+        webhook_events::insert(
+            &mut s,
+            &NewWebhookEvent {
+                id,
+                channel_id: d.channel.id.as_uuid(),
+                received_at: d.received_at,
+                state: "failed",
+                body_sealed: Some(body),
+                messages: 0,
+                statuses: 0,
+                error: Some(error.to_string().chars().take(500).collect()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn after_commit(&self, fx: Effects) {
+        if fx.wake_jobs {
+            self.wa.jobs_wakeup.notify_waiters();
+        }
+        if !fx.events.is_empty()
+            && let Err(e) = self.bus.publish_many(&fx.events).await
+        {
+            tracing::warn!(error = %e, "publishing events failed; live views catch up on their next load");
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! Turning one verified webhook notification into rows, inside the ingest batch's
+//! transaction. Every entry, change, message and status of the payload is handled (Chatwoot
+//! reads only the first of each). Idempotence comes from unique keys, never from
+//! read-then-write: a duplicate message inserts nothing and triggers nothing.
+
+use switchboard_channels::whatsapp::webhook::{
+    ChangeValue, InboundMessage, MessageKind, MessagesValue, Notification, Status, StatusKind, WaContact,
+};
+use switchboard_core::{ContactId, ConversationId, E164, MessageId, Millis, WaId};
+use switchboard_privacy::{Aad, BlindKind, Sealed};
+use switchboard_storage::bus::Event;
+use switchboard_storage::contacts::{self, ContactRow, Lookup};
+use switchboard_storage::jobs::{self, NewJob};
+use switchboard_storage::keys as key_repo;
+use switchboard_storage::media::{self, MediaRow};
+use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
+use switchboard_storage::webhook_events::{self, NewChannelEvent};
+use switchboard_storage::{Scope, conversations, templates};
+use uuid::Uuid;
+
+use super::channels::ChannelInfo;
+use super::content;
+use crate::{App, AppError, AppResult};
+
+/// What a committed batch must do afterwards.
+#[derive(Default)]
+pub(crate) struct Effects {
+    pub events: Vec<Event>,
+    pub messages: i32,
+    pub statuses: i32,
+    pub wake_jobs: bool,
+}
+
+impl Effects {
+    fn event(&mut self, tenant: Uuid, topic: &str, subject: Uuid, related: Uuid, at: i64) {
+        self.events.push(Event {
+            tenant_id: tenant,
+            topic: topic.to_owned(),
+            subject: Some(subject),
+            related: Some(related),
+            at,
+        });
+    }
+}
+
+/// Inbound timestamps further than this in the future, or older than this in the past, are
+/// stored but flagged and ordered by receive time (a skewed clock must not pin a conversation
+/// to the top or let retention purge it at once).
+const FUTURE_SKEW: i64 = 5 * Millis::MINUTE;
+const PAST_SKEW: i64 = 30 * Millis::DAY;
+
+fn aad(s: &Scope<'_>, table: &'static str, column: &'static str, row: Uuid) -> Aad<'static> {
+    Aad::new(s.tenant_id(), table, column, row)
+}
+
+impl App {
+    pub(crate) async fn process_notification(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        n: &Notification,
+        received_at: i64,
+        fx: &mut Effects,
+    ) -> AppResult<()> {
+        for entry in &n.entry {
+            for change in &entry.changes {
+                match &change.value {
+                    ChangeValue::Messages(v) if v.metadata.phone_number_id == ch.phone_number_id => {
+                        self.process_messages(s, ch, v, received_at, fx).await?;
+                    }
+                    // Routed by the caller: another number's change never lands here.
+                    ChangeValue::Messages(_) => {}
+                    other => self.process_other(s, ch, &change.field, other, received_at).await?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn process_messages(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        v: &MessagesValue,
+        received_at: i64,
+        fx: &mut Effects,
+    ) -> AppResult<()> {
+        for m in &v.messages {
+            self.ingest_message(s, ch, &v.contacts, m, received_at, fx).await?;
+        }
+        for st in &v.statuses {
+            self.ingest_status(s, ch, st, received_at, fx).await?;
+        }
+        for e in &v.errors {
+            let summary = format!("error {}: {}", e.code, e.title.as_deref().unwrap_or("unknown"));
+            self.channel_event(
+                s,
+                ch,
+                "errors",
+                summary,
+                serde_json::json!({"code": e.code, "title": e.title, "details": e.details}),
+                received_at,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Template, quality, account and preference updates, and fields we do not model: stored
+    /// as channel events (payload sealed), and applied where we understand them.
+    async fn process_other(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        field: &str,
+        v: &ChangeValue,
+        at: i64,
+    ) -> AppResult<()> {
+        let (summary, payload) = match v {
+            ChangeValue::TemplateStatus(u) => {
+                self.apply_template_update(
+                    s,
+                    ch,
+                    &u.message_template_id,
+                    u.name.as_deref(),
+                    u.language.as_deref(),
+                    Some(&u.event),
+                    None,
+                    None,
+                    u.reason.as_deref(),
+                    at,
+                )
+                .await?;
+                (
+                    format!("template {} {}", u.name.as_deref().unwrap_or(&u.message_template_id), u.event),
+                    serde_json::json!({"event": u.event, "reason": u.reason}),
+                )
+            }
+            ChangeValue::TemplateQuality(u) => {
+                self.apply_template_update(
+                    s,
+                    ch,
+                    &u.message_template_id,
+                    u.name.as_deref(),
+                    u.language.as_deref(),
+                    None,
+                    u.new_quality_score.as_deref(),
+                    None,
+                    None,
+                    at,
+                )
+                .await?;
+                (
+                    format!("template quality {}", u.new_quality_score.as_deref().unwrap_or("?")),
+                    serde_json::json!({"quality": u.new_quality_score}),
+                )
+            }
+            ChangeValue::TemplateCategory(u) => {
+                self.apply_template_update(
+                    s,
+                    ch,
+                    &u.message_template_id,
+                    u.name.as_deref(),
+                    u.language.as_deref(),
+                    None,
+                    None,
+                    u.new_category.as_deref(),
+                    None,
+                    at,
+                )
+                .await?;
+                (
+                    format!("template category {}", u.new_category.as_deref().unwrap_or("?")),
+                    serde_json::json!({"category": u.new_category}),
+                )
+            }
+            ChangeValue::PhoneNumberQuality(u) => {
+                let limit = u.max_daily_conversations_per_business.as_deref().or(u.current_limit.as_deref());
+                switchboard_storage::channels::set_quality(s, ch.id.as_uuid(), None, limit, at).await?;
+                self.wa.channels.forget(ch.id);
+                (
+                    format!("phone number {} {}", u.event, limit.unwrap_or("")),
+                    serde_json::json!({"event": u.event, "limit": limit}),
+                )
+            }
+            other => (field.to_owned(), other_payload(other)),
+        };
+        self.channel_event(s, ch, field, summary, payload, at).await
+    }
+
+    async fn channel_event(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        field: &str,
+        summary: String,
+        payload: serde_json::Value,
+        at: i64,
+    ) -> AppResult<()> {
+        let id = Uuid::now_v7();
+        let sealed = self.keys.seal_tenant(s, &aad(s, "channel_events", "payload", id), &payload).await?;
+        webhook_events::insert_channel_event(
+            s,
+            &NewChannelEvent {
+                channel_id: ch.id.as_uuid(),
+                field: field.to_owned(),
+                summary: summary.chars().take(200).collect(),
+                payload_sealed: Some(sealed),
+                at,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_template_update(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        provider_id: &str,
+        name: Option<&str>,
+        language: Option<&str>,
+        status: Option<&str>,
+        quality: Option<&str>,
+        category: Option<&str>,
+        reason: Option<&str>,
+        at: i64,
+    ) -> AppResult<()> {
+        let found = match templates::by_provider_id(s, provider_id).await? {
+            Some(t) => Some(t),
+            None => match (name, language) {
+                (Some(n), Some(l)) => templates::by_name(s, &ch.waba_id, n)
+                    .await?
+                    .into_iter()
+                    .find(|t| switchboard_channels::whatsapp::webhook::same_language(&t.language, l)),
+                _ => None,
+            },
+        };
+        match found {
+            Some(t) => {
+                templates::update_state(s, t.id, status, quality, category, reason.filter(|r| *r != "NONE"), at).await?
+            }
+            // A template we have not synchronised yet: the next sync brings it with its state.
+            None => self.enqueue_template_sync(s, ch.id, at).await?,
+        }
+        Ok(())
+    }
+
+    async fn ingest_message(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        senders: &[WaContact],
+        m: &InboundMessage,
+        received_at: i64,
+        fx: &mut Effects,
+    ) -> AppResult<()> {
+        let Some(wa_id) = sender_wa_id(m, senders) else {
+            return self
+                .channel_event(
+                    s,
+                    ch,
+                    "messages",
+                    format!("message {} without a sender id", m.id),
+                    serde_json::json!({"id": m.id}),
+                    received_at,
+                )
+                .await;
+        };
+        let name = senders
+            .iter()
+            .find(|c| c.wa_id.as_deref() == Some(wa_id.as_str()))
+            .and_then(WaContact::name)
+            .or_else(|| senders.first().and_then(WaContact::name));
+        let contact = self.contact_for(s, &wa_id, name, received_at).await?;
+        let provider_ts = m.timestamp.saturating_mul(1000);
+        let flagged = provider_ts > received_at + FUTURE_SKEW || provider_ts < received_at - PAST_SKEW;
+        let at = if flagged { received_at } else { provider_ts };
+
+        match &m.kind {
+            MessageKind::Reaction { message_id, emoji } => {
+                if let Some((target, conversation, _)) =
+                    messages::find_by_provider_id(s, ch.id.as_uuid(), message_id).await?
+                {
+                    let emoji = emoji.as_deref().filter(|e| !e.is_empty());
+                    if messages::react(s, target, "contact", emoji, at).await? {
+                        fx.event(s.tenant_id().as_uuid(), "message.reaction", target, conversation, received_at);
+                    }
+                    return Ok(());
+                }
+            }
+            MessageKind::Edit { original_message_id, .. } => {
+                if let Some((target, conversation, owner)) =
+                    messages::find_by_provider_id(s, ch.id.as_uuid(), original_message_id).await?
+                {
+                    let sealed = self
+                        .keys
+                        .seal_contact(
+                            s,
+                            ContactId::from_uuid(owner),
+                            &aad(s, "messages", "content", target),
+                            &content::inbound_content(m),
+                        )
+                        .await?;
+                    if messages::edit(s, ch.id.as_uuid(), original_message_id, &sealed, received_at).await?.is_some() {
+                        fx.event(s.tenant_id().as_uuid(), "message.updated", target, conversation, received_at);
+                    }
+                    return Ok(());
+                }
+            }
+            MessageKind::Revoke { original_message_id } => {
+                if let Some((target, conversation)) =
+                    messages::revoke(s, ch.id.as_uuid(), original_message_id, received_at).await?
+                {
+                    fx.event(s.tenant_id().as_uuid(), "message.updated", target, conversation, received_at);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+
+        let conversation = self.conversation_for(s, ch, contact, received_at).await?;
+        let id = MessageId::new().as_uuid();
+        let kind = m.kind.type_name().to_owned();
+        let sealed = self
+            .keys
+            .seal_contact(s, contact, &aad(s, "messages", "content", id), &content::inbound_content(m))
+            .await?;
+        let inserted = messages::insert(
+            s,
+            &MessageRow {
+                tenant_id: s.tenant_id().as_uuid(),
+                id,
+                conversation_id: conversation.as_uuid(),
+                contact_id: contact.as_uuid(),
+                channel_id: ch.id.as_uuid(),
+                direction: "inbound".into(),
+                kind: kind.clone(),
+                provider_message_id: Some(m.id.clone()),
+                content_sealed: Some(sealed),
+                status: "received".into(),
+                error_code: m.errors.first().map(|e| e.code),
+                error_title: m.errors.first().and_then(|e| e.title.clone()),
+                error_details: None,
+                reply_to_provider_id: m.context.as_ref().and_then(|c| c.id.clone()),
+                sender_user_id: None,
+                provider_ts: Some(provider_ts),
+                time_flagged: flagged,
+                edited: false,
+                deleted: false,
+                sort_at: at,
+                created_at: received_at,
+                updated_at: received_at,
+            },
+        )
+        .await?;
+        if !inserted {
+            // A duplicate or replayed delivery: the message exists, and so do its side effects.
+            return Ok(());
+        }
+        fx.messages += 1;
+        let text = content::kind_text(&m.kind);
+        let preview = content::preview(&kind, text.as_deref());
+        let preview = self
+            .keys
+            .seal_contact(s, contact, &aad(s, "conversations", "preview", conversation.as_uuid()), &preview)
+            .await?;
+        conversations::touch_inbound(s, conversation.as_uuid(), at, &preview, received_at).await?;
+        if let Some(media) = m.kind.media() {
+            self.register_media(s, ch, contact, id, &kind, media, received_at).await?;
+            fx.wake_jobs = true;
+        }
+        if let MessageKind::System { wa_id: Some(new), .. } = &m.kind {
+            self.follow_number_change(s, contact, new, received_at).await?;
+        }
+        fx.event(s.tenant_id().as_uuid(), "message.created", id, conversation.as_uuid(), received_at);
+        Ok(())
+    }
+
+    /// The contact of a WhatsApp id: found by its blind index; or an existing contact with the
+    /// same phone number (created by an agent) gets the id linked; or a new contact. Two first
+    /// messages racing on PostgreSQL create one contact: the loser's insert does nothing and it
+    /// reads the winner's.
+    async fn contact_for(&self, s: &mut Scope<'_>, wa_id: &WaId, name: Option<&str>, now: i64) -> AppResult<ContactId> {
+        let wa_index = self.keys.blind_index(s, BlindKind::WaId, wa_id.as_str()).await?;
+        if let Some((id, named)) = contacts::id_and_named(s, Lookup::WaId(wa_index)).await? {
+            let id = ContactId::from_uuid(id);
+            if let (false, Some(n)) = (named, name.filter(|n| !n.trim().is_empty())) {
+                let sealed = self
+                    .keys
+                    .seal_contact(s, id, &aad(s, "contacts", "name", id.as_uuid()), &n.trim().to_owned())
+                    .await?;
+                contacts::set_name(s, id.as_uuid(), &sealed, now).await?;
+            }
+            return Ok(id);
+        }
+        let phone = wa_id.to_e164();
+        let phone_index = match &phone {
+            Some(p) => Some(self.keys.blind_index(s, BlindKind::Phone, p.as_str()).await?),
+            None => None,
+        };
+        if let Some(pi) = phone_index
+            && let Some((id, _)) = contacts::id_and_named(s, Lookup::Phone(pi)).await?
+        {
+            let id = ContactId::from_uuid(id);
+            let sealed = self.keys.seal_contact(s, id, &aad(s, "contacts", "wa_id", id.as_uuid()), wa_id).await?;
+            contacts::set_wa_id(s, id.as_uuid(), &sealed, wa_index, now).await?;
+            return Ok(id);
+        }
+        let id = ContactId::new();
+        let key = self.keys.provision_contact(s, id, now).await?;
+        let seal_str =
+            |column: &'static str, v: &String| Sealed::seal(&key, &aad(s, "contacts", column, id.as_uuid()), v);
+        let row = ContactRow {
+            tenant_id: s.tenant_id().as_uuid(),
+            id: id.as_uuid(),
+            name_sealed: name.map(str::trim).filter(|n| !n.is_empty()).map(|n| seal_str("name", &n.to_owned())),
+            phone_sealed: phone
+                .as_ref()
+                .map(|p: &E164| Sealed::seal(&key, &aad(s, "contacts", "phone", id.as_uuid()), p)),
+            phone_index,
+            email_sealed: None,
+            email_index: None,
+            wa_id_sealed: Some(Sealed::seal(&key, &aad(s, "contacts", "wa_id", id.as_uuid()), wa_id)),
+            wa_id_index: Some(wa_index),
+            attributes_sealed: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if contacts::insert_if_absent(s, &row).await? {
+            return Ok(id);
+        }
+        key_repo::delete_contact_keys(s, id.as_uuid()).await?;
+        self.keys.forget_contact(s.tenant_id(), id);
+        contacts::id_and_named(s, Lookup::WaId(wa_index))
+            .await?
+            .map(|(id, _)| ContactId::from_uuid(id))
+            .ok_or_else(|| AppError::Internal("contact vanished while being created".into()))
+    }
+
+    /// The conversation to add an inbound message to: the open/pending/snoozed one; else the
+    /// latest resolved one reopened (tenant setting `reopen`); else a new one.
+    async fn conversation_for(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        contact: ContactId,
+        now: i64,
+    ) -> AppResult<ConversationId> {
+        let (c, chan) = (contact.as_uuid(), ch.id.as_uuid());
+        if let Some((id, _)) = conversations::find_active(s, c, chan).await? {
+            return Ok(ConversationId::from_uuid(id));
+        }
+        if self.tenant_settings(s).await?.reopen_resolved
+            && let Some(id) = conversations::latest_resolved(s, c, chan).await?
+        {
+            conversations::reopen(s, id, now).await?;
+            return Ok(ConversationId::from_uuid(id));
+        }
+        let id = ConversationId::new();
+        if conversations::insert(s, id.as_uuid(), c, chan, now).await? {
+            return Ok(id);
+        }
+        conversations::find_active(s, c, chan)
+            .await?
+            .map(|(id, _)| ConversationId::from_uuid(id))
+            .ok_or_else(|| AppError::Internal("conversation vanished while being opened".into()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn register_media(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        contact: ContactId,
+        message: Uuid,
+        kind: &str,
+        media: &switchboard_channels::whatsapp::webhook::Media,
+        now: i64,
+    ) -> AppResult<()> {
+        let id = Uuid::now_v7();
+        media::insert(
+            s,
+            &MediaRow {
+                tenant_id: s.tenant_id().as_uuid(),
+                id,
+                message_id: message,
+                contact_id: contact.as_uuid(),
+                channel_id: ch.id.as_uuid(),
+                provider_media_id: media.id.clone(),
+                kind: kind.to_owned(),
+                mime_type: media.mime_type.clone(),
+                sha256: media.sha256.clone(),
+                size_bytes: None,
+                blob_key: None,
+                state: "pending".into(),
+                error: None,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await?;
+        jobs::enqueue(
+            s,
+            &NewJob {
+                queue: super::QUEUE.into(),
+                kind: super::JOB_MEDIA.into(),
+                payload: serde_json::json!({"media_id": id}).to_string(),
+                run_at: now,
+                max_attempts: 8,
+                dedupe_key: Some(format!("media:{id}")),
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// "User changed number": the contact follows to the new WhatsApp id, unless another contact
+    /// already holds it.
+    async fn follow_number_change(&self, s: &mut Scope<'_>, contact: ContactId, new: &str, now: i64) -> AppResult<()> {
+        let Ok(new) = WaId::parse(new) else { return Ok(()) };
+        let index = self.keys.blind_index(s, BlindKind::WaId, new.as_str()).await?;
+        if contacts::id_and_named(s, Lookup::WaId(index)).await?.is_some() {
+            return Ok(());
+        }
+        let sealed = self.keys.seal_contact(s, contact, &aad(s, "contacts", "wa_id", contact.as_uuid()), &new).await?;
+        contacts::set_wa_id(s, contact.as_uuid(), &sealed, index, now).await?;
+        Ok(())
+    }
+
+    async fn ingest_status(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        st: &Status,
+        received_at: i64,
+        fx: &mut Effects,
+    ) -> AppResult<()> {
+        let status = match &st.status {
+            StatusKind::Sent => "sent",
+            StatusKind::Delivered => "delivered",
+            StatusKind::Read | StatusKind::Played => "read",
+            StatusKind::Failed => "failed",
+            StatusKind::Deleted | StatusKind::Other(_) => {
+                let summary = format!("status {} for {}", st.status.as_str(), st.id);
+                return self
+                    .channel_event(
+                        s,
+                        ch,
+                        "statuses",
+                        summary,
+                        serde_json::json!({"id": st.id, "status": st.status.as_str()}),
+                        received_at,
+                    )
+                    .await;
+            }
+        };
+        fx.statuses += 1;
+        let err = st.errors.first();
+        let report = StatusReport {
+            status,
+            error_code: err.map(|e| e.code),
+            error_title: err.and_then(|e| e.title.as_deref().or(e.message.as_deref())),
+            error_details: err.and_then(|e| e.details.as_deref()),
+            at: st.timestamp.saturating_mul(1000),
+        };
+        let ours = st.biz_opaque_callback_data.as_deref().and_then(|v| Uuid::parse_str(v).ok());
+        let target = match ours {
+            Some(id) => Target::Ours { id, channel: ch.id.as_uuid(), wamid: &st.id },
+            None => Target::Provider { channel: ch.id.as_uuid(), wamid: &st.id },
+        };
+        match messages::apply_status(s, target, &report).await? {
+            Applied::Changed { id, conversation, .. } => {
+                fx.event(s.tenant_id().as_uuid(), "message.status", id, conversation, received_at)
+            }
+            Applied::Unchanged => {}
+            Applied::Unknown => messages::park_status(s, ch.id.as_uuid(), &st.id, &report, received_at).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The sender's WhatsApp id: `from`, else the only contact of the change.
+fn sender_wa_id(m: &InboundMessage, senders: &[WaContact]) -> Option<WaId> {
+    let only = match senders {
+        [one] => one.wa_id.as_deref(),
+        _ => None,
+    };
+    m.from.as_deref().or(only).and_then(|s| WaId::parse(s).ok())
+}
+
+/// The payload of a change we store without applying.
+fn other_payload(v: &ChangeValue) -> serde_json::Value {
+    match v {
+        ChangeValue::Other { value, .. }
+        | ChangeValue::TemplateComponents(value)
+        | ChangeValue::AccountUpdate(value) => value.clone(),
+        ChangeValue::Invalid { error, value, .. } => serde_json::json!({"error": error, "value": value}),
+        ChangeValue::UserPreferences(u) => {
+            serde_json::json!({"preferences": u.user_preferences.iter().map(|p| serde_json::json!({
+            "wa_id": p.wa_id, "category": p.category, "value": p.value, "detail": p.detail, "timestamp": p.timestamp,
+        })).collect::<Vec<_>>()})
+        }
+        ChangeValue::MessageEchoes(e) => {
+            serde_json::json!({"echoes": e.message_echoes.iter().map(|m| m.raw.clone()).collect::<Vec<_>>()})
+        }
+        _ => serde_json::Value::Null,
+    }
+}

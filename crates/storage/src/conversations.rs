@@ -1,0 +1,235 @@
+//! Conversations: the thread between a contact and one of the tenant's numbers. At most one is
+//! not resolved per contact and number (a partial unique index), so concurrent first messages
+//! cannot open two.
+
+use switchboard_privacy::Sealed;
+use uuid::Uuid;
+
+use crate::db::Scope;
+use crate::filter::{Param, Where};
+use crate::{Result, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConversationRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub contact_id: Uuid,
+    pub channel_id: Uuid,
+    pub status: String,
+    pub assignee_id: Option<Uuid>,
+    pub snoozed_until: Option<i64>,
+    pub last_message_at: i64,
+    pub last_inbound_at: Option<i64>,
+    pub unread_count: i32,
+    pub preview_sealed: Option<Sealed<String>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub resolved_at: Option<i64>,
+}
+
+const COLUMNS: &str = "tenant_id, id, contact_id, channel_id, status, assignee_id, snoozed_until, \
+    last_message_at, last_inbound_at, unread_count, preview_sealed, created_at, updated_at, resolved_at";
+
+/// The conversation to reuse: open, pending or snoozed.
+pub async fn find_active(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Result<Option<(Uuid, String)>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as(
+        "SELECT id, status FROM conversations
+         WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3 AND status <> 'resolved'",
+    )
+    .bind(tid).bind(contact).bind(channel).fetch_optional(&mut *c).await)?)
+}
+
+pub async fn latest_resolved(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Result<Option<Uuid>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3
+         AND status = 'resolved' ORDER BY last_message_at DESC LIMIT 1",
+    )
+    .bind(tid).bind(contact).bind(channel).fetch_optional(&mut *c).await)?)
+}
+
+/// Opens a conversation. False when another one was opened concurrently (the caller then
+/// reuses that one).
+pub async fn insert(s: &mut Scope<'_>, id: Uuid, contact: Uuid, channel: Uuid, now: i64) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "INSERT INTO conversations (tenant_id, id, contact_id, channel_id, status, last_message_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'open', $5, $5, $5)
+         ON CONFLICT (tenant_id, contact_id, channel_id) WHERE status <> 'resolved' DO NOTHING",
+    )
+    .bind(tid).bind(id).bind(contact).bind(channel).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+pub async fn reopen(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "UPDATE conversations SET status = 'open', resolved_at = NULL, snoozed_until = NULL, updated_at = $3
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records a new inbound message: newer timestamps win, unread grows, a snoozed conversation
+/// wakes up.
+pub async fn touch_inbound(s: &mut Scope<'_>, id: Uuid, at: i64, preview: &Sealed<String>, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "UPDATE conversations SET
+             last_message_at = CASE WHEN last_message_at < $3 THEN $3 ELSE last_message_at END,
+             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $3 THEN $3 ELSE last_inbound_at END,
+             unread_count = unread_count + 1,
+             preview_sealed = $4,
+             status = CASE WHEN status = 'snoozed' THEN 'open' ELSE status END,
+             snoozed_until = CASE WHEN status = 'snoozed' THEN NULL ELSE snoozed_until END,
+             updated_at = $5
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(at).bind(preview).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn touch_outbound(s: &mut Scope<'_>, id: Uuid, at: i64, preview: &Sealed<String>) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "UPDATE conversations SET
+             last_message_at = CASE WHEN last_message_at < $3 THEN $3 ELSE last_message_at END,
+             preview_sealed = $4, unread_count = 0, updated_at = $3
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(at).bind(preview)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// When the customer last wrote to this number (the 24-hour service window).
+pub async fn last_inbound_at(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Result<Option<i64>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT MAX(last_inbound_at) FROM conversations WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3",
+    )
+    .bind(tid).bind(contact).bind(channel).fetch_one(&mut *c).await)?)
+}
+
+pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ConversationRow> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM conversations WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tid).bind(id).fetch_one(&mut *c).await)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    Any,
+    Nobody,
+    User(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub channel: Option<Uuid>,
+    pub assignee: Assignee,
+    pub label: Option<String>,
+    pub contact: Option<Uuid>,
+}
+
+/// Newest activity first; `before` is the (last_message_at, id) of the previous page's last row.
+pub async fn list(
+    s: &mut Scope<'_>,
+    f: &ListFilter,
+    before: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<ConversationRow>> {
+    let mut w = Where::default();
+    w.and("c.tenant_id = ?", [Param::Uuid(s.tid())]);
+    if let Some(status) = &f.status {
+        w.and("c.status = ?", [Param::Text(status.clone())]);
+    }
+    if let Some(ch) = f.channel {
+        w.and("c.channel_id = ?", [Param::Uuid(ch)]);
+    }
+    match f.assignee {
+        Assignee::Any => {}
+        Assignee::Nobody => w.and("c.assignee_id IS NULL", []),
+        Assignee::User(u) => w.and("c.assignee_id = ?", [Param::Uuid(u)]),
+    }
+    if let Some(contact) = f.contact {
+        w.and("c.contact_id = ?", [Param::Uuid(contact)]);
+    }
+    if let Some(label) = &f.label {
+        w.and(
+            "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.tenant_id = c.tenant_id AND l.conversation_id = c.id AND l.label = ?)",
+            [Param::Text(label.clone())],
+        );
+    }
+    if let Some((at, id)) = before {
+        w.and(
+            "(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))",
+            [Param::Int(at), Param::Int(at), Param::Uuid(id)],
+        );
+    }
+    let limit = w.push(Param::Int(limit));
+    let cols = COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {cols} FROM conversations c WHERE {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}",
+        w.sql()
+    );
+    Ok(on!(s.ex(), c => bind_all!(sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql.clone())), w)
+        .fetch_all(&mut *c).await)?)
+}
+
+/// Applies a change of status, assignee or snooze. Resolving sets `resolved_at`; leaving
+/// `resolved` can conflict with a newer open conversation of the same contact (409).
+pub async fn update(
+    s: &mut Scope<'_>,
+    id: Uuid,
+    status: &str,
+    assignee: Option<Uuid>,
+    snoozed_until: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE conversations SET status = $3, assignee_id = $4, snoozed_until = $5, updated_at = $6,
+             resolved_at = CASE WHEN $3 = 'resolved' THEN COALESCE(resolved_at, $6) ELSE NULL END
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(status).bind(assignee).bind(snoozed_until).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub async fn mark_read(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("UPDATE conversations SET unread_count = 0 WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_labels(s: &mut Scope<'_>, id: Uuid, labels: &[String]) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => {
+        sqlx::query("DELETE FROM conversation_labels WHERE tenant_id = $1 AND conversation_id = $2")
+            .bind(tid).bind(id).execute(&mut *c).await?;
+        for l in labels {
+            sqlx::query("INSERT INTO conversation_labels (tenant_id, conversation_id, label) VALUES ($1, $2, $3)")
+                .bind(tid).bind(id).bind(l).execute(&mut *c).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+pub async fn labels(s: &mut Scope<'_>, id: Uuid) -> Result<Vec<String>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT label FROM conversation_labels WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY label",
+    )
+    .bind(tid).bind(id).fetch_all(&mut *c).await)?)
+}

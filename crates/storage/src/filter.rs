@@ -1,0 +1,78 @@
+//! A small builder for queries whose WHERE clause depends on which filters are given (the
+//! inbox). Only static SQL fragments are appended; values always travel as bind parameters,
+//! numbered `$n` so one text runs on both engines.
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub enum Param {
+    Uuid(Uuid),
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Debug, Default)]
+pub struct Where {
+    clauses: Vec<String>,
+    pub params: Vec<Param>,
+}
+
+impl Where {
+    /// Adds `fragment`, in which `?` stands for the next parameter.
+    pub fn and(&mut self, fragment: &'static str, values: impl IntoIterator<Item = Param>) {
+        let mut text = String::with_capacity(fragment.len() + 8);
+        let mut values = values.into_iter();
+        for ch in fragment.chars() {
+            if ch == '?' {
+                if let Some(v) = values.next() {
+                    self.params.push(v);
+                }
+                text.push_str(&format!("${}", self.params.len()));
+            } else {
+                text.push(ch);
+            }
+        }
+        self.clauses.push(text);
+    }
+
+    #[must_use]
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() { "TRUE".into() } else { self.clauses.join(" AND ") }
+    }
+
+    /// The placeholder for a parameter appended after the filters (e.g. LIMIT).
+    pub fn push(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+}
+
+/// Binds every parameter of `$w` onto the query `$q` (inside an `on!` arm).
+macro_rules! bind_all {
+    ($q:expr, $w:expr) => {{
+        let mut q = $q;
+        for p in &$w.params {
+            q = match p {
+                $crate::filter::Param::Uuid(u) => q.bind(*u),
+                $crate::filter::Param::Text(t) => q.bind(t.clone()),
+                $crate::filter::Param::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut w = Where::default();
+        w.and("tenant_id = ?", [Param::Int(1)]);
+        w.and("(a = ? OR b = ?)", [Param::Int(2), Param::Int(3)]);
+        let limit = w.push(Param::Int(50));
+        assert_eq!(w.sql(), "tenant_id = $1 AND (a = $2 OR b = $3)");
+        assert_eq!(limit, "$4");
+    }
+}

@@ -1,0 +1,365 @@
+//! Messages, their reactions, and statuses parked until their message is known.
+//!
+//! Status changes are applied in one statement that only moves forward:
+//! queued < sending < accepted < sent < failed < delivered < read. `failed` therefore
+//! overrides anything before delivery, while a failure reported after delivery is recorded in
+//! the error columns without moving the state back.
+
+use switchboard_privacy::Sealed;
+use uuid::Uuid;
+
+use crate::db::Scope;
+use crate::{Result, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub contact_id: Uuid,
+    pub channel_id: Uuid,
+    pub direction: String,
+    pub kind: String,
+    pub provider_message_id: Option<String>,
+    pub content_sealed: Option<Sealed<serde_json::Value>>,
+    pub status: String,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+    pub error_details: Option<String>,
+    pub reply_to_provider_id: Option<String>,
+    pub sender_user_id: Option<Uuid>,
+    pub provider_ts: Option<i64>,
+    pub time_flagged: bool,
+    pub edited: bool,
+    pub deleted: bool,
+    pub sort_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "tenant_id, id, conversation_id, contact_id, channel_id, direction, kind, \
+    provider_message_id, content_sealed, status, error_code, error_title, error_details, \
+    reply_to_provider_id, sender_user_id, provider_ts, time_flagged, edited, deleted, sort_at, \
+    created_at, updated_at";
+
+/// The state order as SQL, for monotonic updates. Unknown sends (-1) accept any report.
+const RANK: &str = "CASE status WHEN 'queued' THEN 0 WHEN 'sending' THEN 5 WHEN 'accepted' THEN 10 \
+    WHEN 'sent' THEN 20 WHEN 'failed' THEN 25 WHEN 'delivered' THEN 30 WHEN 'read' THEN 40 \
+    WHEN 'received' THEN 100 ELSE -1 END";
+
+/// The rank of a status name, as in [`RANK`].
+#[must_use]
+pub fn rank(status: &str) -> i64 {
+    match status {
+        "queued" => 0,
+        "sending" => 5,
+        "accepted" => 10,
+        "sent" => 20,
+        "failed" => 25,
+        "delivered" => 30,
+        "read" => 40,
+        "received" => 100,
+        _ => -1,
+    }
+}
+
+/// Inserts a message. False when one with the same provider id exists already (a duplicate or
+/// replayed delivery): the caller then skips every side effect.
+pub async fn insert(s: &mut Scope<'_>, m: &MessageRow) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "INSERT INTO messages (tenant_id, id, conversation_id, contact_id, channel_id, direction, kind,
+             provider_message_id, content_sealed, status, error_code, error_title, error_details,
+             reply_to_provider_id, sender_user_id, provider_ts, time_flagged, edited, deleted, sort_at,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+         ON CONFLICT (tenant_id, channel_id, provider_message_id) DO NOTHING",
+    )
+    .bind(tid).bind(m.id).bind(m.conversation_id).bind(m.contact_id).bind(m.channel_id)
+    .bind(&m.direction).bind(&m.kind).bind(&m.provider_message_id).bind(&m.content_sealed)
+    .bind(&m.status).bind(m.error_code).bind(&m.error_title).bind(&m.error_details)
+    .bind(&m.reply_to_provider_id).bind(m.sender_user_id).bind(m.provider_ts).bind(m.time_flagged)
+    .bind(m.edited).bind(m.deleted).bind(m.sort_at).bind(m.created_at).bind(m.updated_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<MessageRow> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tid).bind(id).fetch_one(&mut *c).await)?)
+}
+
+/// (id, conversation, contact) of the message with this provider id on this number.
+pub async fn find_by_provider_id(s: &mut Scope<'_>, channel: Uuid, wamid: &str) -> Result<Option<(Uuid, Uuid, Uuid)>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as(
+        "SELECT id, conversation_id, contact_id FROM messages
+         WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3",
+    )
+    .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?)
+}
+
+/// A page of a conversation, newest first, before (sort_at, id).
+pub async fn page(
+    s: &mut Scope<'_>,
+    conversation: Uuid,
+    before: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<MessageRow>> {
+    let tid = s.tid();
+    let (at, id) = before.map_or((None, None), |(a, i)| (Some(a), Some(i)));
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND conversation_id = $2
+           AND ($3 IS NULL OR sort_at < $3 OR (sort_at = $3 AND id < $4))
+         ORDER BY sort_at DESC, id DESC LIMIT $5"
+    )))
+    .bind(tid).bind(conversation).bind(at).bind(id).bind(limit)
+    .fetch_all(&mut *c).await)?)
+}
+
+/// A status report for one of our messages.
+#[derive(Debug, Clone)]
+pub struct StatusReport<'a> {
+    pub status: &'a str,
+    pub error_code: Option<i64>,
+    pub error_title: Option<&'a str>,
+    pub error_details: Option<&'a str>,
+    pub at: i64,
+}
+
+/// Where a status lands.
+pub enum Target<'a> {
+    /// Meta's id for the message on this number.
+    Provider { channel: Uuid, wamid: &'a str },
+    /// Our own id, echoed back in `biz_opaque_callback_data`: reconciles a send whose answer we
+    /// never got, and records its wamid.
+    Ours { id: Uuid, channel: Uuid, wamid: &'a str },
+}
+
+/// Outcome of [`apply_status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The message changed: (id, conversation, new status).
+    Changed { id: Uuid, conversation: Uuid, status: String },
+    /// The message exists and already knew this (duplicate or older report).
+    Unchanged,
+    /// No such message (yet).
+    Unknown,
+}
+
+/// Applies a status report monotonically, in one statement (safe under concurrent deliveries).
+pub async fn apply_status(s: &mut Scope<'_>, target: Target<'_>, r: &StatusReport<'_>) -> Result<Applied> {
+    let tid = s.tid();
+    let new_rank = rank(r.status);
+    // Two static WHERE clauses rather than one with a switch, so each uses its index.
+    let (by, channel, wamid, ours) = match target {
+        Target::Provider { channel, wamid } => ("channel_id = $2 AND provider_message_id = $3", channel, wamid, None),
+        Target::Ours { id, channel, wamid } => ("id = $10 AND channel_id = $2", channel, wamid, Some(id)),
+    };
+    let sql = format!(
+        "UPDATE messages SET
+             status = CASE WHEN {RANK} < $4 THEN $5 ELSE status END,
+             error_code = COALESCE($6, error_code),
+             error_title = COALESCE($7, error_title),
+             error_details = COALESCE($8, error_details),
+             provider_message_id = COALESCE(provider_message_id, $3),
+             updated_at = $9
+         WHERE tenant_id = $1 AND {by} AND direction = 'outbound'
+           AND ({RANK} < $4 OR ($6 IS NOT NULL AND (error_code IS NULL OR error_code <> $6))
+                OR provider_message_id IS NULL)
+         RETURNING id, conversation_id, status"
+    );
+    let changed: Option<(Uuid, Uuid, String)> = on!(s.ex(), c => {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(tid).bind(channel).bind(wamid).bind(new_rank).bind(r.status).bind(r.error_code)
+            .bind(r.error_title).bind(r.error_details).bind(r.at);
+        match ours {
+            Some(id) => q.bind(id).fetch_optional(&mut *c).await,
+            None => q.fetch_optional(&mut *c).await,
+        }
+    })?;
+    if let Some((id, conversation, status)) = changed {
+        return Ok(Applied::Changed { id, conversation, status });
+    }
+    let exists: Option<i32> = match ours {
+        Some(id) => on!(s.ex(), c => sqlx::query_scalar("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2")
+            .bind(tid).bind(id).fetch_optional(&mut *c).await)?,
+        None => on!(s.ex(), c => sqlx::query_scalar(
+            "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3",
+        )
+        .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?,
+    };
+    Ok(if exists.is_some() { Applied::Unchanged } else { Applied::Unknown })
+}
+
+/// Keeps a status for a wamid not known yet. Duplicates collapse.
+pub async fn park_status(s: &mut Scope<'_>, channel: Uuid, wamid: &str, r: &StatusReport<'_>, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "INSERT INTO parked_statuses (tenant_id, channel_id, provider_message_id, status, error_code,
+             error_title, error_details, provider_ts, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(tid).bind(channel).bind(wamid).bind(r.status).bind(r.error_code.unwrap_or(0))
+    .bind(r.error_title).bind(r.error_details).bind(r.at).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ParkedStatus {
+    pub status: String,
+    pub error_code: i64,
+    pub error_title: Option<String>,
+    pub error_details: Option<String>,
+    pub provider_ts: i64,
+}
+
+/// Removes and returns the statuses parked for a wamid, oldest first.
+pub async fn take_parked(s: &mut Scope<'_>, channel: Uuid, wamid: &str) -> Result<Vec<ParkedStatus>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => {
+        let rows = sqlx::query_as::<_, ParkedStatus>(
+            "SELECT status, error_code, error_title, error_details, provider_ts FROM parked_statuses
+             WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3 ORDER BY provider_ts",
+        )
+        .bind(tid).bind(channel).bind(wamid).fetch_all(&mut *c).await?;
+        if !rows.is_empty() {
+            sqlx::query("DELETE FROM parked_statuses WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3")
+                .bind(tid).bind(channel).bind(wamid).execute(&mut *c).await?;
+        }
+        Ok::<_, sqlx::Error>(rows)
+    })?)
+}
+
+/// Moves outbound messages from `from` to `to` (queued → sending, sending → unknown, …). Returns
+/// the ids that moved.
+pub async fn transition(s: &mut Scope<'_>, id: Uuid, from: &str, to: &str, now: i64) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE messages SET status = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND status = $3",
+    )
+    .bind(tid).bind(id).bind(from).bind(to).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Meta accepted our send: record its wamid (and move to accepted unless a status webhook
+/// already moved the message further).
+pub async fn accepted(s: &mut Scope<'_>, id: Uuid, wamid: &str, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $3),
+             status = CASE WHEN {RANK} < 10 THEN 'accepted' ELSE status END, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tid).bind(id).bind(wamid).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A send failed for good before reaching the customer.
+pub async fn failed(
+    s: &mut Scope<'_>,
+    id: Uuid,
+    code: Option<i64>,
+    title: &str,
+    details: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE messages SET status = CASE WHEN {RANK} < 25 THEN 'failed' ELSE status END,
+             error_code = $3, error_title = $4, error_details = $5, updated_at = $6
+         WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tid).bind(id).bind(code).bind(title).bind(details).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sends whose outcome is unknown for longer than `before`: to be retried.
+pub async fn unknown_before(s: &mut Scope<'_>, before: i64, limit: i64) -> Result<Vec<Uuid>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT id FROM messages WHERE tenant_id = $1 AND status = 'unknown' AND updated_at < $2 LIMIT $3",
+    )
+    .bind(tid).bind(before).bind(limit).fetch_all(&mut *c).await)?)
+}
+
+/// A customer edited a message: the latest content replaces the old one.
+pub async fn edit(
+    s: &mut Scope<'_>,
+    channel: Uuid,
+    wamid: &str,
+    content: &Sealed<serde_json::Value>,
+    now: i64,
+) -> Result<Option<(Uuid, Uuid)>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as(
+        "UPDATE messages SET content_sealed = $4, edited = TRUE, updated_at = $5
+         WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3 AND NOT deleted
+         RETURNING id, conversation_id",
+    )
+    .bind(tid).bind(channel).bind(wamid).bind(content).bind(now)
+    .fetch_optional(&mut *c).await)?)
+}
+
+/// A customer deleted a message for everyone: its content goes too.
+pub async fn revoke(s: &mut Scope<'_>, channel: Uuid, wamid: &str, now: i64) -> Result<Option<(Uuid, Uuid)>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as(
+        "UPDATE messages SET content_sealed = NULL, deleted = TRUE, updated_at = $4
+         WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
+         RETURNING id, conversation_id",
+    )
+    .bind(tid).bind(channel).bind(wamid).bind(now)
+    .fetch_optional(&mut *c).await)?)
+}
+
+/// Sets (or with `None`, removes) a reaction; a report older than the stored one is ignored,
+/// so an "add" delivered after a later "remove" does not resurrect the reaction.
+pub async fn react(s: &mut Scope<'_>, message: Uuid, reactor: &str, emoji: Option<&str>, at: i64) -> Result<bool> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "INSERT INTO message_reactions (tenant_id, message_id, reactor, emoji, reacted_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant_id, message_id, reactor) DO UPDATE SET emoji = excluded.emoji, reacted_at = excluded.reacted_at
+         WHERE excluded.reacted_at >= message_reactions.reacted_at",
+    )
+    .bind(tid).bind(message).bind(reactor).bind(emoji).bind(at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Reactions on a set of messages: (message, reactor, emoji).
+pub async fn reactions(s: &mut Scope<'_>, messages: &[Uuid]) -> Result<Vec<(Uuid, String, String)>> {
+    let tid = s.tid();
+    let mut out = Vec::new();
+    for &m in messages {
+        let rows: Vec<(Uuid, String, String)> = on!(s.ex(), c => sqlx::query_as(
+            "SELECT message_id, reactor, emoji FROM message_reactions
+             WHERE tenant_id = $1 AND message_id = $2 AND emoji IS NOT NULL",
+        )
+        .bind(tid).bind(m).fetch_all(&mut *c).await)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+pub async fn count_in_conversation(s: &mut Scope<'_>, conversation: Uuid) -> Result<i64> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE tenant_id = $1 AND conversation_id = $2",
+    )
+    .bind(tid).bind(conversation).fetch_one(&mut *c).await)?)
+}
+
+/// Fails with `NotFound` unless the message belongs to the conversation (a reply or reaction
+/// must target a message of the same thread).
+pub async fn in_conversation(s: &mut Scope<'_>, conversation: Uuid, id: Uuid) -> Result<MessageRow> {
+    let m = get(s, id).await?;
+    if m.conversation_id == conversation { Ok(m) } else { Err(StoreError::NotFound) }
+}
