@@ -38,6 +38,8 @@ pub struct WhatsAppConfig {
     pub send_concurrency: usize,
     /// Largest media file downloaded, in bytes, per kind (Meta's documented limits).
     pub media_limits: MediaLimits,
+    /// Whole-request limit for Graph API calls. A send that times out is `unknown`, not resent.
+    pub graph_timeout: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +72,7 @@ impl Default for WhatsAppConfig {
                 document: 100 * MB,
                 sticker: MB / 2,
             },
+            graph_timeout: std::time::Duration::from_secs(20),
         }
     }
 }
@@ -123,6 +126,7 @@ impl AppConfig {
             argon2: Argon2Config { memory_kib: 256, iterations: 1, parallelism: 1 },
             whatsapp: WhatsAppConfig {
                 allowed_graph_urls: vec![META_GRAPH_URL.to_owned(), "http://127.0.0.1:*".to_owned()],
+                graph_timeout: std::time::Duration::from_secs(2),
                 ..WhatsAppConfig::default()
             },
             // Tests log in hundreds of times from one address; limits get their own test.

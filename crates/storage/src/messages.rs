@@ -185,10 +185,12 @@ pub async fn apply_status(s: &mut Scope<'_>, target: Target<'_>, r: &StatusRepor
         return Ok(Applied::Changed { id, conversation, status });
     }
     let exists: Option<i32> = match ours {
-        Some(id) => on!(s.ex(), c => sqlx::query_scalar("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2")
-            .bind(tid).bind(id).fetch_optional(&mut *c).await)?,
+        Some(id) => {
+            on!(s.ex(), c => sqlx::query_scalar("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2 AND direction = 'outbound'")
+            .bind(tid).bind(id).fetch_optional(&mut *c).await)?
+        }
         None => on!(s.ex(), c => sqlx::query_scalar(
-            "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3",
+            "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3 AND direction = 'outbound'",
         )
         .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?,
     };

@@ -42,6 +42,7 @@ pub struct WaState {
     /// Wakes the generic job workers.
     pub jobs_wakeup: Arc<Notify>,
     pub(crate) pacing: sender::Pacing,
+    graph_timeout: std::time::Duration,
 }
 
 impl WaState {
@@ -50,6 +51,7 @@ impl WaState {
             channels: channels::ChannelCache::default(),
             graph: Mutex::default(),
             ingest: ingest::Queue::new(cfg.ingest_batch * 8),
+            graph_timeout: cfg.graph_timeout,
             send_wakeup: Arc::default(),
             jobs_wakeup: Arc::default(),
             pacing: sender::Pacing::default(),
@@ -66,6 +68,7 @@ impl WaState {
         let client = GraphClient::new(GraphConfig {
             base_url: base_url.to_owned(),
             api_version: version.to_owned(),
+            timeout: self.graph_timeout,
             ..GraphConfig::default()
         })
         .map_err(AppError::internal)?;

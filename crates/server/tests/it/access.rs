@@ -132,7 +132,11 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
             if has_id {
                 let path = template.replace("{id}", &world.object_for(template).await);
                 let client = t.login(&outsider).await;
-                assert_eq!(call(t, &client, &method, &path, valid_body(template)).await, StatusCode::NOT_FOUND, "{label} across tenants");
+                assert_eq!(
+                    call(t, &client, &method, &path, valid_body(template)).await,
+                    StatusCode::NOT_FOUND,
+                    "{label} across tenants"
+                );
                 // …and it is still there for its owner.
                 if template.starts_with("/api/v1/contacts/") {
                     assert_eq!(api_a.get(&path).await.0, StatusCode::OK);

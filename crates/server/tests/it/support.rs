@@ -25,6 +25,10 @@ pub struct TestServer {
     running: Option<Running>,
     db: TestDb,
     pub blobs: tempfile::TempDir,
+    master: MasterKey,
+    config: AppConfig,
+    web: WebConfig,
+    clock: Arc<dyn switchboard_core::Clock>,
 }
 
 /// Declares `name::sqlite` and `name::postgres` for an `async fn(&TestServer)` scenario.
@@ -80,6 +84,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut config = config;
         config.public_url = format!("http://{}", listener.local_addr().unwrap());
+        let keep = (master.clone(), config.clone(), web.clone(), clock.clone());
         let running = launch(
             LaunchConfig { db: db.db.clone(), master, app: config, web, clock, blobs_dir: blobs.path().to_owned() },
             listener,
@@ -93,7 +98,36 @@ impl TestServer {
             running: Some(running),
             db,
             blobs,
+            master: keep.0,
+            config: keep.1,
+            web: keep.2,
+            clock: keep.3,
         })
+    }
+
+    /// Stops this node (as a deploy or a crash-restart would) and starts a new one on the same
+    /// database, master key and blob store, listening on a new port.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let options = switchboard_storage::DbOptions { max_connections: 8, ..Default::default() };
+        let db = switchboard_storage::Db::connect(&self.db_url, &options).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = self.config.clone();
+        config.public_url = format!("http://{}", listener.local_addr().unwrap());
+        let cfg = LaunchConfig {
+            db,
+            master: self.master.clone(),
+            app: config,
+            web: self.web.clone(),
+            clock: self.clock.clone(),
+            blobs_dir: self.blobs.path().to_owned(),
+        };
+        let running = launch(cfg, listener).await.unwrap();
+        self.url = running.url();
+        self.app = running.app.clone();
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) {
@@ -336,7 +370,8 @@ pub const SIM_VERIFY: &str = "test-verify-token";
 impl TestServer {
     /// Starts a simulator with a fresh phone_number_id and connects it through the API.
     pub async fn whatsapp(&self, key: &str) -> Whatsapp {
-        self.whatsapp_with(key, switchboard_simulator::SimConfig::default()).await
+        let fast = switchboard_simulator::SimConfig { status_delays_ms: (10, 20, 30), ..Default::default() };
+        self.whatsapp_with(key, fast).await
     }
 
     pub async fn whatsapp_with(&self, key: &str, base: switchboard_simulator::SimConfig) -> Whatsapp {
@@ -347,7 +382,6 @@ impl TestServer {
             access_token: SIM_TOKEN.into(),
             verify_token: SIM_VERIFY.into(),
             phone_number_id: phone_number_id.clone(),
-            status_delays_ms: (10, 20, 30),
             ..base
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -397,7 +431,51 @@ impl TestServer {
             drop(conn);
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        let deliveries = reqwest::get(format!("{}/_sim/deliveries", wa.sim.base_url)).await.unwrap().text().await.unwrap();
+        let deliveries =
+            reqwest::get(format!("{}/_sim/deliveries", wa.sim.base_url)).await.unwrap().text().await.unwrap();
         panic!("message {wamid} never arrived; simulator deliveries: {deliveries}");
+    }
+}
+
+impl TestServer {
+    /// POSTs a raw webhook body to a channel's URL with the given signature header.
+    pub async fn post_webhook(&self, path: &str, body: Vec<u8>, signature: Option<String>) -> (StatusCode, String) {
+        let mut req = reqwest::Client::new().post(self.url(path)).header("content-type", "application/json").body(body);
+        if let Some(sig) = signature {
+            req = req.header("x-hub-signature-256", sig);
+        }
+        let res = req.send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+
+    /// Signs with the test app secret and POSTs to the channel's webhook URL.
+    pub async fn deliver(&self, wa: &Whatsapp, body: &[u8]) -> StatusCode {
+        let sig = switchboard_channels::whatsapp::signature::sign(SIM_SECRET.as_bytes(), body);
+        self.post_webhook(&format!("/webhooks/whatsapp/{}", wa.channel_id), body.to_vec(), Some(sig)).await.0
+    }
+
+    /// A `SELECT COUNT(*) … WHERE tenant_id = $1 [AND …]` against the database.
+    pub async fn count(&self, tenant: TenantId, table: &str, and: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = $1 {and}");
+        let mut conn = self.app.db.read().await.unwrap();
+        match conn.ex() {
+            Ex::Sqlite(c) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.as_uuid()).fetch_one(&mut *c).await.unwrap()
+            }
+            Ex::Pg(c) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tenant.as_uuid()).fetch_one(&mut *c).await.unwrap()
+            }
+        }
+    }
+
+    /// Polls until `f` holds (5 s at most).
+    pub async fn eventually<F: AsyncFnMut() -> bool>(&self, what: &str, mut f: F) {
+        for _ in 0..250 {
+            if f().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("never happened: {what}");
     }
 }
