@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use switchboard_core::Clock;
+
 use crate::support::{Api, SIM_SECRET, SIM_VERIFY, TestServer, Whatsapp, error_code};
 
 fn vectors_dir() -> Option<PathBuf> {
@@ -421,6 +423,288 @@ server_test!(
         whatsapp: switchboard_app::config::WhatsAppConfig {
             ingest_writers: 4,
             ingest_batch: 1,
+            ..switchboard_app::AppConfig::for_tests().whatsapp
+        },
+        ..switchboard_app::AppConfig::for_tests()
+    }
+);
+
+/// The server restarts while the simulator is delivering: every message the simulator sent is
+/// present exactly once afterwards (Meta-style retries cover the gap; nothing acknowledged is
+/// lost, nothing is doubled).
+async fn restart_while_delivering(backend: switchboard_storage::Backend) {
+    let Some(mut t) = TestServer::start(backend, switchboard_app::AppConfig::for_tests()).await else { return };
+    let acme = t.tenant("Acme").await;
+    let retries =
+        switchboard_simulator::SimConfig { retry_schedule_ms: vec![0, 100, 300, 600, 1000], ..Default::default() };
+    let wa = t.whatsapp_with(&acme.key, retries).await;
+    let mut wamids = Vec::new();
+    for i in 0..6 {
+        let got = wa
+            .control()
+            .inbound(&json!({"from": format!("9054440000{i:02}"), "type": "text", "text": "yük", "count": 25}))
+            .unwrap();
+        wamids.extend(got);
+        if i == 2 {
+            t.restart().await;
+            let (_, ch) = Api::new(&t, &acme.key).get(&format!("/api/v1/channels/whatsapp/{}", wa.channel_id)).await;
+            wa.sim.set_webhook_url(ch["webhook_url"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(wamids.len(), 150);
+    for w in &wamids {
+        t.wait_for_wamid(acme.id, &wa, w).await;
+    }
+    assert_eq!(t.count(acme.id, "messages", "").await, 150, "each exactly once");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_while_delivering_sqlite() {
+    restart_while_delivering(switchboard_storage::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_while_delivering_postgres() {
+    restart_while_delivering(switchboard_storage::Backend::Postgres).await;
+}
+
+/// Free-form messages need the 24-hour window; templates do not but must exist, be approved and
+/// get their parameters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_and_templates() {
+    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
+        jiff::Timestamp::now().as_millisecond(),
+    )));
+    let t = TestServer::start_full(
+        switchboard_storage::Backend::Sqlite,
+        switchboard_app::AppConfig::for_tests(),
+        Default::default(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let acme = t.tenant("Acme").await;
+    let api = Api::new(&t, &acme.key);
+    let wa = t.whatsapp(&acme.key).await;
+    let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let send = |body: Value| api.post(&path, body);
+    assert_eq!(send(json!({"type": "text", "text": "açık"})).await.0, StatusCode::ACCEPTED);
+
+    clock.advance(25 * switchboard_core::Millis::HOUR);
+    let (s, b) = send(json!({"type": "text", "text": "kapalı"})).await;
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "window_closed"));
+    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
+    assert_eq!(conv["window_open"], false);
+
+    // Templates arrive by the sync job that connecting the number enqueued.
+    t.eventually("templates synced", async || {
+        api.get("/api/v1/templates").await.1["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (s, b) = send(json!({"type": "template", "name": "nope", "language": "tr"})).await;
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_template"));
+    let (s, b) =
+        send(json!({"type": "template", "name": "appointment_reminder", "language": "tr", "parameters": ["Ayşe"]}))
+            .await;
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "template_parameters"));
+    let (s, m) = send(json!({"type": "template", "name": "appointment_reminder", "language": "tr", "parameters": ["Ayşe", "yarın 10:00"]})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{m}");
+    assert!(m["text"].as_str().unwrap().contains("Ayşe"));
+    let id = m["id"].as_str().unwrap().to_owned();
+    t.eventually("template delivered", async || {
+        matches!(message(&t, &acme.key, &conversation, &id).await["status"].as_str(), Some("delivered" | "read"))
+    })
+    .await;
+    // A template that is not approved is refused.
+    let (_, created) = api
+        .post("/api/v1/templates", json!({"channel_id": wa.channel_id, "name": "pending_one", "language": "tr", "category": "UTILITY", "components": [{"type": "BODY", "text": "Bekleyin"}]}))
+        .await;
+    assert_eq!(created["status"], "PENDING");
+    let (s, b) = send(json!({"type": "template", "name": "pending_one", "language": "tr"})).await;
+    if s == StatusCode::UNPROCESSABLE_ENTITY {
+        assert_eq!(error_code(&b), "template_not_approved");
+    }
+    // The customer writes again (at the time the server's clock says): the window reopens.
+    let now_secs = clock.now().0 / 1000;
+    let w = wa
+        .control()
+        .inbound(&json!({"from": "905321112233", "type": "text", "text": "Tekrar", "timestamp": now_secs}))
+        .unwrap();
+    t.wait_for_wamid(acme.id, &wa, &w[0]).await;
+    assert_eq!(send(json!({"type": "text", "text": "yine açık"})).await.0, StatusCode::ACCEPTED);
+    t.stop().await;
+}
+
+/// Meta's errors: a throughput limit is retried, a closed window reported by webhook fails the
+/// message with Meta's code, a refused token fails it and marks the number for reconnection.
+async fn send_errors_are_mapped(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
+    let faults = |codes: Vec<(i64, bool)>| switchboard_simulator::Faults {
+        fail_next: codes
+            .into_iter()
+            .map(|(code, asynchronous)| switchboard_simulator::ForcedError { code, asynchronous })
+            .collect(),
+        ..Default::default()
+    };
+    wa.control().set_faults(faults(vec![(130429, false)]));
+    let (id, _) = send_text(t, &acme.key, &conversation, "yeniden denenir").await;
+    t.eventually("retried and delivered", async || {
+        matches!(message(t, &acme.key, &conversation, &id).await["status"].as_str(), Some("delivered" | "read"))
+    })
+    .await;
+
+    wa.control().set_faults(faults(vec![(131047, true)]));
+    let (id, _) = send_text(t, &acme.key, &conversation, "pencere").await;
+    t.eventually("failed by webhook", async || message(t, &acme.key, &conversation, &id).await["status"] == "failed")
+        .await;
+    assert_eq!(message(t, &acme.key, &conversation, &id).await["error"]["code"], 131047);
+
+    wa.control().set_faults(faults(vec![(190, false)]));
+    let api = Api::new(t, &acme.key);
+    let (_, m) = api
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": "token"}))
+        .await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    t.eventually("failed on the token", async || message(t, &acme.key, &conversation, &id).await["status"] == "failed")
+        .await;
+    assert_eq!(message(t, &acme.key, &conversation, &id).await["error"]["code"], 190);
+    t.eventually("number needs reconnection", async || {
+        api.get(&format!("/api/v1/channels/whatsapp/{}", wa.channel_id)).await.1["status"] == "needs_reconnection"
+    })
+    .await;
+    let (s, b) =
+        api.post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": "x"})).await;
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::CONFLICT, "conflict"));
+}
+server_test!(send_errors_are_mapped);
+
+/// Inbound media is fetched with the number's token, checked, sealed under the contact's key
+/// and served back whole; the blob on disk does not contain the file.
+async fn media_is_fetched_and_sealed(t: &TestServer) {
+    use base64::Engine;
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let picture = b"\xff\xd8\xff\xe0JFIF-fake-jpeg-with-a-secret-inside".to_vec();
+    let wamids = wa
+        .control()
+        .inbound(&json!({"from": "905321112233", "type": "image", "caption": "reçete",
+            "media": {"mime_type": "image/jpeg", "data_base64": base64::engine::general_purpose::STANDARD.encode(&picture)}}))
+        .unwrap();
+    let (_, conversation, _) = t.wait_for_wamid(acme.id, &wa, &wamids[0]).await;
+    let api = Api::new(t, &acme.key);
+    let mut media_url = String::new();
+    t.eventually("media stored", async || {
+        let (_, page) = api.get(&format!("/api/v1/conversations/{conversation}/messages")).await;
+        let m = &page["items"][0]["media"][0];
+        media_url = m["url"].as_str().unwrap_or_default().to_owned();
+        m["state"] == "stored"
+    })
+    .await;
+    let res = reqwest::Client::new().get(t.url(&media_url)).bearer_auth(&acme.key).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert_eq!(res.bytes().await.unwrap().to_vec(), picture);
+    t.assert_not_stored(&["secret-inside", "reçete", "905321112233"]).await;
+    // Another tenant cannot fetch it.
+    let other = t.tenant("Other").await;
+    let res = reqwest::Client::new().get(t.url(&media_url)).bearer_auth(&other.key).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+server_test!(media_is_fetched_and_sealed);
+
+/// Open, pending and snoozed conversations are reused; a resolved one reopens (default) or a
+/// new one starts (tenant setting).
+async fn conversation_rules(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let api = Api::new(t, &acme.key);
+    let wa = t.whatsapp(&acme.key).await;
+    let (first, _) = t.customer_writes(acme.id, &wa, "905321112233", "bir").await;
+    let until = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap().to_string();
+    let (s, c) = api
+        .patch(&format!("/api/v1/conversations/{first}"), json!({"status": "snoozed", "snoozed_until": until}))
+        .await;
+    assert_eq!((s, c["status"].as_str()), (StatusCode::OK, Some("snoozed")));
+    let (again, _) = t.customer_writes(acme.id, &wa, "905321112233", "iki").await;
+    assert_eq!(again, first, "a snoozed conversation is reused");
+    let (_, c) = api.get(&format!("/api/v1/conversations/{first}")).await;
+    assert_eq!(c["status"], "open", "and wakes up");
+
+    api.patch(&format!("/api/v1/conversations/{first}"), json!({"status": "resolved"})).await;
+    let (reopened, _) = t.customer_writes(acme.id, &wa, "905321112233", "üç").await;
+    assert_eq!(reopened, first, "a resolved conversation reopens by default");
+
+    api.patch("/api/v1/settings", json!({"resolved_conversation_policy": "new"})).await;
+    api.patch(&format!("/api/v1/conversations/{first}"), json!({"status": "resolved"})).await;
+    let (fresh, _) = t.customer_writes(acme.id, &wa, "905321112233", "dört").await;
+    assert_ne!(fresh, first, "with the `new` policy a new conversation starts");
+    // Reopening the old one now would make two open conversations: refused.
+    let (s, _) = api.patch(&format!("/api/v1/conversations/{first}"), json!({"status": "open"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // Assign, label, filter.
+    let agent = t.user(acme.id, switchboard_core::Role::Agent).await;
+    let (s, c) =
+        api.patch(&format!("/api/v1/conversations/{fresh}"), json!({"assignee_id": agent.id, "labels": ["vip"]})).await;
+    assert_eq!((s, c["labels"].clone()), (StatusCode::OK, json!(["vip"])));
+    let (_, mine) = api.get(&format!("/api/v1/conversations?assignee={}", agent.id)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let (_, labelled) = api.get("/api/v1/conversations?label=vip&status=open").await;
+    assert_eq!(labelled["items"][0]["id"], fresh.as_str());
+    let (_, none) = api.get("/api/v1/conversations?assignee=none&status=open").await;
+    assert!(none["items"].as_array().unwrap().iter().all(|c| c["id"] != fresh.as_str()));
+}
+server_test!(conversation_rules);
+
+/// Message texts, names and numbers from WhatsApp are sealed at rest.
+async fn whatsapp_data_is_sealed(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let wamids = wa
+        .control()
+        .inbound(
+            &json!({"from": "905337778899", "name": "Fadime Gizli", "type": "text", "text": "kanser tedavim hakkında"}),
+        )
+        .unwrap();
+    let (_, conversation, _) = t.wait_for_wamid(acme.id, &wa, &wamids[0]).await;
+    let (id, _) = send_text(t, &acme.key, &conversation.to_string(), "randevunuz onaylandı").await;
+    assert!(!id.is_empty());
+    t.assert_not_stored(&["Fadime", "Gizli", "905337778899", "5337778899", "kanser", "randevunuz onaylandı"]).await;
+}
+server_test!(whatsapp_data_is_sealed);
+
+/// One platform-wide Meta app: deliveries are routed by phone_number_id, across tenants.
+async fn platform_webhook_routes_by_number(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let wa_a = t.whatsapp(&a.key).await;
+    let wa_b = t.whatsapp(&b.key).await;
+    let change = |wa: &Whatsapp, wamid: &str| {
+        json!({"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
+        "contacts": [{"profile": {"name": "X"}, "wa_id": "905321112233"}],
+        "messages": [{"from": "905321112233", "id": wamid, "timestamp": "1767225600", "type": "text", "text": {"body": "hi"}}]}})
+    };
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001", "changes": [
+        change(&wa_a, "wamid.PA"), change(&wa_b, "wamid.PB"),
+        {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": "999"},
+          "messages": [{"from": "905321112233", "id": "wamid.PC", "timestamp": "1767225600", "type": "text", "text": {"body": "nobody's"}}]}}]}]}))
+    .unwrap();
+    let sig = switchboard_channels::whatsapp::signature::sign(b"platform-secret", &body);
+    let (s, _) = t.post_webhook("/webhooks/whatsapp", body, Some(sig)).await;
+    assert_eq!(s, StatusCode::OK);
+    t.wait_for_wamid(a.id, &wa_a, "wamid.PA").await;
+    t.wait_for_wamid(b.id, &wa_b, "wamid.PB").await;
+    assert_eq!(t.count(a.id, "messages", "").await, 1);
+    assert_eq!(t.count(b.id, "messages", "").await, 1);
+}
+server_test!(
+    platform_webhook_routes_by_number,
+    switchboard_app::AppConfig {
+        whatsapp: switchboard_app::config::WhatsAppConfig {
+            platform_app_secret: Some("platform-secret".into()),
             ..switchboard_app::AppConfig::for_tests().whatsapp
         },
         ..switchboard_app::AppConfig::for_tests()
