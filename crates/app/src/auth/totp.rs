@@ -151,10 +151,17 @@ impl App {
         let mut c = self.db.read().await?;
         let mut s = c.tenant(p.tenant);
         let user = users::get(&mut s, user_id.as_uuid()).await?;
-        let Some(sealed) = user.totp_secret_sealed.as_ref().filter(|_| !user.totp_enabled) else {
+        let Some(sealed) = user
+            .totp_secret_sealed
+            .as_ref()
+            .filter(|_| !user.totp_enabled)
+        else {
             return Ok(None);
         };
-        let secret: Vec<u8> = self.keys.open_tenant(&mut s, &secret_aad(&user), sealed).await?;
+        let secret: Vec<u8> = self
+            .keys
+            .open_tenant(&mut s, &secret_aad(&user), sealed)
+            .await?;
         let email: Email = self
             .keys
             .open_tenant(&mut s, &email_aad(&user), &user.email_sealed)

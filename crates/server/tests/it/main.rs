@@ -11,5 +11,7 @@ mod support;
 mod access;
 mod api_basics;
 mod auth;
+mod browser;
 mod cli;
 mod contacts;
+mod ui;

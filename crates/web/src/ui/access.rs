@@ -60,7 +60,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Viewer>().cloned().ok_or_else(|| {
             // A handler that needs a viewer on a public route is a wiring bug.
-            UiError(AppError::Internal("page route without a session check".into()))
+            UiError(AppError::Internal(
+                "page route without a session check".into(),
+            ))
         })
     }
 }
@@ -250,11 +252,17 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next("/contacts?label=vip"), Some("/contacts?label=vip"));
+        assert_eq!(
+            safe_next("/contacts?label=vip"),
+            Some("/contacts?label=vip")
+        );
         assert_eq!(safe_next("//evil.example/x"), None);
         assert_eq!(safe_next("/\\evil.example"), None);
         assert_eq!(safe_next("https://evil.example"), None);
         assert_eq!(safe_next("/a\nb"), None);
-        assert_eq!(percent_encode("/contacts?q=a b&x"), "/contacts%3Fq%3Da%20b%26x");
+        assert_eq!(
+            percent_encode("/contacts?q=a b&x"),
+            "/contacts%3Fq%3Da%20b%26x"
+        );
     }
 }

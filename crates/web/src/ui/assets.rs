@@ -124,7 +124,10 @@ mod tests {
             res.headers()[header::CACHE_CONTROL],
             "public, max-age=31536000, immutable"
         );
-        assert_eq!(res.headers()[header::CONTENT_TYPE], "text/css; charset=utf-8");
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "text/css; charset=utf-8"
+        );
 
         let stale = serve(Path(("0000000000000000".into(), "app.css".into()))).await;
         assert_eq!(stale.status(), StatusCode::NOT_FOUND);

@@ -164,7 +164,10 @@ mod tests {
 
     #[test]
     fn times_are_shortened() {
-        assert_eq!(short_time("2026-11-23T16:44:05.123Z"), "2026-11-23 16:44 UTC");
+        assert_eq!(
+            short_time("2026-11-23T16:44:05.123Z"),
+            "2026-11-23 16:44 UTC"
+        );
         assert_eq!(short_time("garbage"), "garbage");
     }
 }

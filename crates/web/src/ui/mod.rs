@@ -101,9 +101,7 @@ impl Pages {
             self.state.clone(),
             move |axum::extract::State(s): axum::extract::State<AppState>,
                   req: axum::extract::Request,
-                  next: axum::middleware::Next| {
-                access::guard(s, access, req, next)
-            },
+                  next: axum::middleware::Next| { access::guard(s, access, req, next) },
         ));
         self.router = self.router.route(spec.path, method_router);
         self.specs.push(spec);

@@ -81,9 +81,10 @@ fn describe(e: &AppError) -> (String, Option<String>, String) {
             i.message.clone(),
         ),
         AppError::Conflict { field, .. } => (
-            field
-                .as_deref()
-                .map_or_else(|| "err.conflict".to_owned(), |f| format!("err.conflict.{f}")),
+            field.as_deref().map_or_else(
+                || "err.conflict".to_owned(),
+                |f| format!("err.conflict.{f}"),
+            ),
             field.clone(),
             message,
         ),

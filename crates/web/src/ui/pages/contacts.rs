@@ -292,7 +292,13 @@ impl ContactForm {
     fn from_item(c: &ContactItem, pii: bool) -> Self {
         // Masked values are not editable values: without the permission the fields start
         // empty, and empty keeps what is stored.
-        let personal = |v: &Option<String>| if pii { v.clone().unwrap_or_default() } else { String::new() };
+        let personal = |v: &Option<String>| {
+            if pii {
+                v.clone().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
         Self {
             name: c.name.clone().unwrap_or_default(),
             phone: personal(&c.phone),
@@ -311,9 +317,18 @@ impl ContactForm {
     fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
         self.attr_key
             .iter()
-            .zip(self.attr_value.iter().chain(std::iter::repeat(&String::new())))
+            .zip(
+                self.attr_value
+                    .iter()
+                    .chain(std::iter::repeat(&String::new())),
+            )
             .filter(|(k, v)| !k.trim().is_empty() || !v.trim().is_empty())
-            .map(|(k, v)| (k.trim().to_owned(), serde_json::Value::String(v.trim().to_owned())))
+            .map(|(k, v)| {
+                (
+                    k.trim().to_owned(),
+                    serde_json::Value::String(v.trim().to_owned()),
+                )
+            })
             .collect()
     }
 
@@ -326,7 +341,10 @@ impl ContactForm {
             .filter(|(k, v)| !k.trim().is_empty() || !v.trim().is_empty())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        rows.extend(std::iter::repeat_n((String::new(), String::new()), BLANK_ATTRIBUTE_ROWS));
+        rows.extend(std::iter::repeat_n(
+            (String::new(), String::new()),
+            BLANK_ATTRIBUTE_ROWS,
+        ));
         rows
     }
 
@@ -418,7 +436,11 @@ async fn create(State(s): State<AppState>, v: Viewer, Form(f): Form<ContactForm>
 }
 
 async fn edit_form(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> PageResult {
-    let c: ContactItem = s.app.get_contact(&v.principal, contact_id(&id)?).await?.into();
+    let c: ContactItem = s
+        .app
+        .get_contact(&v.principal, contact_id(&id)?)
+        .await?
+        .into();
     let f = ContactForm::from_item(&c, v.can(Permission::ContactsViewPii));
     Ok(ContactFormPage::new(&v, Some(c.id), f, None).into_response())
 }
@@ -433,7 +455,13 @@ async fn update(
     let input = f.for_update(v.can(Permission::ContactsViewPii));
     match s.app.update_contact(&v.principal, cid, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/contacts/{cid}?done=saved")).into_response()),
-        Err(e) => form_error(&v, Some(cid.to_string()), f, e, &format!("/contacts/{cid}/edit")),
+        Err(e) => form_error(
+            &v,
+            Some(cid.to_string()),
+            f,
+            e,
+            &format!("/contacts/{cid}/edit"),
+        ),
     }
 }
 
@@ -447,7 +475,11 @@ struct DeletePage {
     c: ContactItem,
 }
 
-async fn confirm_delete(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> PageResult {
+async fn confirm_delete(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
     let c = s.app.get_contact(&v.principal, contact_id(&id)?).await?;
     let page = DeletePage {
         t: v.t,
@@ -457,7 +489,11 @@ async fn confirm_delete(State(s): State<AppState>, v: Viewer, Path(id): Path<Str
     Ok(page.into_response())
 }
 
-async fn delete_contact(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> PageResult {
+async fn delete_contact(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
     s.app.delete_contact(&v.principal, contact_id(&id)?).await?;
     Ok(Redirect::to("/contacts?done=deleted").into_response())
 }
@@ -489,7 +525,11 @@ mod tests {
 
     #[test]
     fn attribute_rows_become_a_map_of_strings() {
-        let f = form("+905321112233", &["plan", "", "", "city"], &["gold", "", "", "İzmir"]);
+        let f = form(
+            "+905321112233",
+            &["plan", "", "", "city"],
+            &["gold", "", "", "İzmir"],
+        );
         let a = f.attributes();
         assert_eq!(a.len(), 2);
         assert_eq!(a["city"], "İzmir");

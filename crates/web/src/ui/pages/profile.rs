@@ -52,8 +52,7 @@ pub fn routes(p: Pages) -> Pages {
         totp_confirm,
     )
     .add(
-        PageSpec::post("/profile/totp/disable", a)
-            .mirrors(Method::POST, "/api/v1/me/totp/disable"),
+        PageSpec::post("/profile/totp/disable", a).mirrors(Method::POST, "/api/v1/me/totp/disable"),
         totp_disable,
     )
     .add(
@@ -138,7 +137,12 @@ async fn profile_page(s: &AppState, v: &Viewer, done: Option<Notice>) -> PageRes
 }
 
 /// The profile page again, with `e` beside the form it came from (or an error page).
-async fn with_error(s: &AppState, v: &Viewer, part: Part, e: switchboard_app::AppError) -> PageResult {
+async fn with_error(
+    s: &AppState,
+    v: &Viewer,
+    part: Part,
+    e: switchboard_app::AppError,
+) -> PageResult {
     let status = status_of(&e);
     let notice = inline(v.t, e)?;
     let mut page = profile_page(s, v, None).await?;
@@ -172,11 +176,7 @@ struct LocaleForm {
     locale: String,
 }
 
-async fn set_locale(
-    State(s): State<AppState>,
-    v: Viewer,
-    Form(f): Form<LocaleForm>,
-) -> PageResult {
+async fn set_locale(State(s): State<AppState>, v: Viewer, Form(f): Form<LocaleForm>) -> PageResult {
     let patch = UserPatch {
         locale: Some(f.locale),
         ..UserPatch::default()
@@ -246,7 +246,11 @@ async fn totp_begin(State(s): State<AppState>, v: Viewer) -> PageResult {
     }
 }
 
-async fn enrol_page(s: &AppState, v: &Viewer, notice: Option<Notice>) -> PageResult<Option<TotpEnrolPage>> {
+async fn enrol_page(
+    s: &AppState,
+    v: &Viewer,
+    notice: Option<Notice>,
+) -> PageResult<Option<TotpEnrolPage>> {
     let Some(e) = s.app.totp_pending(&v.principal).await? else {
         return Ok(None);
     };
@@ -272,11 +276,7 @@ struct CodeForm {
     code: String,
 }
 
-async fn totp_confirm(
-    State(s): State<AppState>,
-    v: Viewer,
-    Form(f): Form<CodeForm>,
-) -> PageResult {
+async fn totp_confirm(State(s): State<AppState>, v: Viewer, Form(f): Form<CodeForm>) -> PageResult {
     match s.app.totp_confirm(&v.principal, f.code.trim()).await {
         Ok(codes) => {
             let page = RecoveryCodesPage {
@@ -317,4 +317,3 @@ async fn end_all_sessions(State(s): State<AppState>, v: Viewer, jar: CookieJar) 
     s.app.logout_everywhere(&v.principal).await?;
     Ok((jar.add(cleared_cookie(&s)), Redirect::to("/login")).into_response())
 }
-

@@ -165,7 +165,10 @@ async fn create(State(s): State<AppState>, v: Viewer, Form(f): Form<NewKeyForm>)
             let mut page = keys_page(&s, &v, None, &f.scopes).await?;
             page.name = f.name;
             page.notice = Some(notice);
-            Ok(htmx::at("/settings/api-keys", (status, page).into_response()))
+            Ok(htmx::at(
+                "/settings/api-keys",
+                (status, page).into_response(),
+            ))
         }
     }
 }

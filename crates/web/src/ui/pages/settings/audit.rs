@@ -49,9 +49,10 @@ pub struct AuditItem {
     pub details: String,
 }
 
-/// Ids are long; the first block tells entries apart on screen (the full id is in the title).
+/// Ids are long; their last characters tell actors apart on screen (UUIDv7s share their
+/// leading, time-based digits).
 fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+    id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }
 
 impl From<AuditView> for AuditItem {

@@ -96,8 +96,8 @@ struct Done {
 
 async fn show(State(s): State<AppState>, v: Viewer, Query(q): Query<Done>) -> PageResult {
     let current = s.app.settings(&v.principal).await?;
-    let done = (q.done.as_deref() == Some("saved"))
-        .then(|| Notice::success(v.t.get("settings.saved")));
+    let done =
+        (q.done.as_deref() == Some("saved")).then(|| Notice::success(v.t.get("settings.saved")));
     Ok(OrgPage::new(&v, current.into(), done).into_response())
 }
 
@@ -120,7 +120,10 @@ async fn save(State(s): State<AppState>, v: Viewer, Form(f): Form<OrgForm>) -> P
             let status = status_of(&e);
             let notice = inline(v.t, e)?;
             let page = OrgPage::new(&v, f, Some(notice));
-            Ok(htmx::at("/settings/organisation", (status, page).into_response()))
+            Ok(htmx::at(
+                "/settings/organisation",
+                (status, page).into_response(),
+            ))
         }
     }
 }

@@ -146,7 +146,11 @@ async fn users_page(s: &AppState, v: &Viewer, cursor: Option<&str>) -> PageResul
         t: v.t,
         layout: Layout::new(Some(v), Section::Settings),
         tabs: tabs(v, Part::Users),
-        users: page.items.into_iter().map(|u| UserItem::new(v, u)).collect(),
+        users: page
+            .items
+            .into_iter()
+            .map(|u| UserItem::new(v, u))
+            .collect(),
         next: page
             .next_cursor
             .map(|c| format!("/settings/users?cursor={c}")),
