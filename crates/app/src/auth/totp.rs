@@ -34,6 +34,15 @@ fn totp_for(secret: Vec<u8>, account: &str) -> AppResult<Totp> {
         .map_err(AppError::internal)
 }
 
+/// What an authenticator needs: the secret typed by hand, or its `otpauth://` URL as a QR code.
+fn enrolment(secret: Vec<u8>, email: &Email) -> AppResult<TotpEnrolment> {
+    let base32 = Secret::new(secret.clone().into_boxed_slice()).to_base32();
+    let url = totp_for(secret, email.as_str())?.to_url().map_err(AppError::internal)?;
+    let qr = qrcode::QrCode::new(url.as_bytes()).map_err(AppError::internal)?;
+    let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+    Ok(TotpEnrolment { secret: base32, otpauth_url: url, qr_svg: svg })
+}
+
 fn secret_aad(user: &UserRow) -> Aad<'static> {
     Aad::new(user.tenant_id.into(), "users", "totp_secret", user.id)
 }
@@ -108,11 +117,22 @@ impl App {
         users::set_totp(&mut s, user.id, Some(&sealed), false, now).await?;
         let email: Email = self.keys.open_tenant(&mut s, &email_aad(&user), &user.email_sealed).await?;
         tx.commit().await?;
-        let totp = totp_for(bytes, email.as_str())?;
-        let url = totp.to_url().map_err(AppError::internal)?;
-        let qr = qrcode::QrCode::new(url.as_bytes()).map_err(AppError::internal)?;
-        let svg = qr.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
-        Ok(TotpEnrolment { secret: secret.to_base32(), otpauth_url: url, qr_svg: svg })
+        enrolment(bytes, &email)
+    }
+
+    /// The enrolment begun by [`Self::totp_begin`] and not yet confirmed, shown again (after a
+    /// reload or a mistyped first code). `None` when there is none.
+    pub async fn totp_pending(&self, p: &Principal) -> AppResult<Option<TotpEnrolment>> {
+        let user_id = p.require_user()?;
+        let mut c = self.db.read().await?;
+        let mut s = c.tenant(p.tenant);
+        let user = users::get(&mut s, user_id.as_uuid()).await?;
+        let Some(sealed) = user.totp_secret_sealed.as_ref().filter(|_| !user.totp_enabled) else {
+            return Ok(None);
+        };
+        let secret: Vec<u8> = self.keys.open_tenant(&mut s, &secret_aad(&user), sealed).await?;
+        let email: Email = self.keys.open_tenant(&mut s, &email_aad(&user), &user.email_sealed).await?;
+        enrolment(secret, &email).map(Some)
     }
 
     /// Finishes enrolment with a first valid code. Returns the recovery codes, shown once.

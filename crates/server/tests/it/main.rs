@@ -11,6 +11,8 @@ mod support;
 mod access;
 mod api_basics;
 mod auth;
+mod browser;
 mod cli;
 mod contacts;
+mod ui;
 mod whatsapp;

@@ -34,12 +34,17 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = inbox::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router
-        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such route", None) })
         .layer(DefaultBodyLimit::max(state.web.api_body_limit))
         // Cookie-authenticated requests from other sites are refused (API-key requests carry
         // no Origin / Sec-Fetch-Site and pass).
         .layer(tower_http::csrf::CsrfLayer::new());
     (router, table)
+}
+
+/// The answer for unknown paths under `/api/` (the top-level router's fallback sends the rest
+/// to the web app's HTML 404).
+pub fn not_found() -> axum::response::Response {
+    error_response(StatusCode::NOT_FOUND, "not_found", "no such route", None)
 }
 
 /// A list answer without paging (short lists such as a user's sessions).

@@ -1,0 +1,322 @@
+//! The web app through HTTP: every page behind its permission (the same rule as the API route
+//! it mirrors), sessions and redirects, cross-tenant 404s, CSRF, security headers, assets and
+//! languages. What needs a real browser (htmx, the CSP in force, XSS) is in `browser.rs`.
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use serde_json::json;
+use switchboard_app::auth::Principal;
+use switchboard_app::contacts::ContactInput;
+use switchboard_core::Role;
+use switchboard_web::auth::Access;
+use switchboard_web::ui::layout::SETTINGS_PERMISSIONS;
+use switchboard_web::{AppState, WebConfig};
+
+use crate::support::{PASSWORD, TestServer, User};
+
+/// A browser-like client: keeps cookies, does not follow redirects (the tests look at them).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn logged_in(t: &TestServer, user: &User) -> reqwest::Client {
+    let c = browser();
+    let res =
+        c.post(t.url("/login")).form(&[("email", user.email.as_str()), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {}", user.email);
+    c
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+async fn contact(t: &TestServer, tenant: switchboard_core::TenantId, name: &str) -> String {
+    t.app
+        .create_contact(
+            &Principal::system(tenant, "test"),
+            ContactInput {
+                name: Some(Some(name.into())),
+                phone: Some(Some("+905321112233".into())),
+                ..ContactInput::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+async fn every_page_enforces_its_permission(t: &TestServer) {
+    let state = AppState::new(t.app.clone(), WebConfig::default());
+    let (_, api) = switchboard_web::api::router(&state);
+    let (_, pages) = switchboard_web::ui::router(&state);
+
+    // A page shares the access rule of the API route it mirrors.
+    for p in &pages {
+        if let Some((method, path)) = &p.mirrors {
+            let a = api
+                .iter()
+                .find(|r| r.method == *method && r.path == *path)
+                .unwrap_or_else(|| panic!("{} {} mirrors no API route {method} {path}", p.method, p.path));
+            assert_eq!(a.access, p.access, "{} {} vs {method} {path}", p.method, p.path);
+        } else {
+            assert_ne!(p.access, Access::Public, "{} needs a rule", p.path);
+        }
+    }
+    assert!(pages.len() > 30, "{} pages", pages.len());
+
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let id = contact(t, a.id, "Matrix").await;
+    let user_id = a.owner.id.to_string();
+    let fill = |path: &str| path.replace("{id}", if path.starts_with("/settings/users") { &user_id } else { &id });
+
+    // Anonymous: every page but the login pages leads to /login.
+    let anonymous = browser();
+    for p in pages.iter().filter(|p| p.access != Access::Public) {
+        let res = anonymous.request(p.method.clone(), t.url(&fill(p.path))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{} {}", p.method, p.path);
+        assert!(location(&res).starts_with("/login"), "{} {}", p.method, p.path);
+    }
+    // …keeping where it was going, for GETs.
+    let res = anonymous.get(t.url("/contacts?label=vip")).send().await.unwrap();
+    assert_eq!(location(&res), "/login?next=/contacts%3Flabel%3Dvip");
+
+    // Each role: GET pages open or answer 403 as the permission table says.
+    let gets: Vec<_> =
+        pages.iter().filter(|p| p.method == reqwest::Method::GET && p.access != Access::Public).collect();
+    for role in Role::ALL {
+        let user = t.user(a.id, role).await;
+        let c = logged_in(t, &user).await;
+        for p in &gets {
+            let res = c.get(t.url(&fill(p.path))).send().await.unwrap();
+            let status = res.status();
+            let allowed = match p.access {
+                Access::Perm(perm) => role.can(perm),
+                _ => true,
+            };
+            let label = format!("GET {} as {role}", p.path);
+            if p.path == "/settings" {
+                let any = SETTINGS_PERMISSIONS.iter().any(|x| role.can(*x));
+                let expected = if any { StatusCode::SEE_OTHER } else { StatusCode::FORBIDDEN };
+                assert_eq!(status, expected, "{label}");
+            } else if allowed {
+                assert!(status == StatusCode::OK || status == StatusCode::SEE_OTHER, "{label}: {status}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{label}");
+                let body = res.text().await.unwrap();
+                assert!(body.contains("Not allowed"), "{label}: an error page");
+            }
+        }
+    }
+
+    // Another tenant's contact is not found, on every contact page.
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    for path in ["/contacts/{id}", "/contacts/{id}/edit", "/contacts/{id}/delete"] {
+        let res = outsider.get(t.url(&path.replace("{id}", &id))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!res.text().await.unwrap().contains("Matrix"));
+    }
+    let res = outsider.post(t.url(&format!("/contacts/{id}/delete"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = outsider
+        .post(t.url(&format!("/settings/users/{user_id}/role")))
+        .form(&[("role", "agent")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // …and it is still there.
+    let owner = logged_in(t, &a.owner).await;
+    let res = owner.get(t.url(&format!("/contacts/{id}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Matrix"));
+    let res = owner.get(t.url("/contacts/not-an-id")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+server_test!(every_page_enforces_its_permission);
+
+async fn sessions_and_forms(t: &TestServer) {
+    let a = t.tenant("A").await;
+
+    // A wrong password shows the form again with a message, in the browser's language.
+    let c = browser();
+    let res = c
+        .post(t.url("/login"))
+        .header(ACCEPT_LANGUAGE, "tr-TR,tr;q=0.9")
+        .form(&[("email", a.owner.email.as_str()), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("E-posta veya parola hatalı"), "Turkish before login");
+    assert!(body.contains(&a.owner.email), "the e-mail is kept");
+
+    // The right one: a session cookie and on to the page asked for.
+    let res = c
+        .post(t.url("/login"))
+        .form(&[("email", a.owner.email.as_str()), ("password", PASSWORD), ("next", "/settings/users")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/settings/users");
+    // `next` never leads off the site.
+    let res = c
+        .post(t.url("/login"))
+        .form(&[("email", a.owner.email.as_str()), ("password", PASSWORD), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/");
+    assert_eq!(location(&c.get(t.url("/")).send().await.unwrap()), "/contacts");
+    assert_eq!(location(&c.get(t.url("/login")).send().await.unwrap()), "/");
+
+    // The user's language follows them after login.
+    let res = c.post(t.url("/profile/locale")).form(&[("locale", "tr")]).send().await.unwrap();
+    assert_eq!(location(&res), "/profile?done=language");
+    let page = c.get(t.url("/profile?done=language")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("lang=\"tr\"") && page.contains("Dil kaydedildi"), "{page}");
+
+    // Inline errors: the last owner cannot be demoted; the allow-list must include you.
+    let res = c
+        .post(t.url(&format!("/settings/users/{}/role", a.owner.id)))
+        .header("hx-request", "true")
+        .form(&[("role", "agent")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let row = res.text().await.unwrap();
+    assert!(row.starts_with("<tr") && row.contains("Son sahibin rolü düşürülemez"), "a row fragment: {row}");
+    let res = c
+        .post(t.url("/settings/organisation"))
+        .form(&[("name", "A"), ("default_region", "TR"), ("ip_allowlist", "203.0.113.0/24")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("sizi dışarıda bırakır") && body.contains("aria-invalid=\"true\""));
+
+    // A fragment request without a session is told where to go rather than given a page.
+    let res = browser().get(t.url("/contacts")).header("hx-request", "true").send().await.unwrap();
+    assert_eq!(res.headers()["hx-redirect"], "/login");
+
+    // Logout ends the session on the server.
+    let res = c.post(t.url("/logout")).send().await.unwrap();
+    assert_eq!(location(&res), "/login");
+    assert!(location(&c.get(t.url("/contacts")).send().await.unwrap()).starts_with("/login"));
+
+    // A session waiting for its second factor goes to the TOTP step, nowhere else.
+    let user = t.user(a.id, Role::Agent).await;
+    let p = Principal {
+        tenant: a.id,
+        actor: switchboard_app::auth::Actor::User { id: user.id, role: Role::Agent },
+        ip: None,
+        session: None,
+    };
+    let enrol = t.app.totp_begin(&p).await.unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&enrol.secret).unwrap().as_bytes().to_vec())
+        .with_account_name("test")
+        .build()
+        .unwrap();
+    t.app.totp_confirm(&p, &totp.generate_current().to_string()).await.unwrap();
+    let c = browser();
+    let res =
+        c.post(t.url("/login")).form(&[("email", user.email.as_str()), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(location(&res), "/login/totp");
+    assert_eq!(location(&c.get(t.url("/contacts")).send().await.unwrap()), "/login/totp");
+    let res = c.post(t.url("/login/totp")).form(&[("code", "12")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("not valid"));
+}
+server_test!(sessions_and_forms);
+
+async fn csrf_headers_assets_and_not_found(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let c = logged_in(t, &a.owner).await;
+
+    // A form posted from another site is refused; the same form from this site passes.
+    let res = c
+        .post(t.url("/contacts"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("name", "Forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = browser()
+        .post(t.url("/login"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("email", a.owner.email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "login CSRF");
+    let res = c
+        .post(t.url("/contacts"))
+        .header("origin", &t.url)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("name", "Real")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with("/contacts/"));
+
+    // Security headers on pages; no inline script or style in the markup.
+    let anonymous = browser();
+    for path in ["/login", "/contacts", "/settings/users", "/profile", "/nowhere"] {
+        let client = if path == "/login" { &anonymous } else { &c };
+        let res = client.get(t.url(path)).send().await.unwrap();
+        let h = res.headers().clone();
+        assert_eq!(h["content-security-policy"], switchboard_web::security::CSP, "{path}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h[CACHE_CONTROL], "no-store");
+        assert!(h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains(" style="), "{path}: inline style");
+        for script in body.split("<script").skip(1) {
+            let (tag, rest) = script.split_once('>').unwrap();
+            assert!(tag.contains(" src=\"/static/"), "{path}: inline script");
+            assert!(rest.starts_with("</script>"), "{path}: script body");
+        }
+    }
+    let res = c.get(t.url("/nowhere")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = c.get(t.url("/api/v1/nowhere")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found");
+
+    // Assets: content-hashed, immutable, and a stale hash is gone.
+    let page = anonymous.get(t.url("/login")).send().await.unwrap().text().await.unwrap();
+    let css = page
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|h| h.ends_with("/app.css"))
+        .unwrap()
+        .to_owned();
+    let res = reqwest::get(t.url(&css)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert!(res.headers()["content-security-policy"].to_str().is_ok());
+    let stale = format!("/static/ffffffffffffffff/{}", css.rsplit('/').next().unwrap());
+    assert_eq!(reqwest::get(t.url(&stale)).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // The API keeps its JSON answers next to the pages.
+    let res = reqwest::Client::new()
+        .post(t.url("/api/v1/auth/login"))
+        .json(&json!({"email": a.owner.email, "password": "nope nope nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+}
+server_test!(csrf_headers_assets_and_not_found);

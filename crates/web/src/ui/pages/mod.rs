@@ -1,0 +1,6 @@
+//! One module per area of the web app; each registers its pages with their access rules.
+
+pub mod auth;
+pub mod contacts;
+pub mod profile;
+pub mod settings;

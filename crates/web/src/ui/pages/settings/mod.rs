@@ -1,0 +1,87 @@
+//! Settings, by role: users, API keys, the organisation, the audit log. Each part needs its
+//! own permission (the one its API routes need); `/settings` opens the first part the user
+//! may see, and the tabs show only those.
+
+mod api_keys;
+mod audit;
+mod organisation;
+mod users;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use switchboard_app::AppError;
+use switchboard_core::Permission;
+
+use crate::auth::Access;
+use crate::ui::access::{PageResult, Viewer};
+use crate::ui::i18n::key;
+use crate::ui::{PageSpec, Pages};
+
+pub fn routes(p: Pages) -> Pages {
+    let p = p.add(PageSpec::get("/settings", Access::Authenticated), index);
+    let p = users::routes(p);
+    let p = api_keys::routes(p);
+    let p = organisation::routes(p);
+    audit::routes(p)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Users,
+    ApiKeys,
+    Organisation,
+    Audit,
+}
+
+impl Part {
+    const ALL: [Part; 4] = [Part::Users, Part::ApiKeys, Part::Organisation, Part::Audit];
+
+    fn permission(self) -> Permission {
+        match self {
+            Part::Users => Permission::UsersManage,
+            Part::ApiKeys => Permission::ApiKeysManage,
+            Part::Organisation => Permission::SettingsManage,
+            Part::Audit => Permission::AuditRead,
+        }
+    }
+
+    fn href(self) -> &'static str {
+        match self {
+            Part::Users => "/settings/users",
+            Part::ApiKeys => "/settings/api-keys",
+            Part::Organisation => "/settings/organisation",
+            Part::Audit => "/settings/audit",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Part::Users => key("settings.users"),
+            Part::ApiKeys => key("settings.api_keys"),
+            Part::Organisation => key("settings.organisation"),
+            Part::Audit => key("settings.audit"),
+        }
+    }
+}
+
+pub struct Tab {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// The tabs of the settings the viewer may open.
+#[must_use]
+pub fn tabs(v: &Viewer, active: Part) -> Vec<Tab> {
+    Part::ALL
+        .into_iter()
+        .filter(|p| v.can(p.permission()))
+        .map(|p| Tab { label: p.label(), href: p.href(), active: p == active })
+        .collect()
+}
+
+async fn index(v: Viewer) -> PageResult<Response> {
+    match Part::ALL.into_iter().find(|p| v.can(p.permission())) {
+        Some(p) => Ok(Redirect::to(p.href()).into_response()),
+        None => Err(AppError::forbidden().into()),
+    }
+}
