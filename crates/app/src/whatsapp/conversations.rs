@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-use switchboard_core::{ContactId, ConversationId, E164, Invalid, Millis, Permission};
+use switchboard_core::{ChannelId, ContactId, ConversationId, E164, Invalid, Millis, Permission};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
 use switchboard_storage::conversations::{self, Assignee, ConversationRow, ListFilter};
@@ -132,6 +132,17 @@ fn explicit<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Starting (or finding) the conversation with a contact on a number, so a business can write
+/// first — an appointment reminder, an order update — with an approved template.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartConversation {
+    #[schema(value_type = String, format = Uuid)]
+    pub channel_id: ChannelId,
+    #[schema(value_type = String, format = Uuid)]
+    pub contact_id: ContactId,
+}
+
 /// An agent's action on a conversation. Absent fields are kept; `assignee_id: null` unassigns.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -235,6 +246,22 @@ impl App {
             items.push(self.conversation_view(&mut s, r, pii, now).await?);
         }
         Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// The contact's active conversation on the number, or a new one (the same rule as an
+    /// inbound message follows, so the two never make two conversations).
+    pub async fn start_conversation(&self, p: &Principal, input: StartConversation) -> AppResult<ConversationView> {
+        p.require(Permission::MessagesSend)?;
+        let ch = self.channel_info(p.tenant, input.channel_id).await?;
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        contacts::get(&mut s, input.contact_id.as_uuid()).await?;
+        let id = self.conversation_for(&mut s, &ch, input.contact_id, now).await?;
+        let row = conversations::get(&mut s, id.as_uuid()).await?;
+        let view = self.conversation_view(&mut s, &row, p.can(Permission::ContactsViewPii), now).await?;
+        tx.commit().await?;
+        Ok(view)
     }
 
     pub async fn get_conversation(&self, p: &Principal, id: ConversationId) -> AppResult<ConversationView> {

@@ -439,9 +439,9 @@ impl App {
             .ok_or_else(|| AppError::Internal("contact vanished while being created".into()))
     }
 
-    /// The conversation to add an inbound message to: the open/pending/snoozed one; else the
-    /// latest resolved one reopened (tenant setting `reopen`); else a new one.
-    async fn conversation_for(
+    /// The conversation to add a message to: the open/pending/snoozed one; else the latest
+    /// resolved one reopened (tenant setting `reopen`); else a new one.
+    pub(crate) async fn conversation_for(
         &self,
         s: &mut Scope<'_>,
         ch: &ChannelInfo,

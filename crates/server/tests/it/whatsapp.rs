@@ -710,3 +710,43 @@ server_test!(
         ..switchboard_app::AppConfig::for_tests()
     }
 );
+
+/// A business writes first: it starts the conversation with a contact who never wrote, and
+/// only an approved template goes out; a customer's reply lands in the same conversation.
+async fn business_writes_first(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let other = t.tenant("Other").await;
+    let api = Api::new(t, &acme.key);
+    let wa = t.whatsapp(&acme.key).await;
+    let (s, contact) = api.post("/api/v1/contacts", json!({"name": "Zeynep Kaya", "phone": "+905551112233"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{contact}");
+    let start = json!({"channel_id": wa.channel_id, "contact_id": contact["id"]});
+    let (s, conv) = api.post("/api/v1/conversations", start.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{conv}");
+    assert_eq!(conv["window_open"], false);
+    let id = conv["id"].as_str().unwrap().to_owned();
+    assert_eq!(api.post("/api/v1/conversations", start.clone()).await.1["id"], id.as_str(), "found, not duplicated");
+    // Another tenant can neither use this contact nor this number.
+    assert_eq!(Api::new(t, &other.key).post("/api/v1/conversations", start).await.0, StatusCode::NOT_FOUND);
+
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let (s, b) = api.post(&path, json!({"type": "text", "text": "Merhaba"})).await;
+    assert_eq!((s, error_code(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "window_closed"));
+    t.eventually("templates synced", async || {
+        api.get("/api/v1/templates").await.1["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (s, m) = api
+        .post(&path, json!({"type": "template", "name": "appointment_reminder", "language": "tr", "parameters": ["Zeynep", "yarın 10:00"]}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{m}");
+    let msg = m["id"].as_str().unwrap().to_owned();
+    t.eventually("template delivered", async || {
+        matches!(message(t, &acme.key, &id, &msg).await["status"].as_str(), Some("delivered" | "read"))
+    })
+    .await;
+    let (reply_conv, _) = t.customer_writes(acme.id, &wa, "905551112233", "Geleceğim").await;
+    assert_eq!(reply_conv, id, "the reply joins the conversation the business started");
+    assert_eq!(t.count(acme.id, "contacts", "").await, 1, "the reply found the contact by its number");
+}
+server_test!(business_writes_first);

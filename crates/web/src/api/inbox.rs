@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use switchboard_app::page::Page;
 use switchboard_app::whatsapp::compose::Compose;
 use switchboard_app::whatsapp::conversations::{
-    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView,
+    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, StartConversation,
 };
 use switchboard_core::{ConversationId, Permission};
 use uuid::Uuid;
@@ -25,6 +25,16 @@ pub fn routes(r: Routes) -> Routes {
             .query::<ConversationQuery>()
             .returns_list::<ConversationView>(),
         list,
+    )
+    .add(
+        RouteSpec::post(
+            "/api/v1/conversations",
+            Access::Perm(P::MessagesSend),
+            "Find or start the conversation with a contact on a number (to write first with a template)",
+        )
+        .body::<StartConversation>()
+        .returns::<ConversationView>(),
+        start,
     )
     .add(
         RouteSpec::get("/api/v1/conversations/{id}", Access::Perm(P::ConversationsRead), "A conversation")
@@ -71,6 +81,14 @@ async fn list(
     Query(q): Query<ConversationQuery>,
 ) -> ApiResult<AxumJson<Page<ConversationView>>> {
     Ok(AxumJson(s.app.list_conversations(&p, q).await?))
+}
+
+async fn start(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Json(b): Json<StartConversation>,
+) -> ApiResult<AxumJson<ConversationView>> {
+    Ok(AxumJson(s.app.start_conversation(&p, b).await?))
 }
 
 async fn get_one(
