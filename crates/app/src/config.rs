@@ -14,6 +14,15 @@ pub struct AppConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Identifies this process in job leases.
     pub node_id: String,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrivacyConfig {
+    /// A deleted tenant is purged this long after the deletion request.
+    pub tenant_purge_grace_ms: i64,
+    /// How long a signed export download link works.
+    pub export_link_ttl_ms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +74,10 @@ impl Default for AppConfig {
             },
             trusted_proxies: Vec::new(),
             node_id: format!("node-{}", uuid::Uuid::now_v7().simple()),
+            privacy: PrivacyConfig {
+                tenant_purge_grace_ms: 30 * 24 * 3_600_000,
+                export_link_ttl_ms: 7 * 24 * 3_600_000,
+            },
         }
     }
 }

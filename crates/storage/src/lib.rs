@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod keys;
+pub mod privacy;
 pub mod schedules;
 pub mod sessions;
 pub mod tenants;

@@ -79,6 +79,9 @@ impl IntoResponse for ApiError {
             AppError::Conflict { field, message } => {
                 error_response(StatusCode::CONFLICT, "conflict", &message, field)
             }
+            AppError::WrongState { code, message } => {
+                error_response(StatusCode::CONFLICT, code, message, None)
+            }
             AppError::Invalid(i) => {
                 let field = (!i.field.is_empty()).then_some(i.field);
                 error_response(StatusCode::UNPROCESSABLE_ENTITY, i.code, &i.message, field)
