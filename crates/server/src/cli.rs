@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// Largest API request body, in bytes.
     #[arg(long, env = "SWITCHBOARD_API_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub api_body_limit: usize,
+    /// Days between a tenant's deletion request and the purge of its data.
+    #[arg(long, env = "SWITCHBOARD_TENANT_PURGE_DAYS", default_value_t = 30)]
+    pub tenant_purge_days: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,6 +123,17 @@ pub enum AdminCommand {
         /// A permission scope such as contacts:read. Repeat for several; default all.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Delete a tenant: deactivated now (sessions ended, API keys revoked), purged after the
+    /// grace period by the running server. Prints {"tenant_id": …, "purge_after": …}.
+    DeleteTenant {
+        #[arg(long)]
+        tenant: String,
+        /// Days until the purge (as the server's --tenant-purge-days).
+        #[arg(long, env = "SWITCHBOARD_TENANT_PURGE_DAYS", default_value_t = 30)]
+        tenant_purge_days: u32,
         #[command(flatten)]
         storage: StorageArgs,
     },

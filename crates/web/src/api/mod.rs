@@ -5,6 +5,7 @@ pub mod audit;
 pub mod contacts;
 pub mod health;
 pub mod me;
+pub mod privacy;
 pub mod session;
 pub mod settings;
 pub mod users;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = settings::routes(routes);
     let routes = contacts::routes(routes);
     let routes = audit::routes(routes);
+    let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router
         .fallback(|| async {
