@@ -74,12 +74,14 @@ impl Evidence {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
-    /// `service`, `marketing`, `ai_processing`, `call_recording`, `health_data`.
+    /// Required: `service`, `marketing`, `ai_processing`, `call_recording`, `health_data`.
+    /// (Required fields are checked after the contact is found, so another tenant's contact
+    /// is a 404 whatever the body.)
     #[schema(value_type = String)]
-    pub purpose: Purpose,
-    /// `granted` or `withdrawn`.
+    pub purpose: Option<Purpose>,
+    /// Required: `granted` or `withdrawn`.
     #[schema(value_type = String)]
-    pub state: ConsentState,
+    pub state: Option<ConsentState>,
     /// Required for a grant: `gdpr_consent` … `gdpr_legitimate_interests`,
     /// `kvkk_explicit_consent`, `kvkk_provided_by_law` … `kvkk_legitimate_interest`.
     #[schema(value_type = Option<String>)]
@@ -294,6 +296,12 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         contact(&mut s, id).await?;
+        let purpose = input
+            .purpose
+            .ok_or_else(|| Invalid::new("purpose", "required", "purpose is required"))?;
+        let state = input
+            .state
+            .ok_or_else(|| Invalid::new("state", "required", "state is required"))?;
         let notice_version = match input.notice_version {
             Some(v) => Some(crate::privacy::text_field("notice_version", &v, 100)?),
             None => settings::effective(&mut s).await?.notice_version,
@@ -305,8 +313,8 @@ impl App {
             &actor_ref(p),
             id,
             NewEvent {
-                purpose: input.purpose,
-                state: input.state,
+                purpose,
+                state,
                 legal_basis: input.legal_basis,
                 source,
                 evidence,

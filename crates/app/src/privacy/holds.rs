@@ -35,7 +35,8 @@ pub struct NewHold {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseHold {
-    pub reason: String,
+    /// Required (checked after the hold is found, so another tenant's hold is a 404).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,9 +144,10 @@ impl App {
         input: ReleaseHold,
     ) -> AppResult<HoldView> {
         p.require(Permission::PrivacyManage)?;
-        let reason = text_field("reason", &input.reason, 500)?;
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
+        repo::get(&mut s, id).await?;
+        let reason = text_field("reason", input.reason.as_deref().unwrap_or_default(), 500)?;
         repo::release(&mut s, id, &actor_ref(p), &reason, self.now().0).await?;
         Audit::of(p)
             .record(

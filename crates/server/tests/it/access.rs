@@ -30,6 +30,25 @@ async fn object_for(
             )
             .await;
         k["api_key"]["id"].as_str().unwrap().to_owned()
+    } else if path.starts_with("/api/v1/privacy/requests/") {
+        let (_, c) = api
+            .post("/api/v1/contacts", json!({"name": "Subject"}))
+            .await;
+        let (_, r) = api
+            .post(
+                "/api/v1/privacy/requests",
+                json!({"contact_id": c["id"], "type": "export"}),
+            )
+            .await;
+        r["id"].as_str().unwrap().to_owned()
+    } else if path.starts_with("/api/v1/privacy/holds/") {
+        let (_, h) = api
+            .post(
+                "/api/v1/privacy/holds",
+                json!({"scope": "tenant", "reason": "matrix"}),
+            )
+            .await;
+        h["id"].as_str().unwrap().to_owned()
     } else {
         panic!("the matrix does not know how to make an object for {path}: add it here")
     }

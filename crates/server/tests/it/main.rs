@@ -13,3 +13,5 @@ mod api_basics;
 mod auth;
 mod cli;
 mod contacts;
+mod privacy;
+mod privacy_crash;
