@@ -280,7 +280,10 @@ mod tests {
     fn reply_language_follows_the_keyword() {
         let k = Keywords::default();
         let m = k.match_message(InboundText::Body, "durdur").unwrap();
-        assert_eq!((m.keyword.as_str(), m.language), ("DURDUR", Some(Language::Tr)));
+        assert_eq!(
+            (m.keyword.as_str(), m.language),
+            ("DURDUR", Some(Language::Tr))
+        );
         let m = k.match_message(InboundText::Body, "stop").unwrap();
         assert_eq!(m.language, Some(Language::En));
         let custom = Keywords {

@@ -118,7 +118,10 @@ impl LegalBasis {
 
     #[must_use]
     pub const fn is_consent(self) -> bool {
-        matches!(self, LegalBasis::GdprConsent | LegalBasis::KvkkExplicitConsent)
+        matches!(
+            self,
+            LegalBasis::GdprConsent | LegalBasis::KvkkExplicitConsent
+        )
     }
 }
 
@@ -504,7 +507,10 @@ mod tests {
         }
         let e = "bogus".parse::<RequestKind>().unwrap_err();
         assert_eq!((e.field.as_str(), e.code), ("type", "invalid_type"));
-        assert_eq!(LegalBasis::KvkkLegalObligation.citation(), "KVKK Art. 5/2(ç)");
+        assert_eq!(
+            LegalBasis::KvkkLegalObligation.citation(),
+            "KVKK Art. 5/2(ç)"
+        );
     }
 
     #[test]
@@ -534,8 +540,14 @@ mod tests {
     #[test]
     fn deadlines() {
         let t = Millis(1_000);
-        assert_eq!(Jurisdiction::Kvkk.due_at(t), Millis(1_000 + 30 * Millis::DAY));
-        assert_eq!(Jurisdiction::Ccpa.due_at(t), Millis(1_000 + 45 * Millis::DAY));
+        assert_eq!(
+            Jurisdiction::Kvkk.due_at(t),
+            Millis(1_000 + 30 * Millis::DAY)
+        );
+        assert_eq!(
+            Jurisdiction::Ccpa.due_at(t),
+            Millis(1_000 + 45 * Millis::DAY)
+        );
         assert_eq!(Jurisdiction::for_region("TR"), Jurisdiction::Kvkk);
         assert_eq!(Jurisdiction::for_region("DE"), Jurisdiction::Gdpr);
     }
@@ -565,7 +577,11 @@ mod tests {
         assert_eq!(c.anchor_before, Some(635 * day));
         assert_eq!(c.created_before, Some(270 * day));
         assert!(RetentionRule::after(0).validate().is_err());
-        assert!(RetentionRule::after(MAX_RETENTION_DAYS + 1).validate().is_err());
+        assert!(
+            RetentionRule::after(MAX_RETENTION_DAYS + 1)
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

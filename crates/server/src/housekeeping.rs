@@ -117,7 +117,11 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         TEN_MINUTES,
         Arc::new(ErasureResume(app.clone())),
     )
-    .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())));
+    .every(
+        "privacy.tenant_purge",
+        HOUR,
+        Arc::new(TenantPurge(app.clone())),
+    );
     let limiter = {
         let app = app.clone();
         let stop = stop.clone();

@@ -85,17 +85,20 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         for segment in spec.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 // Ids are UUIDs; other path values (a signed token) are opaque strings.
-                let format = (name == "id").then_some(
-                    utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                let format =
+                    (name == "id").then_some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
                         utoipa::openapi::schema::KnownFormat::Uuid,
-                    ),
-                );
+                    ));
                 op = op.parameter(
                     ParameterBuilder::new()
                         .name(name)
                         .parameter_in(ParameterIn::Path)
                         .required(Required::True)
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(format))),
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .format(format),
+                        )),
                 );
             }
         }

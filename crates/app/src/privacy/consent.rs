@@ -48,10 +48,9 @@ impl Evidence {
             ("form", &self.form),
             ("reference", &self.reference),
         ] {
-            if v
-                .as_deref()
-                .is_some_and(|v| v.is_empty() || v.chars().count() > 200 || v.contains(char::is_control))
-            {
+            if v.as_deref().is_some_and(|v| {
+                v.is_empty() || v.chars().count() > 200 || v.contains(char::is_control)
+            }) {
                 return Err(Invalid::new(
                     format!("evidence.{field}"),
                     "invalid_evidence",
@@ -280,7 +279,8 @@ impl App {
             .into());
         }
         let now = self.now();
-        let occurred_at = parse_instant("occurred_at", input.occurred_at.as_deref())?.unwrap_or(now);
+        let occurred_at =
+            parse_instant("occurred_at", input.occurred_at.as_deref())?.unwrap_or(now);
         if occurred_at > now {
             return Err(Invalid::new(
                 "occurred_at",
@@ -339,12 +339,14 @@ impl App {
         text: &str,
         inbound: &InboundRef,
     ) -> AppResult<Option<KeywordOutcome>> {
-        let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(tenant);
-        let config = settings::effective(&mut s).await?;
+        // Most messages are not keywords: decide on a read connection, and take the writer
+        // (SQLite's single one) only for a keyword.
+        let config = settings::effective(&mut self.db.read().await?.tenant(tenant)).await?;
         let Some(m) = config.keywords.match_message(inbound.kind, text) else {
             return Ok(None);
         };
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(tenant);
         contact(&mut s, contact_id).await?;
         let (state, legal_basis) = match m.action {
             KeywordAction::OptOut => (ConsentState::Withdrawn, None),

@@ -179,7 +179,10 @@ pub(crate) async fn queue_notifications(
     let rows = transfers::for_contact(s, subject.contact.as_uuid()).await?;
     let mut by_recipient: Vec<(String, String, Vec<String>)> = Vec::new();
     for r in rows {
-        match by_recipient.iter_mut().find(|(rec, ..)| *rec == r.recipient) {
+        match by_recipient
+            .iter_mut()
+            .find(|(rec, ..)| *rec == r.recipient)
+        {
             Some((_, _, cats)) => cats.push(r.category),
             None => by_recipient.push((r.recipient, r.country, vec![r.category])),
         }
@@ -408,10 +411,12 @@ impl App {
                 });
                 continue;
             }
-            let hold = active.iter().find(|h| match (&h.category, step.category()) {
-                (None, _) | (Some(_), None) => true,
-                (Some(held), Some(cat)) => held == cat.as_str(),
-            });
+            let hold = active
+                .iter()
+                .find(|h| match (&h.category, step.category()) {
+                    (None, _) | (Some(_), None) => true,
+                    (Some(held), Some(cat)) => held == cat.as_str(),
+                });
             if let Some(h) = hold {
                 outcomes.push(StepOutcome {
                     step: step.name(),

@@ -81,15 +81,15 @@ impl App {
                 } else {
                     LimitKind::Objection
                 };
-                let added = limits::set(&mut s, row.contact_id, limit.as_str(), Some(id), now.0)
-                    .await?;
+                let added =
+                    limits::set(&mut s, row.contact_id, limit.as_str(), Some(id), now.0).await?;
                 serde_json::json!({"limit": limit.as_str(), "newly_set": added})
             }
             RequestKind::WithdrawConsent => {
                 let details: serde_json::Value =
                     serde_json::from_str(&row.details).map_err(AppError::internal)?;
-                let purposes: Vec<Purpose> =
-                    serde_json::from_value(details["purposes"].clone()).map_err(AppError::internal)?;
+                let purposes: Vec<Purpose> = serde_json::from_value(details["purposes"].clone())
+                    .map_err(AppError::internal)?;
                 let notice = settings::effective(&mut s).await?.notice_version;
                 for purpose in &purposes {
                     consent::record(
@@ -120,8 +120,8 @@ impl App {
                     contact: contact_id,
                     request: id,
                 };
-                let n = erasure::queue_notifications(self, &mut s, &subject, "rectification")
-                    .await?;
+                let n =
+                    erasure::queue_notifications(self, &mut s, &subject, "rectification").await?;
                 serde_json::json!({"notifications_queued": n})
             }
             RequestKind::Erasure => {

@@ -3,10 +3,10 @@
 //! from. Fulfilment is in `fulfil`; nothing is handed out before a request is verified.
 
 use serde::{Deserialize, Serialize};
+use switchboard_core::optout::Language;
 use switchboard_core::privacy::{
     CODE_MAX_ATTEMPTS, CODE_TTL_MS, Jurisdiction, Purpose, RequestKind, RequestStatus,
 };
-use switchboard_core::optout::Language;
 use switchboard_core::{ContactId, Invalid, Millis, Permission, TenantId};
 use switchboard_privacy::{Aad, Sealed};
 use switchboard_storage::Scope;
@@ -200,7 +200,10 @@ impl App {
             verified_at: rfc3339(r.verified_at),
             verified_by: r.verified_by,
             fulfilled_at: rfc3339(r.fulfilled_at),
-            result: r.result.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            result: r
+                .result
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
             notifications,
             download_url: link.as_ref().map(|l| l.0.clone()),
             download_expires_at: link.map(|l| l.1),
@@ -217,7 +220,12 @@ impl App {
         p.require(Permission::PrivacyManage)?;
         let purposes = match (input.kind, input.purposes) {
             (RequestKind::WithdrawConsent, Some(list)) if list.is_empty() => {
-                return Err(Invalid::new("purposes", "invalid_purposes", "name at least one purpose").into());
+                return Err(Invalid::new(
+                    "purposes",
+                    "invalid_purposes",
+                    "name at least one purpose",
+                )
+                .into());
             }
             (RequestKind::WithdrawConsent, list) => list.unwrap_or_else(|| {
                 Purpose::ALL
@@ -325,7 +333,9 @@ impl App {
             None | Some("open") => true,
             Some("all") => false,
             Some(_) => {
-                return Err(Invalid::new("status", "invalid_status", "status is open or all").into());
+                return Err(
+                    Invalid::new("status", "invalid_status", "status is open or all").into(),
+                );
             }
         };
         let before = page::decode_id(q.cursor.as_deref())?;
@@ -389,9 +399,13 @@ impl App {
                 };
                 if now.0 >= stored.expires_at {
                     audit
-                        .record(self, &mut s, "privacy_request.verification_failed",
+                        .record(
+                            self,
+                            &mut s,
+                            "privacy_request.verification_failed",
                             Some(("privacy_request", id.to_string())),
-                            serde_json::json!({"reason": "code_expired"}))
+                            serde_json::json!({"reason": "code_expired"}),
+                        )
                         .await?;
                     tx.commit().await?;
                     return Err(code_expired());

@@ -465,7 +465,9 @@ impl App {
         for t in all.into_iter().filter(|t| t.status == "active") {
             let tenant = TenantId::from_uuid(t.id);
             match self.run_retention(tenant, max_batches_per_tenant).await {
-                Ok(r) => tracing::debug!(%tenant, finished = r.finished, purged = ?r.purged, "retention run"),
+                Ok(r) => {
+                    tracing::debug!(%tenant, finished = r.finished, purged = ?r.purged, "retention run")
+                }
                 Err(e) => tracing::warn!(%tenant, error = %e, "retention run failed"),
             }
         }

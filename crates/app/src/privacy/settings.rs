@@ -98,8 +98,7 @@ fn keyword_list(field: &str, list: &[String]) -> Result<Vec<String>, Invalid> {
 }
 
 fn stored_list(json: &str, default: &[&str]) -> Vec<String> {
-    serde_json::from_str(json)
-        .unwrap_or_else(|_| default.iter().map(|s| (*s).to_owned()).collect())
+    serde_json::from_str(json).unwrap_or_else(|_| default.iter().map(|s| (*s).to_owned()).collect())
 }
 
 /// The settings in force for the scope's tenant.
@@ -191,9 +190,7 @@ impl App {
             .into());
         }
         let reply = |field: &str, v: &Option<String>| {
-            v.as_deref()
-                .map(|t| text_field(field, t, 1000))
-                .transpose()
+            v.as_deref().map(|t| text_field(field, t, 1000)).transpose()
         };
         let row = PrivacySettingsRow {
             jurisdiction: input.jurisdiction.map(|j| j.as_str().to_owned()),

@@ -14,4 +14,5 @@ mod auth;
 mod cli;
 mod contacts;
 mod privacy;
-mod privacy_crash;
+mod privacy_bench;
+mod privacy_binary;

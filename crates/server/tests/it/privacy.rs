@@ -195,9 +195,15 @@ async fn consents_and_keywords(t: &TestServer) {
         (StatusCode::UNPROCESSABLE_ENTITY, "consent_basis_required")
     );
     let (s, e) = api
-        .post(&path, json!({"purpose": "marketing", "state": "withdrawn", "source": "keyword"}))
+        .post(
+            &path,
+            json!({"purpose": "marketing", "state": "withdrawn", "source": "keyword"}),
+        )
         .await;
-    assert_eq!((s, error_code(&e).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "source_not_allowed"));
+    assert_eq!(
+        (s, error_code(&e).as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "source_not_allowed")
+    );
     let (s, c) = api
         .post(
             &path,
@@ -207,7 +213,11 @@ async fn consents_and_keywords(t: &TestServer) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(
-        (c["state"].as_str(), c["legal_basis_citation"].as_str(), c["source"].as_str()),
+        (
+            c["state"].as_str(),
+            c["legal_basis_citation"].as_str(),
+            c["source"].as_str()
+        ),
         (Some("granted"), Some("KVKK Art. 5/1"), Some("import"))
     );
     assert_eq!(marketing(t, a.id, &id).await, Ok(()));
@@ -229,7 +239,12 @@ async fn consents_and_keywords(t: &TestServer) {
     assert_eq!(none, None, "captions are not keywords");
     let out = t
         .app
-        .apply_inbound_keyword(a.id, cid, " Durdur!\n", &inbound(InboundText::Body, now + 1))
+        .apply_inbound_keyword(
+            a.id,
+            cid,
+            " Durdur!\n",
+            &inbound(InboundText::Body, now + 1),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -238,12 +253,21 @@ async fn consents_and_keywords(t: &TestServer) {
     assert_eq!(marketing(t, a.id, &id).await, Err(Refusal::Withdrawn));
     let out = t
         .app
-        .apply_inbound_keyword(a.id, cid, "start", &inbound(InboundText::ButtonReply, now + 2))
+        .apply_inbound_keyword(
+            a.id,
+            cid,
+            "start",
+            &inbound(InboundText::ButtonReply, now + 2),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(out.action, KeywordAction::OptIn);
-    assert!(out.reply.contains("STOP"), "English reply to START: {}", out.reply);
+    assert!(
+        out.reply.contains("STOP"),
+        "English reply to START: {}",
+        out.reply
+    );
     assert_eq!(marketing(t, a.id, &id).await, Ok(()));
     t.app
         .apply_meta_marketing_preference(a.id, cid, MetaPreference::Stop, Millis(now + 3), None)
@@ -257,7 +281,10 @@ async fn consents_and_keywords(t: &TestServer) {
         .find(|c| c["purpose"] == "marketing")
         .unwrap()
         .clone();
-    assert_eq!((m["state"].as_str(), m["source"].as_str()), (Some("withdrawn"), Some("meta_preference")));
+    assert_eq!(
+        (m["state"].as_str(), m["source"].as_str()),
+        (Some("withdrawn"), Some("meta_preference"))
+    );
     assert!(m["granted_at"].is_string() && m["withdrawn_at"].is_string());
 
     // A tenant's own keyword list and reply.
@@ -301,17 +328,26 @@ async fn requests_are_verified_before_anything_happens(t: &TestServer, clock: &M
     let theirs = contact(&Api::new(t, &b.key), json!({"name": "Theirs"})).await;
 
     let (s, _) = api
-        .post("/api/v1/privacy/requests", json!({"contact_id": theirs, "type": "export"}))
+        .post(
+            "/api/v1/privacy/requests",
+            json!({"contact_id": theirs, "type": "export"}),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     let r = request(&api, &mine, "export").await;
     let id = r["id"].as_str().unwrap().to_owned();
-    assert_eq!((r["status"].as_str(), r["jurisdiction"].as_str()), (Some("unverified"), Some("kvkk")));
+    assert_eq!(
+        (r["status"].as_str(), r["jurisdiction"].as_str()),
+        (Some("unverified"), Some("kvkk"))
+    );
     assert_eq!(r["due_at"], Millis(START + 30 * DAY).to_rfc3339());
     assert_eq!(r["days_left"], 30);
     let (_, ccpa) = api
-        .post("/api/v1/privacy/requests", json!({"contact_id": mine, "type": "access", "jurisdiction": "ccpa"}))
+        .post(
+            "/api/v1/privacy/requests",
+            json!({"contact_id": mine, "type": "access", "jurisdiction": "ccpa"}),
+        )
         .await;
     assert_eq!(ccpa["due_at"], Millis(START + 45 * DAY).to_rfc3339());
 
@@ -327,65 +363,145 @@ async fn requests_are_verified_before_anything_happens(t: &TestServer, clock: &M
 
     // No data before verification; B cannot even see the request.
     for (s, body) in [
-        api.get(&format!("/api/v1/privacy/requests/{id}/export")).await,
-        api.post(&format!("/api/v1/privacy/requests/{id}/fulfil"), json!({})).await,
+        api.get(&format!("/api/v1/privacy/requests/{id}/export"))
+            .await,
+        api.post(&format!("/api/v1/privacy/requests/{id}/fulfil"), json!({}))
+            .await,
     ] {
-        assert_eq!((s, error_code(&body).as_str()), (StatusCode::CONFLICT, "request_unverified"));
+        assert_eq!(
+            (s, error_code(&body).as_str()),
+            (StatusCode::CONFLICT, "request_unverified")
+        );
     }
     let api_b = Api::new(t, &b.key);
-    assert_eq!(api_b.get(&format!("/api/v1/privacy/requests/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api_b.get(&format!("/api/v1/privacy/requests/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // The delivery job takes the code once.
     let rid: uuid::Uuid = id.parse().unwrap();
-    let delivery = t.app.take_verification_code(a.id, rid).await.unwrap().unwrap();
+    let delivery = t
+        .app
+        .take_verification_code(a.id, rid)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(delivery.text.contains(&delivery.code) && delivery.text.contains("10 dakika"));
-    assert!(t.app.take_verification_code(a.id, rid).await.unwrap().is_none());
-    let wrong = if delivery.code == "000000" { "111111" } else { "000000" };
+    assert!(
+        t.app
+            .take_verification_code(a.id, rid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let wrong = if delivery.code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let verify = format!("/api/v1/privacy/requests/{id}/verify");
     for left in ["2", "1"] {
         let (s, e) = api.post(&verify, json!({"code": wrong})).await;
-        assert_eq!((s, error_code(&e).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"));
+        assert_eq!(
+            (s, error_code(&e).as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code")
+        );
         assert!(e["error"]["message"].as_str().unwrap().contains(left));
     }
     let (s, e) = api.post(&verify, json!({"code": wrong})).await;
-    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "verification_locked"));
+    assert_eq!(
+        (s, error_code(&e).as_str()),
+        (StatusCode::CONFLICT, "verification_locked")
+    );
     let (s, e) = api.post(&verify, json!({"code": delivery.code})).await;
-    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "verification_locked"));
+    assert_eq!(
+        (s, error_code(&e).as_str()),
+        (StatusCode::CONFLICT, "verification_locked")
+    );
     let (_, r) = api.get(&format!("/api/v1/privacy/requests/{id}")).await;
     assert_eq!(r["status"], "verification_locked");
     // An operator who checked the requester can still verify it; that is audited.
     attest(&api, &id).await;
     let (_, audit) = api.get(&format!("/api/v1/audit?target_id={id}")).await;
-    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"privacy_request.verified") && actions.contains(&"privacy_request.verification_failed"));
-    assert!(!audit.to_string().contains("identity card"), "the attestation is sealed, not audited");
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"privacy_request.verified")
+            && actions.contains(&"privacy_request.verification_failed")
+    );
+    assert!(
+        !audit.to_string().contains("identity card"),
+        "the attestation is sealed, not audited"
+    );
 
     // A code is good for ten minutes.
     let late = request(&api, &mine, "restriction").await;
     let late_id = late["id"].as_str().unwrap().to_owned();
-    let d = t.app.take_verification_code(a.id, late_id.parse().unwrap()).await.unwrap().unwrap();
+    let d = t
+        .app
+        .take_verification_code(a.id, late_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     clock.advance(10 * Millis::MINUTE);
     let (s, e) = api
-        .post(&format!("/api/v1/privacy/requests/{late_id}/verify"), json!({"code": d.code}))
+        .post(
+            &format!("/api/v1/privacy/requests/{late_id}/verify"),
+            json!({"code": d.code}),
+        )
         .await;
-    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "code_expired"));
+    assert_eq!(
+        (s, error_code(&e).as_str()),
+        (StatusCode::CONFLICT, "code_expired")
+    );
     let on_time = request(&api, &mine, "restriction").await;
     let on_id = on_time["id"].as_str().unwrap().to_owned();
-    let d = t.app.take_verification_code(a.id, on_id.parse().unwrap()).await.unwrap().unwrap();
+    let d = t
+        .app
+        .take_verification_code(a.id, on_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     clock.advance(9 * Millis::MINUTE);
     let (s, r) = api
-        .post(&format!("/api/v1/privacy/requests/{on_id}/verify"), json!({"code": d.code}))
+        .post(
+            &format!("/api/v1/privacy/requests/{on_id}/verify"),
+            json!({"code": d.code}),
+        )
         .await;
-    assert_eq!((s, r["status"].as_str(), r["verified_by"].as_str()), (StatusCode::OK, Some("verified"), Some("code")));
+    assert_eq!(
+        (s, r["status"].as_str(), r["verified_by"].as_str()),
+        (StatusCode::OK, Some("verified"), Some("code"))
+    );
 
     // Restriction freezes automated processing.
-    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{on_id}/fulfil"), json!({})).await;
-    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let (s, r) = api
+        .post(
+            &format!("/api/v1/privacy/requests/{on_id}/fulfil"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{r}"
+    );
     assert_eq!(marketing(t, a.id, &mine).await, Err(Refusal::Restricted));
 
     // The open list shows deadlines; completed ones only with status=all.
     let (_, open) = api.get("/api/v1/privacy/requests").await;
-    assert!(open["items"].as_array().unwrap().iter().all(|r| r["status"] != "completed"));
+    assert!(
+        open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "completed")
+    );
     let (_, all) = api.get("/api/v1/privacy/requests?status=all&limit=2").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     assert!(all["next_cursor"].is_string());
@@ -416,7 +532,11 @@ async fn export_bundle(t: &TestServer, clock: &ManualClock) {
                "labels": ["vip"], "attributes": {"note": "a,b \"c\"\nd"}}),
     )
     .await;
-    contact(&api, json!({"name": "Other Person", "phone": "+905329998877", "email": "other@example.com"})).await;
+    contact(
+        &api,
+        json!({"name": "Other Person", "phone": "+905329998877", "email": "other@example.com"}),
+    )
+    .await;
     api.post(
         &format!("/api/v1/contacts/{id}/consents"),
         json!({"purpose": "marketing", "state": "granted", "legal_basis": "kvkk_explicit_consent"}),
@@ -425,17 +545,40 @@ async fn export_bundle(t: &TestServer, clock: &ManualClock) {
     {
         let mut tx = t.app.db.write().await.unwrap();
         let at = t.app.now().0;
-        transfers::record(&mut tx.tenant(a.id), id.parse().unwrap(), "Meta Platforms Ireland Ltd (WhatsApp Business Platform)", "IE", "messages", at)
-            .await
-            .unwrap();
+        transfers::record(
+            &mut tx.tenant(a.id),
+            id.parse().unwrap(),
+            "Meta Platforms Ireland Ltd (WhatsApp Business Platform)",
+            "IE",
+            "messages",
+            at,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     }
     let r = request(&api, &id, "export").await;
     let rid = r["id"].as_str().unwrap().to_owned();
-    let code = t.app.take_verification_code(a.id, rid.parse().unwrap()).await.unwrap().unwrap().code;
-    api.post(&format!("/api/v1/privacy/requests/{rid}/verify"), json!({"code": code})).await;
-    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
-    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let code = t
+        .app
+        .take_verification_code(a.id, rid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .code;
+    api.post(
+        &format!("/api/v1/privacy/requests/{rid}/verify"),
+        json!({"code": code}),
+    )
+    .await;
+    let (s, r) = api
+        .post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({}))
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{r}"
+    );
     // The link is built on the configured public URL; the test server listens elsewhere.
     let public = r["download_url"].as_str().unwrap();
     let (_, token) = public.split_once("/api/v1/privacy/exports/").unwrap();
@@ -448,24 +591,53 @@ async fn export_bundle(t: &TestServer, clock: &ManualClock) {
     assert_eq!(res.headers()["content-type"], "application/zip");
     assert_eq!(res.headers()["cache-control"], "no-store");
     let files = unzip(&res.bytes().await.unwrap());
-    let (s, _) = api.get(&format!("/api/v1/privacy/requests/{rid}/export")).await;
+    let (s, _) = api
+        .get(&format!("/api/v1/privacy/requests/{rid}/export"))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    for name in ["README.txt", "subject.json", "contact.csv", "consents.csv", "consent_events.csv", "privacy_requests.csv", "disclosures.csv", "third_parties.csv"] {
-        assert!(files.contains_key(name), "{name} missing: {:?}", files.keys());
+    for name in [
+        "README.txt",
+        "subject.json",
+        "contact.csv",
+        "consents.csv",
+        "consent_events.csv",
+        "privacy_requests.csv",
+        "disclosures.csv",
+        "third_parties.csv",
+    ] {
+        assert!(
+            files.contains_key(name),
+            "{name} missing: {:?}",
+            files.keys()
+        );
     }
     let subject: Value = serde_json::from_str(&files["subject.json"]).unwrap();
     assert_eq!(subject["contact"]["name"], evil);
     assert_eq!(subject["contact"]["phone"], "+905321112233");
     assert_eq!(subject["contact"]["email"], "ayse@example.com");
-    let marketing = subject["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").unwrap();
+    let marketing = subject["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["purpose"] == "marketing")
+        .unwrap();
     assert_eq!(marketing["state"], "granted");
     assert_eq!(subject["consent_events"].as_array().unwrap().len(), 1);
     assert_eq!(subject["privacy_requests"][0]["id"], rid.as_str());
-    assert!(subject["disclosures"].as_array().unwrap().iter().any(|d| d["action"] == "contact.created"));
+    assert!(
+        subject["disclosures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["action"] == "contact.created")
+    );
     assert_eq!(subject["third_parties"][0]["country"], "IE");
     // CSV: the formula is defused and RFC 4180 quoted; the phone starts with an apostrophe.
     let csv = &files["contact.csv"];
-    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""), "{csv}");
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""),
+        "{csv}"
+    );
     assert!(csv.contains(",'+905321112233,"), "{csv}");
     assert!(csv.contains("\r\n"));
     assert!(files["README.txt"].contains("subject.json"));
@@ -481,7 +653,10 @@ async fn export_bundle(t: &TestServer, clock: &ManualClock) {
     let mut forged: Vec<char> = token.chars().collect();
     forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
     let forged = format!("{base}/{}", forged.into_iter().collect::<String>());
-    assert_eq!(reqwest::get(&forged).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        reqwest::get(&forged).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     clock.advance(7 * DAY);
     let res = reqwest::get(&link).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
@@ -492,8 +667,13 @@ async fn export_bundle(t: &TestServer, clock: &ManualClock) {
     let e = request(&api, &id, "erasure").await;
     let eid = e["id"].as_str().unwrap();
     attest(&api, eid).await;
-    let (s, body) = api.get(&format!("/api/v1/privacy/requests/{eid}/export")).await;
-    assert_eq!((s, error_code(&body).as_str()), (StatusCode::CONFLICT, "not_an_export"));
+    let (s, body) = api
+        .get(&format!("/api/v1/privacy/requests/{eid}/export"))
+        .await;
+    assert_eq!(
+        (s, error_code(&body).as_str()),
+        (StatusCode::CONFLICT, "not_an_export")
+    );
 }
 clock_test!(export_bundle);
 
@@ -505,45 +685,104 @@ async fn erasure_leaves_no_trace(t: &TestServer) {
     let (name, phone, email) = ("Zeynep Kaya", "+905551234567", "zeynep.kaya@example.com");
     let id = contact(&api, json!({"name": name, "phone": phone, "email": email, "labels": ["patient"], "attributes": {"city": "Bursa"}})).await;
     let cid: ContactId = id.parse().unwrap();
-    let keep = contact(&api, json!({"name": "Kept Person", "phone": "+905550000001"})).await;
+    let keep = contact(
+        &api,
+        json!({"name": "Kept Person", "phone": "+905550000001"}),
+    )
+    .await;
     t.app
-        .apply_inbound_keyword(a.id, cid, "STOP", &inbound(InboundText::Body, t.app.now().0))
+        .apply_inbound_keyword(
+            a.id,
+            cid,
+            "STOP",
+            &inbound(InboundText::Body, t.app.now().0),
+        )
         .await
         .unwrap()
         .unwrap();
     {
         let mut tx = t.app.db.write().await.unwrap();
-        transfers::record(&mut tx.tenant(a.id), cid.as_uuid(), "Meta Platforms Ireland Ltd (WhatsApp Business Platform)", "IE", "messages", t.app.now().0).await.unwrap();
+        transfers::record(
+            &mut tx.tenant(a.id),
+            cid.as_uuid(),
+            "Meta Platforms Ireland Ltd (WhatsApp Business Platform)",
+            "IE",
+            "messages",
+            t.app.now().0,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     }
     let r = request(&api, &id, "erasure").await;
     let rid = r["id"].as_str().unwrap().to_owned();
     attest(&api, &rid).await;
-    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
-    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let (s, r) = api
+        .post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({}))
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{r}"
+    );
     let steps = r["result"]["steps"].as_array().unwrap();
     assert!(steps.iter().all(|s| s["status"] == "done"));
     assert_eq!(steps.last().unwrap()["step"], "contact_key");
     assert_eq!(r["notifications"][0]["status"], "pending");
     assert_eq!(r["notifications"][0]["action"], "erasure");
 
-    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(api.get(&format!("/api/v1/contacts/{keep}")).await.0, StatusCode::OK);
+    assert_eq!(
+        api.get(&format!("/api/v1/contacts/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/contacts/{keep}")).await.0,
+        StatusCode::OK
+    );
     let (tenant, cid_sql) = (tid_sql(t, a.id), tid_sql(t, &id));
-    for table in ["contact_keys", "consent_events", "consents", "transfer_log", "processing_limits"] {
-        let n = count(t, &format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = {tenant} AND contact_id = {cid_sql}")).await;
+    for table in [
+        "contact_keys",
+        "consent_events",
+        "consents",
+        "transfer_log",
+        "processing_limits",
+    ] {
+        let n = count(
+            t,
+            &format!(
+                "SELECT COUNT(*) FROM {table} WHERE tenant_id = {tenant} AND contact_id = {cid_sql}"
+            ),
+        )
+        .await;
         assert_eq!(n, 0, "{table} still holds the contact");
     }
-    assert_eq!(count(t, &format!("SELECT COUNT(*) FROM privacy_verification_codes WHERE tenant_id = {tenant}")).await, 0);
     assert_eq!(
-        count(t, &format!("SELECT COUNT(*) FROM jobs WHERE payload LIKE '%{id}%'")).await,
+        count(
+            t,
+            &format!("SELECT COUNT(*) FROM privacy_verification_codes WHERE tenant_id = {tenant}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            t,
+            &format!("SELECT COUNT(*) FROM jobs WHERE payload LIKE '%{id}%'")
+        )
+        .await,
         0,
         "no job mentions the erased contact"
     );
-    t.assert_not_stored(&[name, phone, email, "Bursa", "5551234567"]).await;
+    t.assert_not_stored(&[name, phone, email, "Bursa", "5551234567"])
+        .await;
     // Running it again changes nothing.
-    let (s, again) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
-    assert_eq!((s, again["status"].as_str()), (StatusCode::OK, Some("completed")));
+    let (s, again) = api
+        .post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({}))
+        .await;
+    assert_eq!(
+        (s, again["status"].as_str()),
+        (StatusCode::OK, Some("completed"))
+    );
 
     // The opt-out outlives the contact: a re-import of the same number is not marketed to.
     let back = contact(&api, json!({"phone": phone})).await;
@@ -576,38 +815,73 @@ async fn erasure_waits_for_a_legal_hold(t: &TestServer) {
     assert_eq!(s, StatusCode::CREATED, "{hold}");
     let hold_id = hold["id"].as_str().unwrap().to_owned();
     let (s, _) = api
-        .post("/api/v1/privacy/holds", json!({"scope": "contact", "subject_id": uuid::Uuid::now_v7(), "reason": "x"}))
+        .post(
+            "/api/v1/privacy/holds",
+            json!({"scope": "contact", "subject_id": uuid::Uuid::now_v7(), "reason": "x"}),
+        )
         .await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "a hold names one of the tenant's contacts");
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "a hold names one of the tenant's contacts"
+    );
 
     let r = request(&api, &id, "erasure").await;
     let rid = r["id"].as_str().unwrap().to_owned();
     attest(&api, &rid).await;
-    let (_, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    let (_, r) = api
+        .post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({}))
+        .await;
     assert_eq!(r["status"], "held", "{r}");
     let steps = r["result"]["steps"].as_array().unwrap();
     let step = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap().clone();
     assert_eq!(step("contact_profile")["status"], "held");
     assert_eq!(step("contact_profile")["hold_reason"], "Case 2026/17");
-    assert_eq!(step("contact_key")["status"], "held", "the key stays while anything is held");
-    assert_eq!(step("consents")["status"], "done", "what the hold does not cover goes");
-    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+    assert_eq!(
+        step("contact_key")["status"],
+        "held",
+        "the key stays while anything is held"
+    );
+    assert_eq!(
+        step("consents")["status"],
+        "done",
+        "what the hold does not cover goes"
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/contacts/{id}")).await.0,
+        StatusCode::OK
+    );
 
     // The resume schedule leaves it held; after the release it finishes.
     t.app.resume_erasures().await.unwrap();
-    assert_eq!(api.get(&format!("/api/v1/privacy/requests/{rid}")).await.1["status"], "held");
+    assert_eq!(
+        api.get(&format!("/api/v1/privacy/requests/{rid}")).await.1["status"],
+        "held"
+    );
     let (s, released) = api
-        .post(&format!("/api/v1/privacy/holds/{hold_id}/release"), json!({"reason": "Case closed"}))
+        .post(
+            &format!("/api/v1/privacy/holds/{hold_id}/release"),
+            json!({"reason": "Case closed"}),
+        )
         .await;
-    assert_eq!((s, released["active"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(
+        (s, released["active"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
     let (s, _) = api
-        .post(&format!("/api/v1/privacy/holds/{hold_id}/release"), json!({"reason": "again"}))
+        .post(
+            &format!("/api/v1/privacy/holds/{hold_id}/release"),
+            json!({"reason": "again"}),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     t.app.resume_erasures().await.unwrap();
     let (_, r) = api.get(&format!("/api/v1/privacy/requests/{rid}")).await;
     assert_eq!(r["status"], "completed", "{r}");
-    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get(&format!("/api/v1/contacts/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
     t.assert_not_stored(&["Held Person", phone]).await;
     let (_, holds) = api.get("/api/v1/privacy/holds?status=all").await;
     assert_eq!(holds["items"][0]["release_reason"], "Case closed");
@@ -615,7 +889,14 @@ async fn erasure_waits_for_a_legal_hold(t: &TestServer) {
 server_test!(erasure_waits_for_a_legal_hold);
 
 /// Seeds `n` completed requests of `contact` in `tenant`, fulfilled at `at` (SQL, for speed).
-pub async fn seed_requests(t: &TestServer, tenant: TenantId, contact: &str, n: i64, at: i64, tag: &str) {
+pub async fn seed_requests(
+    t: &TestServer,
+    tenant: TenantId,
+    contact: &str,
+    n: i64,
+    at: i64,
+    tag: &str,
+) {
     let (id, ten, con) = match t.backend() {
         switchboard_storage::Backend::Sqlite => (
             "randomblob(16)".to_owned(),
@@ -655,8 +936,14 @@ pub async fn remaining(t: &TestServer, tenant: TenantId) -> Vec<String> {
     );
     let mut c = t.app.db.read().await.unwrap();
     match c.ex() {
-        Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap(),
-        Ex::Pg(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap(),
+        Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *c)
+            .await
+            .unwrap(),
+        Ex::Pg(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *c)
+            .await
+            .unwrap(),
     }
 }
 
@@ -686,7 +973,15 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     }
 
     let (_, dry) = api_a.get("/api/v1/privacy/retention/dry-run").await;
-    let cat = |v: &Value, c: &str| v["categories"].as_array().unwrap().iter().find(|x| x["category"] == c).unwrap().clone();
+    let cat = |v: &Value, c: &str| {
+        v["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["category"] == c)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(cat(&dry, "privacy_requests")["would_purge"], 2_500);
     assert_eq!(cat(&dry, "messages")["enforced"], false);
     assert!(cat(&dry, "messages")["would_purge"].is_null());
@@ -695,7 +990,10 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     let full = t.app.run_retention(b.id, None).await.unwrap();
     assert!(full.finished);
     assert_eq!(full.purged["privacy_requests"], 2_500);
-    assert_eq!(full.batches, 3, "2,500 rows take three batches of at most 1,000");
+    assert_eq!(
+        full.batches, 3,
+        "2,500 rows take three batches of at most 1,000"
+    );
 
     // Tenant A: stopped after one batch, exactly 1,000 rows gone.
     let first = t.app.run_retention(a.id, Some(1)).await.unwrap();
@@ -707,7 +1005,10 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     clock.advance(3 * DAY);
     let resumed = t.app.run_retention(a.id, None).await.unwrap();
     assert!(resumed.finished);
-    assert_eq!((resumed.run_id, resumed.purged["privacy_requests"]), (first.run_id, 2_500));
+    assert_eq!(
+        (resumed.run_id, resumed.purged["privacy_requests"]),
+        (first.run_id, 2_500)
+    );
     assert_eq!(remaining(t, a.id).await, remaining(t, b.id).await);
     assert_eq!(remaining(t, a.id).await.len(), 15);
     // The next run is a new one and takes the rows that fell due meanwhile; held rows stay.
@@ -718,8 +1019,14 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     // Each finished run left a summary in the audit log, and the chain still verifies.
     let (_, audit) = api_a.get("/api/v1/audit?target_kind=retention_run").await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 2);
-    assert_eq!(audit["items"][1]["details"]["purged"]["privacy_requests"], 2_500);
-    assert_eq!(api_a.post("/api/v1/audit/verify", json!({})).await.1["intact"], true);
+    assert_eq!(
+        audit["items"][1]["details"]["purged"]["privacy_requests"],
+        2_500
+    );
+    assert_eq!(
+        api_a.post("/api/v1/audit/verify", json!({})).await.1["intact"],
+        true
+    );
 }
 clock_test!(retention_batches_and_resumes);
 
@@ -730,7 +1037,8 @@ async fn retention_masks_old_security_logs(t: &TestServer, clock: &ManualClock) 
     let api = Api::new(t, &a.key);
     contact(&api, json!({"name": "Early"})).await;
     let tenant = tid_sql(t, a.id);
-    let with_ip = format!("SELECT COUNT(*) FROM audit_log WHERE tenant_id = {tenant} AND ip IS NOT NULL");
+    let with_ip =
+        format!("SELECT COUNT(*) FROM audit_log WHERE tenant_id = {tenant} AND ip IS NOT NULL");
     let early = count(t, &with_ip).await;
     assert!(early > 0);
     let (s, p) = api
@@ -741,24 +1049,59 @@ async fn retention_masks_old_security_logs(t: &TestServer, clock: &ManualClock) 
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{p}");
-    let pol = |c: &str| p["items"].as_array().unwrap().iter().find(|x| x["category"] == c).unwrap().clone();
-    assert_eq!((pol("security_logs")["after_days"].as_u64(), pol("security_logs")["customised"].as_bool()), (Some(365), Some(true)));
-    assert_eq!((pol("messages")["after_days"].as_u64(), pol("messages")["cap_days"].as_u64()), (Some(365), Some(730)));
+    let pol = |c: &str| {
+        p["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["category"] == c)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            pol("security_logs")["after_days"].as_u64(),
+            pol("security_logs")["customised"].as_bool()
+        ),
+        (Some(365), Some(true))
+    );
+    assert_eq!(
+        (
+            pol("messages")["after_days"].as_u64(),
+            pol("messages")["cap_days"].as_u64()
+        ),
+        (Some(365), Some(730))
+    );
     let (s, _) = api
-        .send(reqwest::Method::PUT, "/api/v1/privacy/retention", Some(json!({"policies": [{"category": "messages", "after_days": 0}]})))
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/privacy/retention",
+            Some(json!({"policies": [{"category": "messages", "after_days": 0}]})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // One day before the boundary nothing is masked; after it the early entries are.
     clock.advance(364 * DAY);
     t.app.run_retention(a.id, None).await.unwrap();
-    assert_eq!(count(t, &with_ip).await, early + 1, "the PUT added an entry; none masked");
+    assert_eq!(
+        count(t, &with_ip).await,
+        early + 1,
+        "the PUT added an entry; none masked"
+    );
     clock.advance(2 * DAY);
     contact(&api, json!({"name": "Late"})).await;
     let report = t.app.run_retention(a.id, None).await.unwrap();
     assert!(report.purged["security_logs"] >= u64::try_from(early).unwrap());
-    assert_eq!(count(t, &with_ip).await, 1, "only the entry after the boundary keeps its IP");
-    assert_eq!(api.post("/api/v1/audit/verify", json!({})).await.1["intact"], true);
+    assert_eq!(
+        count(t, &with_ip).await,
+        1,
+        "only the entry after the boundary keeps its IP"
+    );
+    assert_eq!(
+        api.post("/api/v1/audit/verify", json!({})).await.1["intact"],
+        true
+    );
 }
 clock_test!(retention_masks_old_security_logs);
 
@@ -776,19 +1119,39 @@ async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
 
     // Only owners, only with the confirmation, and not with an API key.
     let url = t.url(&format!("/api/v1/tenant?confirm={}", a.id));
-    assert_eq!(admin_client.delete(&url).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin_client.delete(&url).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let res = owner.delete(t.url("/api/v1/tenant")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = api.delete(&format!("/api/v1/tenant?confirm={}", a.id)).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "an API key cannot delete the organisation");
+    let (s, _) = api
+        .delete(&format!("/api/v1/tenant?confirm={}", a.id))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an API key cannot delete the organisation"
+    );
     let res = owner.delete(&url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["purge_after"], Millis(START + 30 * DAY).to_rfc3339());
 
     // At once: every session and key refused, login refused.
-    assert_eq!(admin_client.get(t.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(api.get("/api/v1/contacts").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        admin_client
+            .get(t.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.get("/api/v1/contacts").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let res = crate::support::client()
         .post(t.url("/api/v1/auth/login"))
         .json(&json!({"email": a.owner.email, "password": crate::support::PASSWORD}))
@@ -797,7 +1160,14 @@ async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let tenant = tid_sql(t, a.id);
-    assert_eq!(count(t, &format!("SELECT COUNT(*) FROM sessions WHERE tenant_id = {tenant}")).await, 0);
+    assert_eq!(
+        count(
+            t,
+            &format!("SELECT COUNT(*) FROM sessions WHERE tenant_id = {tenant}")
+        )
+        .await,
+        0
+    );
 
     // Not before the grace period; not while a hold is active.
     assert!(t.app.purge_deleted_tenants().await.unwrap().is_empty());
@@ -816,12 +1186,23 @@ async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
         count(t, &format!("SELECT COUNT(*) FROM tenant_deletions WHERE tenant_id = {tenant} AND postponed_reason LIKE '%Tax audit%'")).await,
         1
     );
-    exec(t, &format!("UPDATE legal_holds SET released_at = {START} WHERE tenant_id = {tenant}")).await;
+    exec(
+        t,
+        &format!("UPDATE legal_holds SET released_at = {START} WHERE tenant_id = {tenant}"),
+    )
+    .await;
     assert_eq!(t.app.purge_deleted_tenants().await.unwrap(), vec![a.id]);
 
     // Nothing of the tenant is left but the deletion record; the other tenant is untouched.
     for table in switchboard_storage::privacy::tenant_purge::TENANT_TABLES {
-        let n = count(t, &format!("SELECT COUNT(*) FROM {} WHERE {} = {tenant}", table.name, table.tenant_column)).await;
+        let n = count(
+            t,
+            &format!(
+                "SELECT COUNT(*) FROM {} WHERE {} = {tenant}",
+                table.name, table.tenant_column
+            ),
+        )
+        .await;
         assert_eq!(n, 0, "{} still holds rows of the purged tenant", table.name);
     }
     let summary = count(
@@ -834,7 +1215,13 @@ async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
     )
     .await;
     assert_eq!(summary, 1);
-    assert_eq!(Api::new(t, &b.key).get("/api/v1/contacts").await.1["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        Api::new(t, &b.key).get("/api/v1/contacts").await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     t.assert_not_stored(&["Customer", "+905321110000"]).await;
 }
 clock_test!(tenant_deletion);

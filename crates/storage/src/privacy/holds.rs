@@ -69,13 +69,7 @@ pub async fn list(
 }
 
 /// Releases an active hold. `NotFound` when there is none with this id or it was released.
-pub async fn release(
-    s: &mut Scope<'_>,
-    id: Uuid,
-    by: &str,
-    reason: &str,
-    now: i64,
-) -> Result<()> {
+pub async fn release(s: &mut Scope<'_>, id: Uuid, by: &str, reason: &str, now: i64) -> Result<()> {
     let tid = s.tid();
     let n = on!(s.ex(), c => sqlx::query(
         "UPDATE legal_holds SET released_at = $3, released_by = $4, release_reason = $5

@@ -96,7 +96,12 @@ const COLUMNS: &str =
     "tenant_id, requested_at, requested_by, purge_after, postponed_reason, purged_at, summary";
 
 /// Records a deletion request; a second request keeps the first one's schedule.
-pub async fn request(s: &mut Scope<'_>, requested_by: &str, now: i64, purge_after: i64) -> Result<()> {
+pub async fn request(
+    s: &mut Scope<'_>,
+    requested_by: &str,
+    now: i64,
+    purge_after: i64,
+) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
         "INSERT INTO tenant_deletions (tenant_id, requested_at, requested_by, purge_after)

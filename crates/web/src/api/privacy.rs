@@ -58,14 +58,22 @@ pub fn routes(r: Routes) -> Routes {
         record_consent,
     )
     .add(
-        RouteSpec::get("/api/v1/privacy/settings", privacy, "Privacy settings: jurisdiction, keywords, replies")
-            .returns::<PrivacySettingsView>(),
+        RouteSpec::get(
+            "/api/v1/privacy/settings",
+            privacy,
+            "Privacy settings: jurisdiction, keywords, replies",
+        )
+        .returns::<PrivacySettingsView>(),
         get_settings,
     )
     .add(
-        RouteSpec::put("/api/v1/privacy/settings", privacy, "Replace the privacy settings (absent fields: defaults)")
-            .body::<PrivacySettingsInput>()
-            .returns::<PrivacySettingsView>(),
+        RouteSpec::put(
+            "/api/v1/privacy/settings",
+            privacy,
+            "Replace the privacy settings (absent fields: defaults)",
+        )
+        .body::<PrivacySettingsInput>()
+        .returns::<PrivacySettingsView>(),
         put_settings,
     )
     .add(
@@ -90,8 +98,12 @@ pub fn routes(r: Routes) -> Routes {
         list_requests,
     )
     .add(
-        RouteSpec::get("/api/v1/privacy/requests/{id}", privacy, "A data-subject request")
-            .returns::<PrivacyRequestView>(),
+        RouteSpec::get(
+            "/api/v1/privacy/requests/{id}",
+            privacy,
+            "A data-subject request",
+        )
+        .returns::<PrivacyRequestView>(),
         get_request,
     )
     .add(
@@ -132,9 +144,13 @@ pub fn routes(r: Routes) -> Routes {
         export_by_link,
     )
     .add(
-        RouteSpec::get("/api/v1/privacy/holds", privacy, "Legal holds (active ones by default)")
-            .query::<HoldQuery>()
-            .returns_list::<HoldView>(),
+        RouteSpec::get(
+            "/api/v1/privacy/holds",
+            privacy,
+            "Legal holds (active ones by default)",
+        )
+        .query::<HoldQuery>()
+        .returns_list::<HoldView>(),
         list_holds,
     )
     .add(
@@ -145,20 +161,32 @@ pub fn routes(r: Routes) -> Routes {
         place_hold,
     )
     .add(
-        RouteSpec::post("/api/v1/privacy/holds/{id}/release", privacy, "Release a legal hold")
-            .body::<ReleaseHold>()
-            .returns::<HoldView>(),
+        RouteSpec::post(
+            "/api/v1/privacy/holds/{id}/release",
+            privacy,
+            "Release a legal hold",
+        )
+        .body::<ReleaseHold>()
+        .returns::<HoldView>(),
         release_hold,
     )
     .add(
-        RouteSpec::get("/api/v1/privacy/retention", privacy, "Retention policy per data category")
-            .returns_list::<RetentionPolicyView>(),
+        RouteSpec::get(
+            "/api/v1/privacy/retention",
+            privacy,
+            "Retention policy per data category",
+        )
+        .returns_list::<RetentionPolicyView>(),
         get_retention,
     )
     .add(
-        RouteSpec::put("/api/v1/privacy/retention", privacy, "Set retention policies")
-            .body::<RetentionPoliciesInput>()
-            .returns_list::<RetentionPolicyView>(),
+        RouteSpec::put(
+            "/api/v1/privacy/retention",
+            privacy,
+            "Set retention policies",
+        )
+        .body::<RetentionPoliciesInput>()
+        .returns_list::<RetentionPolicyView>(),
         put_retention,
     )
     .add(
@@ -266,7 +294,10 @@ async fn fulfil_request(
 fn zip_response(f: ExportFile) -> Response {
     let mut res = (StatusCode::OK, f.bytes).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The file name is built from a UUID only, so it needs no escaping.
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", f.filename)) {
@@ -303,7 +334,10 @@ async fn place_hold(
     Caller(p): Caller,
     Json(b): Json<NewHold>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, AxumJson(s.app.place_hold(&p, b).await?)))
+    Ok((
+        StatusCode::CREATED,
+        AxumJson(s.app.place_hold(&p, b).await?),
+    ))
 }
 
 async fn release_hold(
@@ -330,10 +364,7 @@ async fn put_retention(
     Ok(AxumJson(whole(s.app.put_retention_policies(&p, b).await?)))
 }
 
-async fn dry_run(
-    State(s): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<AxumJson<DryRunView>> {
+async fn dry_run(State(s): State<AppState>, Caller(p): Caller) -> ApiResult<AxumJson<DryRunView>> {
     Ok(AxumJson(s.app.retention_dry_run(&p).await?))
 }
 

@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn formulas_are_inert() {
         for (value, expected) in [
-            ("=HYPERLINK(\"http://evil\",\"x\")", "'=HYPERLINK(\"http://evil\",\"x\")"),
+            (
+                "=HYPERLINK(\"http://evil\",\"x\")",
+                "'=HYPERLINK(\"http://evil\",\"x\")",
+            ),
             ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
             ("@SUM(1)", "'@SUM(1)"),
             ("-2+3", "'-2+3"),

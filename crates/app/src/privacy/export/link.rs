@@ -90,7 +90,10 @@ mod tests {
         };
         let token = sign(&key, link);
         assert_eq!(verify(&key, &token, Millis(9_999)), Ok(link));
-        assert_eq!(verify(&key, &token, Millis(10_000)), Err(LinkError::Expired));
+        assert_eq!(
+            verify(&key, &token, Millis(10_000)),
+            Err(LinkError::Expired)
+        );
         let other = MacKey::derive(&MasterKey::generate(), b"t");
         assert_eq!(verify(&other, &token, Millis(0)), Err(LinkError::Invalid));
         // Another request's id spliced into the payload fails the MAC.
@@ -108,7 +111,11 @@ mod tests {
         );
         assert_eq!(verify(&key, &spliced, Millis(0)), Err(LinkError::Invalid));
         for bad in ["", "x", "a.b", "..", &token[1..]] {
-            assert_eq!(verify(&key, bad, Millis(0)), Err(LinkError::Invalid), "{bad:?}");
+            assert_eq!(
+                verify(&key, bad, Millis(0)),
+                Err(LinkError::Invalid),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -32,8 +32,8 @@ use zip::write::SimpleFileOptions;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::privacy::requests::{kind_of, status_of, unverified};
 use crate::privacy::contact;
+use crate::privacy::requests::{kind_of, status_of, unverified};
 use crate::{App, AppError, AppResult};
 
 /// Whom a bundle is about.
@@ -209,13 +209,22 @@ impl App {
         audit: Audit,
         via: &str,
     ) -> AppResult<ExportFile> {
+        // Built on a read connection, so the writer is not held while the zip is made; the
+        // download is audited before the bytes leave.
+        let (id, file) = {
+            let mut conn = self.db.read().await?;
+            let mut s = conn.tenant(tenant);
+            let r = repo::get(&mut s, request).await?;
+            exportable(&r)?;
+            let id = ContactId::from_uuid(r.contact_id);
+            let row = contact(&mut s, id).await?;
+            (
+                id,
+                build(self, &mut s, &Subject { contact: id, row }).await?,
+            )
+        };
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(tenant);
-        let r = repo::get(&mut s, request).await?;
-        exportable(&r)?;
-        let id = ContactId::from_uuid(r.contact_id);
-        let row = contact(&mut s, id).await?;
-        let file = build(self, &mut s, &Subject { contact: id, row }).await?;
         audit
             .record(
                 self,
@@ -256,7 +265,12 @@ impl App {
         if status != "active" {
             return Err(AppError::NotFound);
         }
-        self.export_bundle(l.tenant, l.request, Audit::system("export_link"), "signed_link")
-            .await
+        self.export_bundle(
+            l.tenant,
+            l.request,
+            Audit::system("export_link"),
+            "signed_link",
+        )
+        .await
     }
 }

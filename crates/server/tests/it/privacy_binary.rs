@@ -1,5 +1,6 @@
-//! PRIVACY.md §3 R8 on the real binary: the retention purge is `kill -9`ed mid-run, the server
-//! restarted, and the remaining rows compared with an uninterrupted run over the same data.
+//! The privacy engine on the real binary: PRIVACY.md §3 R8 (the retention purge is `kill -9`ed
+//! mid-run, the server restarted, and the remaining rows compared with an uninterrupted run
+//! over the same data), and `admin delete-tenant`.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -46,7 +47,9 @@ async fn seed(s: &Setup, pg: bool) -> String {
         } else {
             (
                 "randomblob(16)".to_owned(),
-                format!("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s"),
+                format!(
+                    "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s"
+                ),
             )
         };
         s.sql(&format!(
@@ -77,10 +80,12 @@ async fn scalar(s: &Setup, sql: &str) -> i64 {
     let db = db(s).await;
     let mut c = db.read().await.unwrap();
     let v = match c.ex() {
-        switchboard_storage::Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(&mut *c)
-            .await
-            .unwrap(),
+        switchboard_storage::Ex::Sqlite(c) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut *c)
+                .await
+                .unwrap()
+        }
         switchboard_storage::Ex::Pg(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&mut *c)
             .await
@@ -97,7 +102,9 @@ async fn digest(s: &Setup) -> (usize, String) {
     let mut c = db.read().await.unwrap();
     let sql = "SELECT details FROM privacy_requests ORDER BY details";
     let rows: Vec<String> = match c.ex() {
-        switchboard_storage::Ex::Sqlite(c) => sqlx::query_scalar(sql).fetch_all(&mut *c).await.unwrap(),
+        switchboard_storage::Ex::Sqlite(c) => {
+            sqlx::query_scalar(sql).fetch_all(&mut *c).await.unwrap()
+        }
         switchboard_storage::Ex::Pg(c) => sqlx::query_scalar(sql).fetch_all(&mut *c).await.unwrap(),
     };
     drop(c);
@@ -124,8 +131,17 @@ async fn serve(s: &Setup) -> Child {
 
 async fn wait_finished(s: &Setup) {
     let start = Instant::now();
-    while scalar(s, "SELECT COUNT(*) FROM retention_runs WHERE finished_at IS NOT NULL").await == 0 {
-        assert!(start.elapsed() < Duration::from_secs(240), "the retention run never finished");
+    while scalar(
+        s,
+        "SELECT COUNT(*) FROM retention_runs WHERE finished_at IS NOT NULL",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "the retention run never finished"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -164,7 +180,10 @@ async fn retention_survives_kill_9(pg: bool) {
             child.wait().unwrap();
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "the purge did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the purge did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let left = scalar(&s, "SELECT COUNT(*) FROM privacy_requests").await;
@@ -173,7 +192,11 @@ async fn retention_survives_kill_9(pg: bool) {
         "killed mid-run: {left} rows left (the purge must not have finished)"
     );
     assert_eq!(
-        scalar(&s, "SELECT COUNT(*) FROM retention_runs WHERE finished_at IS NULL").await,
+        scalar(
+            &s,
+            "SELECT COUNT(*) FROM retention_runs WHERE finished_at IS NULL"
+        )
+        .await,
         1,
         "the interrupted run is still open"
     );
@@ -183,12 +206,18 @@ async fn retention_survives_kill_9(pg: bool) {
         "only whole batches of 1,000 were committed"
     );
     // A dead node's schedule lease runs out after the schedule period; pretend it has.
-    s.sql("UPDATE schedules SET lease_until = 0, lease_owner = NULL WHERE name = 'privacy.retention'")
-        .await;
+    s.sql(
+        "UPDATE schedules SET lease_until = 0, lease_owner = NULL WHERE name = 'privacy.retention'",
+    )
+    .await;
     let child = serve(&s).await;
     wait_finished(&s).await;
     stop(child);
-    assert_eq!(digest(&s).await, expected, "the resumed run ends where an uninterrupted one does");
+    assert_eq!(
+        digest(&s).await,
+        expected,
+        "the resumed run ends where an uninterrupted one does"
+    );
     assert_eq!(
         scalar(&s, "SELECT COUNT(*) FROM retention_runs").await,
         1,
@@ -206,4 +235,67 @@ async fn retention_survives_kill_9_sqlite() {
 #[tokio::test]
 async fn retention_survives_kill_9_postgres() {
     retention_survives_kill_9(true).await;
+}
+
+async fn delete_tenant_from_the_command_line(pg: bool) {
+    let Some(s) = Setup::new(pg).await else {
+        return;
+    };
+    let tenant = s.json(&["admin", "create-tenant", "--name", "Gone"])["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.json(&[
+        "admin",
+        "create-api-key",
+        "--tenant",
+        &tenant,
+        "--name",
+        "k",
+    ]);
+    let out = s.json(&[
+        "admin",
+        "delete-tenant",
+        "--tenant",
+        &tenant,
+        "--tenant-purge-days",
+        "7",
+    ]);
+    assert_eq!(out["status"], "deactivated");
+    assert_eq!(out["api_keys_revoked"], 1);
+    assert!(out["purge_after"].is_string());
+    assert_eq!(
+        scalar(
+            &s,
+            "SELECT purge_after - requested_at FROM tenant_deletions"
+        )
+        .await,
+        7 * 86_400_000
+    );
+    assert_eq!(
+        scalar(
+            &s,
+            "SELECT COUNT(*) FROM tenants WHERE status = 'deactivated'"
+        )
+        .await,
+        1
+    );
+    let bad = s.run(&[
+        "admin",
+        "delete-tenant",
+        "--tenant",
+        &uuid::Uuid::now_v7().to_string(),
+    ]);
+    assert!(!bad.status.success());
+    s.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn delete_tenant_from_the_command_line_sqlite() {
+    delete_tenant_from_the_command_line(false).await;
+}
+
+#[tokio::test]
+async fn delete_tenant_from_the_command_line_postgres() {
+    delete_tenant_from_the_command_line(true).await;
 }
