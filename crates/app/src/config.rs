@@ -15,6 +15,15 @@ pub struct AppConfig {
     /// Identifies this process in job leases.
     pub node_id: String,
     pub whatsapp: WhatsAppConfig,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrivacyConfig {
+    /// A deleted tenant is purged this long after the deletion request.
+    pub tenant_purge_grace_ms: i64,
+    /// How long a signed export download link works.
+    pub export_link_ttl_ms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +123,10 @@ impl Default for AppConfig {
             trusted_proxies: Vec::new(),
             node_id: format!("node-{}", uuid::Uuid::now_v7().simple()),
             whatsapp: WhatsAppConfig::default(),
+            privacy: PrivacyConfig {
+                tenant_purge_grace_ms: 30 * 24 * 3_600_000,
+                export_link_ttl_ms: 7 * 24 * 3_600_000,
+            },
         }
     }
 }

@@ -22,6 +22,10 @@ pub enum AppError {
     /// 409.
     #[error("{message}")]
     Conflict { field: Option<String>, message: String },
+    /// 409: the object is not in a state that allows this (an unverified data-subject request,
+    /// a locked verification). `code` names the state.
+    #[error("{message}")]
+    WrongState { code: &'static str, message: &'static str },
     /// 422: a value is not acceptable.
     #[error(transparent)]
     Invalid(#[from] Invalid),

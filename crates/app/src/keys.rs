@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use switchboard_core::{ContactId, Email, KeyId, TenantId};
-use switchboard_privacy::{Aad, BlindIndex, BlindKey, BlindKind, ChainKey, DataKey, MasterKey, Plain, Sealed};
+use switchboard_privacy::{Aad, BlindIndex, BlindKey, BlindKind, ChainKey, DataKey, MacKey, MasterKey, Plain, Sealed};
 use switchboard_storage::Scope;
 use switchboard_storage::keys::{self as key_repo, ContactKeyRow, TenantKeyRow};
 
@@ -18,6 +18,7 @@ pub struct Keyring {
     master: MasterKey,
     chain: ChainKey,
     user_index: BlindKey,
+    privacy: MacKey,
     tenant_keys: Mutex<HashMap<(TenantId, KeyId), Arc<DataKey>>>,
     active: Mutex<HashMap<(TenantId, &'static str), KeyId>>,
     blind: Mutex<HashMap<TenantId, Arc<BlindKey>>>,
@@ -38,6 +39,7 @@ impl Keyring {
         Self {
             chain: ChainKey::from_master(&master),
             user_index: BlindKey::from_bytes(master.derive(b"user-email-index")),
+            privacy: MacKey::derive(&master, b"privacy-mac"),
             master,
             tenant_keys: Mutex::default(),
             active: Mutex::default(),
@@ -49,6 +51,12 @@ impl Keyring {
     #[must_use]
     pub fn chain(&self) -> &ChainKey {
         &self.chain
+    }
+
+    /// Signs export links and hashes data-subject verification codes.
+    #[must_use]
+    pub fn privacy_mac(&self) -> &MacKey {
+        &self.privacy
     }
 
     /// The platform-wide index of a user's e-mail (login happens before the tenant is known).

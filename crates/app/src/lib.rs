@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod page;
 pub mod password;
+pub mod privacy;
 pub mod ratelimit;
 pub mod tenants;
 pub mod users;

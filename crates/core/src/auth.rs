@@ -37,7 +37,27 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission as P;
         match self {
-            Role::Owner | Role::Admin => &P::ALL,
+            Role::Owner => &P::ALL,
+            // Everything but deleting the whole organisation, which only owners may do.
+            Role::Admin => &[
+                P::ContactsRead,
+                P::ContactsWrite,
+                P::ContactsDelete,
+                P::ContactsViewPii,
+                P::ConversationsRead,
+                P::ConversationsManage,
+                P::MessagesSend,
+                P::ChannelsRead,
+                P::ChannelsManage,
+                P::TemplatesRead,
+                P::TemplatesManage,
+                P::UsersManage,
+                P::ApiKeysManage,
+                P::SettingsManage,
+                P::AuditRead,
+                P::PrivacyManage,
+                P::ReportsRead,
+            ],
             Role::Supervisor => &[
                 P::ContactsRead,
                 P::ContactsWrite,
@@ -132,6 +152,7 @@ permissions! {
     AuditRead => "audit:read",
     PrivacyManage => "privacy:manage",
     ReportsRead => "reports:read",
+    TenantDelete => "tenant:delete",
 }
 
 impl fmt::Display for Permission {
@@ -169,6 +190,18 @@ mod tests {
         assert!(!Role::Admin.may_grant(Role::Owner));
         assert!(Role::Admin.may_grant(Role::Agent));
         assert!(!Role::Agent.may_grant(Role::Agent));
+    }
+
+    #[test]
+    fn only_owners_delete_the_tenant() {
+        assert!(Role::Owner.can(Permission::TenantDelete));
+        for role in [Role::Admin, Role::Supervisor, Role::Agent, Role::Analyst] {
+            assert!(!role.can(Permission::TenantDelete));
+        }
+        // Admins hold everything else.
+        for p in Permission::ALL {
+            assert_eq!(Role::Admin.can(p), p != Permission::TenantDelete, "{p}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub mod auth;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod optout;
 pub mod phone;
+pub mod privacy;
 pub mod time;
 
 pub use auth::{Permission, Role};

@@ -9,6 +9,7 @@ pub mod chain;
 mod codec;
 pub mod envelope;
 pub mod keys;
+pub mod mac;
 pub mod sealed;
 pub mod token;
 
@@ -16,6 +17,7 @@ pub use blind::{BlindIndex, BlindKey, BlindKind};
 pub use chain::ChainKey;
 pub use envelope::Aad;
 pub use keys::{DataKey, MasterKey};
+pub use mac::MacKey;
 pub use sealed::{Plain, Sealed};
 
 /// Why sealed data could not be opened, or a key not unwrapped. Deliberately uninformative:

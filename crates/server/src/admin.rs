@@ -19,13 +19,17 @@ use crate::cli::{AdminCommand, AuditCommand, StorageArgs};
 use crate::settings;
 
 async fn cli_app(storage: &StorageArgs) -> anyhow::Result<Arc<App>> {
+    cli_app_with(storage, AppConfig::default()).await
+}
+
+async fn cli_app_with(storage: &StorageArgs, config: AppConfig) -> anyhow::Result<Arc<App>> {
     let (db, master) = settings::open(storage).await?;
     App::new(
         db,
         Keyring::new(master),
         InProcessBus::new(),
         Arc::new(SystemClock),
-        AppConfig::default(),
+        config,
         BlobStore::new(storage.data_dir.join("blobs")),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
@@ -81,6 +85,22 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "{}",
                 serde_json::json!({"api_key_id": view.id, "tenant_id": tenant, "key": key, "scopes": view.scopes})
+            );
+        }
+        AdminCommand::DeleteTenant { tenant, tenant_purge_days, storage } => {
+            let mut config = AppConfig::default();
+            config.privacy.tenant_purge_grace_ms = i64::from(tenant_purge_days) * 24 * 3_600_000;
+            let app = cli_app_with(&storage, config).await?;
+            let tenant = existing_tenant(&app, &tenant).await?;
+            let d = app
+                .request_tenant_deletion(&Principal::system(tenant, "cli"), &tenant.to_string())
+                .await
+                .map_err(app_err)?;
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": d.tenant_id, "status": d.status,
+                    "purge_after": d.purge_after, "sessions_ended": d.sessions_ended,
+                    "api_keys_revoked": d.api_keys_revoked})
             );
         }
     }

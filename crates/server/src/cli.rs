@@ -85,6 +85,9 @@ pub struct ServeArgs {
     /// Where `--demo` runs its built-in Meta simulator.
     #[arg(long, env = "SWITCHBOARD_SIM_LISTEN", default_value = "127.0.0.1:8089")]
     pub sim_listen: SocketAddr,
+    /// Days between a tenant's deletion request and the purge of its data.
+    #[arg(long, env = "SWITCHBOARD_TENANT_PURGE_DAYS", default_value_t = 30)]
+    pub tenant_purge_days: u32,
 }
 
 /// `switchboard sim`: the Meta simulator on its own (see docs/SIMULATOR.md).
@@ -149,6 +152,17 @@ pub enum AdminCommand {
         /// A permission scope such as contacts:read. Repeat for several; default all.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Delete a tenant: deactivated now (sessions ended, API keys revoked), purged after the
+    /// grace period by the running server. Prints {"tenant_id": …, "purge_after": …}.
+    DeleteTenant {
+        #[arg(long)]
+        tenant: String,
+        /// Days until the purge (as the server's --tenant-purge-days).
+        #[arg(long, env = "SWITCHBOARD_TENANT_PURGE_DAYS", default_value_t = 30)]
+        tenant_purge_days: u32,
         #[command(flatten)]
         storage: StorageArgs,
     },

@@ -11,6 +11,10 @@ use switchboard_storage::{jobs, sessions};
 use tokio_util::sync::CancellationToken;
 
 const TEN_MINUTES: i64 = 10 * 60_000;
+const HOUR: i64 = 60 * 60_000;
+/// Batches (of at most 1,000 rows) one tenant's retention run may purge per schedule tick;
+/// an unfinished run resumes at the next tick, so no tenant holds the others up.
+const RETENTION_BATCHES_PER_TICK: u64 = 500;
 /// Finished jobs are kept this long so their dedupe keys still suppress duplicates
 /// (Meta redelivers for up to 7 days).
 const DONE_JOB_RETENTION: i64 = 14 * 24 * 3_600_000;
@@ -65,12 +69,45 @@ impl Periodic for UnknownSends {
     }
 }
 
+/// Retention policies of every tenant (see `switchboard_app::privacy::retention`).
+struct Retention(Arc<App>);
+
+#[async_trait]
+impl Periodic for Retention {
+    async fn run(&self) -> Result<(), String> {
+        self.0.run_retention_all(Some(RETENTION_BATCHES_PER_TICK)).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Erasures interrupted by a crash or waiting for a legal hold's release.
+struct ErasureResume(Arc<App>);
+
+#[async_trait]
+impl Periodic for ErasureResume {
+    async fn run(&self) -> Result<(), String> {
+        self.0.resume_erasures().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// Deleted tenants whose grace period is over.
+struct TenantPurge(Arc<App>);
+
+#[async_trait]
+impl Periodic for TenantPurge {
+    async fn run(&self) -> Result<(), String> {
+        self.0.purge_deleted_tenants().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
 /// Runs until `stop` is cancelled.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
     let scheduler = Scheduler::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone())
         .every("sessions.expired", TEN_MINUTES, Arc::new(ExpiredSessions(app.clone())))
         .every("jobs.finished", TEN_MINUTES, Arc::new(FinishedJobs(app.clone())))
-        .every("whatsapp.unknown_sends", 5 * 60_000, Arc::new(UnknownSends(app.clone())));
+        .every("whatsapp.unknown_sends", 5 * 60_000, Arc::new(UnknownSends(app.clone())))
+        .every("privacy.retention", HOUR, Arc::new(Retention(app.clone())))
+        .every("privacy.erasure_resume", TEN_MINUTES, Arc::new(ErasureResume(app.clone())))
+        .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())));
     let jobs = Arc::new(WhatsAppJobs(app.clone()));
     let worker = Worker::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone(), app.wa.jobs_wakeup.clone())
         .handle(whatsapp::JOB_MEDIA, jobs.clone())

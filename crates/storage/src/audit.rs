@@ -250,3 +250,36 @@ pub async fn mask_ips_before(s: &mut Scope<'_>, before: i64) -> Result<u64> {
     .bind(tid).bind(before)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?)
 }
+
+/// Masks the actor IP of at most `limit` entries older than `before`: the batched form of
+/// [`mask_ips_before`] for the retention job, so no transaction holds the log for long.
+pub async fn mask_ips_batch(s: &mut Scope<'_>, before: i64, limit: i64) -> Result<u64> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query(
+        "UPDATE audit_log SET ip = NULL WHERE tenant_id = $1 AND seq IN (
+             SELECT seq FROM audit_log WHERE tenant_id = $1 AND at < $2 AND ip IS NOT NULL
+             ORDER BY at LIMIT $3)",
+    )
+    .bind(tid).bind(before).bind(limit)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?)
+}
+
+/// How many entries [`mask_ips_batch`] has still to mask.
+pub async fn count_unmasked_before(s: &mut Scope<'_>, before: i64) -> Result<u64> {
+    let tid = s.tid();
+    let n: i64 = on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE tenant_id = $1 AND at < $2 AND ip IS NOT NULL",
+    )
+    .bind(tid).bind(before)
+    .fetch_one(&mut *c).await)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The chain head of the scope's tenant: the last sequence number and its hash.
+pub async fn head(s: &mut Scope<'_>) -> Result<Option<(i64, Vec<u8>)>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as(
+        "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1",
+    )
+    .bind(tid).fetch_optional(&mut *c).await)?)
+}

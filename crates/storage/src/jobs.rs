@@ -207,3 +207,17 @@ pub async fn depth(p: &mut Platform<'_>) -> Result<Vec<(String, String, i64)>> {
     )
     .fetch_all(&mut *c).await)?)
 }
+
+/// Erasure: deletes up to `limit` jobs (not running ones: their worker holds the lease) whose
+/// payload mentions `needle` (a contact's id). Payloads hold ids only, so an id is enough.
+pub async fn delete_mentioning(s: &mut Scope<'_>, needle: &str, limit: i64) -> Result<u64> {
+    let tid = s.tid();
+    let pattern = format!("%{needle}%");
+    Ok(on!(s.ex(), c => sqlx::query(
+        "DELETE FROM jobs WHERE tenant_id = $1 AND id IN (
+             SELECT id FROM jobs WHERE tenant_id = $1 AND state <> 'running' AND payload LIKE $2
+             LIMIT $3)",
+    )
+    .bind(tid).bind(pattern).bind(limit)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?)
+}

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod keys;
 pub mod media;
 pub mod messages;
+pub mod privacy;
 pub mod schedules;
 pub mod sessions;
 pub mod templates;

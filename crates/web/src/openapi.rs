@@ -69,14 +69,16 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         )));
         for segment in spec.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                // Ids are UUIDs; other path values (a signed token) are opaque strings.
+                let format = (name == "id").then_some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                    utoipa::openapi::schema::KnownFormat::Uuid,
+                ));
                 op = op.parameter(
-                    ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(
-                        Some(ObjectBuilder::new().schema_type(Type::String).format(Some(
-                            utoipa::openapi::schema::SchemaFormat::KnownFormat(
-                                utoipa::openapi::schema::KnownFormat::Uuid,
-                            ),
-                        ))),
-                    ),
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(format))),
                 );
             }
         }
@@ -93,6 +95,15 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         }
         let ok = match &spec.answer {
             Answer::None => ResponseBuilder::new().description("done").build(),
+            Answer::File(media_type) => ResponseBuilder::new()
+                .description("a file download")
+                .content(
+                    *media_type,
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).content_media_type(*media_type)))
+                        .build(),
+                )
+                .build(),
             Answer::One(name) => ResponseBuilder::new()
                 .description("success")
                 .content("application/json", json(Ref::from_schema_name(name)))

@@ -18,6 +18,8 @@ pub enum Answer {
     None,
     One(String),
     List(String),
+    /// A download of this media type.
+    File(&'static str),
 }
 
 #[derive(Clone)]
@@ -67,6 +69,10 @@ impl RouteSpec {
         Self::new(Method::POST, path, access, summary)
     }
     #[must_use]
+    pub fn put(path: &'static str, access: Access, summary: &'static str) -> Self {
+        Self::new(Method::PUT, path, access, summary)
+    }
+    #[must_use]
     pub fn patch(path: &'static str, access: Access, summary: &'static str) -> Self {
         Self::new(Method::PATCH, path, access, summary)
     }
@@ -88,6 +94,11 @@ impl RouteSpec {
     #[must_use]
     pub fn returns_list<T: ToSchema>(mut self) -> Self {
         self.answer = Answer::List(register::<T>(&mut self.schemas));
+        self
+    }
+    #[must_use]
+    pub fn returns_file(mut self, media_type: &'static str) -> Self {
+        self.answer = Answer::File(media_type);
         self
     }
     #[must_use]

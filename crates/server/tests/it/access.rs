@@ -50,6 +50,13 @@ impl World<'_> {
                 .await;
             assert_eq!(s, StatusCode::CREATED, "{tpl}");
             tpl["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/privacy/requests/") {
+            let (_, c) = api.post("/api/v1/contacts", json!({"name": "Subject"})).await;
+            let (_, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": c["id"], "type": "export"})).await;
+            r["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/privacy/holds/") {
+            let (_, h) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": "matrix"})).await;
+            h["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/api/v1/media/") {
             // No media exists: permitted callers get 404, which the matrix accepts.
             uuid::Uuid::now_v7().to_string()

@@ -12,19 +12,19 @@ use switchboard_storage::test_support::TestDb;
 const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// A data directory and database for the binary, on SQLite or PostgreSQL.
-struct Setup {
-    dir: tempfile::TempDir,
-    db: TestDb,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) db: TestDb,
 }
 
 impl Setup {
-    async fn new(pg: bool) -> Option<Self> {
+    pub(crate) async fn new(pg: bool) -> Option<Self> {
         switchboard_server::install_crypto_provider();
         let db = if pg { TestDb::postgres_empty().await.unwrap()? } else { TestDb::sqlite().await.unwrap() };
         Some(Self { dir: tempfile::tempdir().unwrap(), db })
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
             .env("SWITCHBOARD_DATA_DIR", self.dir.path())
@@ -34,22 +34,22 @@ impl Setup {
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("{args:?} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    async fn sql(&self, statement: &str) {
+    pub(crate) async fn sql(&self, statement: &str) {
         let db =
             switchboard_storage::Db::connect(&self.db.url, &switchboard_storage::DbOptions::default()).await.unwrap();
         let mut tx = db.write().await.unwrap();
@@ -66,7 +66,7 @@ impl Setup {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -172,7 +172,7 @@ async fn admin_and_audit_verify_postgres() {
     admin_and_audit_verify(true).await;
 }
 
-async fn wait_ready(url: &str) {
+pub(crate) async fn wait_ready(url: &str) {
     for _ in 0..200 {
         if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
             && r.status().is_success()

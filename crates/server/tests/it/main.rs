@@ -14,5 +14,8 @@ mod auth;
 mod browser;
 mod cli;
 mod contacts;
+mod privacy;
+mod privacy_bench;
+mod privacy_binary;
 mod ui;
 mod whatsapp;

@@ -2,4 +2,5 @@
 
 mod audit_chain;
 mod jobs_queue;
+mod privacy;
 mod schema;

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod health;
 pub mod inbox;
 pub mod me;
+pub mod privacy;
 pub mod session;
 pub mod settings;
 pub mod users;
@@ -32,6 +33,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = audit::routes(routes);
     let routes = channels::routes(routes);
     let routes = inbox::routes(routes);
+    let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router
         .layer(DefaultBodyLimit::max(state.web.api_body_limit))

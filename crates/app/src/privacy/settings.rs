@@ -1,0 +1,207 @@
+//! Per-tenant privacy settings: the jurisdiction requests default to, the language of
+//! confirmations, the opt-out and opt-in keywords and their replies, the privacy-notice
+//! version recorded with consents. Unset values follow the tenant's region.
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::optout::{
+    DEFAULT_OPT_IN, DEFAULT_OPT_OUT, KeywordAction, Keywords, Language, default_reply, normalize,
+};
+use switchboard_core::privacy::Jurisdiction;
+use switchboard_core::{Invalid, Permission};
+use switchboard_storage::Scope;
+use switchboard_storage::privacy::settings::{self as repo, PrivacySettingsRow};
+use switchboard_storage::tenants;
+
+use crate::audit::Audit;
+use crate::auth::Principal;
+use crate::privacy::text_field;
+use crate::{App, AppResult};
+
+/// The settings in force for a tenant.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub jurisdiction: Jurisdiction,
+    pub language: Language,
+    pub keywords: Keywords,
+    pub opt_out_reply: Option<String>,
+    pub opt_in_reply: Option<String>,
+    pub notice_version: Option<String>,
+}
+
+impl Effective {
+    /// The confirmation to send after a keyword: the tenant's own text, else the built-in one
+    /// in the language of the keyword (DURDUR → Turkish), else the tenant's language.
+    #[must_use]
+    pub fn reply(&self, action: KeywordAction, keyword_language: Option<Language>) -> String {
+        let custom = match action {
+            KeywordAction::OptOut => &self.opt_out_reply,
+            KeywordAction::OptIn => &self.opt_in_reply,
+        };
+        custom.clone().unwrap_or_else(|| default_reply(action, keyword_language.unwrap_or(self.language)).to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PrivacySettingsView {
+    /// `gdpr`, `kvkk` or `ccpa`: the default for new data-subject requests.
+    pub jurisdiction: String,
+    /// `tr` or `en`: confirmations and verification texts.
+    pub language: String,
+    pub opt_out_keywords: Vec<String>,
+    pub opt_in_keywords: Vec<String>,
+    /// The tenant's confirmation text, or null for the built-in one.
+    pub opt_out_reply: Option<String>,
+    pub opt_in_reply: Option<String>,
+    pub notice_version: Option<String>,
+}
+
+/// The whole configuration; an absent or null field returns to the default.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettingsInput {
+    #[schema(value_type = Option<String>)]
+    pub jurisdiction: Option<Jurisdiction>,
+    pub language: Option<String>,
+    pub opt_out_keywords: Option<Vec<String>>,
+    pub opt_in_keywords: Option<Vec<String>>,
+    pub opt_out_reply: Option<String>,
+    pub opt_in_reply: Option<String>,
+    pub notice_version: Option<String>,
+}
+
+const MAX_KEYWORDS: usize = 20;
+
+fn keyword_list(field: &str, list: &[String]) -> Result<Vec<String>, Invalid> {
+    if list.is_empty() || list.len() > MAX_KEYWORDS {
+        return Err(Invalid::new(field, "invalid_keywords", format!("{field}: 1 to {MAX_KEYWORDS} keywords")));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let k = k.trim();
+            if normalize(k).is_empty() || k.chars().count() > 40 {
+                return Err(Invalid::new(
+                    format!("{field}[{i}]"),
+                    "invalid_keyword",
+                    "a keyword is 1 to 40 characters with at least one letter or digit",
+                ));
+            }
+            Ok(k.to_owned())
+        })
+        .collect()
+}
+
+fn stored_list(json: &str, default: &[&str]) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_else(|_| default.iter().map(|s| (*s).to_owned()).collect())
+}
+
+/// The settings in force for the scope's tenant.
+pub(crate) async fn effective(s: &mut Scope<'_>) -> AppResult<Effective> {
+    let region = tenants::get(s).await?.default_region;
+    let row = repo::get(s).await?;
+    let Some(row) = row else {
+        return Ok(Effective {
+            jurisdiction: Jurisdiction::for_region(&region),
+            language: Language::for_region(&region),
+            keywords: Keywords::default(),
+            opt_out_reply: None,
+            opt_in_reply: None,
+            notice_version: None,
+        });
+    };
+    Ok(Effective {
+        jurisdiction: row
+            .jurisdiction
+            .and_then(|j| j.parse().ok())
+            .unwrap_or_else(|| Jurisdiction::for_region(&region)),
+        language: row.language.as_deref().and_then(Language::parse).unwrap_or_else(|| Language::for_region(&region)),
+        keywords: Keywords {
+            opt_out: stored_list(&row.opt_out_keywords, &DEFAULT_OPT_OUT),
+            opt_in: stored_list(&row.opt_in_keywords, &DEFAULT_OPT_IN),
+        },
+        opt_out_reply: row.opt_out_reply,
+        opt_in_reply: row.opt_in_reply,
+        notice_version: row.notice_version,
+    })
+}
+
+fn view(e: Effective) -> PrivacySettingsView {
+    PrivacySettingsView {
+        jurisdiction: e.jurisdiction.as_str().to_owned(),
+        language: e.language.as_str().to_owned(),
+        opt_out_keywords: e.keywords.opt_out,
+        opt_in_keywords: e.keywords.opt_in,
+        opt_out_reply: e.opt_out_reply,
+        opt_in_reply: e.opt_in_reply,
+        notice_version: e.notice_version,
+    }
+}
+
+impl App {
+    pub async fn privacy_settings(&self, p: &Principal) -> AppResult<PrivacySettingsView> {
+        p.require(Permission::PrivacyManage)?;
+        Ok(view(effective(&mut self.db.read().await?.tenant(p.tenant)).await?))
+    }
+
+    pub async fn put_privacy_settings(
+        &self,
+        p: &Principal,
+        input: PrivacySettingsInput,
+    ) -> AppResult<PrivacySettingsView> {
+        p.require(Permission::PrivacyManage)?;
+        let language = input
+            .language
+            .as_deref()
+            .map(|l| {
+                Language::parse(l)
+                    .ok_or_else(|| Invalid::new("language", "invalid_language", "language must be tr or en"))
+            })
+            .transpose()?;
+        let opt_out = match &input.opt_out_keywords {
+            Some(l) => keyword_list("opt_out_keywords", l)?,
+            None => DEFAULT_OPT_OUT.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let opt_in = match &input.opt_in_keywords {
+            Some(l) => keyword_list("opt_in_keywords", l)?,
+            None => DEFAULT_OPT_IN.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        if let Some(both) = opt_out.iter().find(|o| opt_in.iter().any(|i| normalize(i) == normalize(o))) {
+            return Err(Invalid::new(
+                "opt_in_keywords",
+                "keyword_in_both_lists",
+                format!("{both} cannot both opt out and opt in"),
+            )
+            .into());
+        }
+        let reply = |field: &str, v: &Option<String>| v.as_deref().map(|t| text_field(field, t, 1000)).transpose();
+        let row = PrivacySettingsRow {
+            jurisdiction: input.jurisdiction.map(|j| j.as_str().to_owned()),
+            language: language.map(|l| l.as_str().to_owned()),
+            opt_out_keywords: serde_json::to_string(&opt_out).map_err(crate::AppError::internal)?,
+            opt_in_keywords: serde_json::to_string(&opt_in).map_err(crate::AppError::internal)?,
+            opt_out_reply: reply("opt_out_reply", &input.opt_out_reply)?,
+            opt_in_reply: reply("opt_in_reply", &input.opt_in_reply)?,
+            notice_version: input
+                .notice_version
+                .as_deref()
+                .map(|v| text_field("notice_version", v, 100))
+                .transpose()?,
+            updated_at: self.now().0,
+        };
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        repo::put(&mut s, &row).await?;
+        Audit::of(p)
+            .record(
+                self,
+                &mut s,
+                "privacy.settings_updated",
+                Some(("tenant", p.tenant.to_string())),
+                serde_json::json!({}),
+            )
+            .await?;
+        let out = view(effective(&mut s).await?);
+        tx.commit().await?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,800 @@
+//! The privacy engine end to end, on both engines: consents and keywords, data-subject
+//! requests (isolation, verification, lockout, expiry), export bundles, erasure with and
+//! without legal holds, retention across the boundary with batching and resume, and tenant
+//! deletion.
+
+use std::io::Read;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_app::clock::ManualClock;
+use switchboard_app::privacy::consent::{self, InboundRef, MetaPreference};
+use switchboard_core::optout::{InboundText, KeywordAction};
+use switchboard_core::privacy::Refusal;
+use switchboard_core::{ContactId, Millis, TenantId};
+use switchboard_storage::Ex;
+use switchboard_storage::privacy::transfers;
+
+use crate::support::{Api, TestServer, error_code};
+
+/// 2026-01-01T00:00:00Z.
+pub const START: i64 = 1_767_225_600_000;
+const DAY: i64 = Millis::DAY;
+
+/// Declares `name::sqlite` and `name::postgres` for an
+/// `async fn(&TestServer, &ManualClock)` scenario on a server whose clock only moves when told.
+macro_rules! clock_test {
+    ($name:ident) => {
+        mod $name {
+            use std::sync::Arc;
+            use switchboard_app::clock::ManualClock;
+
+            async fn run(backend: switchboard_storage::Backend) {
+                let clock = Arc::new(ManualClock::new(switchboard_core::Millis(super::START)));
+                let Some(t) = crate::support::TestServer::start_full(
+                    backend,
+                    switchboard_app::AppConfig::for_tests(),
+                    switchboard_web::WebConfig::default(),
+                    clock.clone(),
+                )
+                .await
+                else {
+                    return;
+                };
+                super::hold_schedules(&t).await;
+                super::$name(&t, &clock).await;
+                t.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(switchboard_storage::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(switchboard_storage::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Runs one SQL statement.
+pub async fn exec(t: &TestServer, sql: &str) {
+    let mut tx = t.app.db.write().await.unwrap();
+    match tx.ex() {
+        Ex::Sqlite(c) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *c).await.unwrap();
+        }
+        Ex::Pg(c) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *c).await.unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+pub async fn count(t: &TestServer, sql: &str) -> i64 {
+    let mut c = t.app.db.read().await.unwrap();
+    match c.ex() {
+        Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut *c).await.unwrap(),
+        Ex::Pg(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut *c).await.unwrap(),
+    }
+}
+
+/// A tenant id as SQL text for either engine.
+fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
+    match t.backend() {
+        switchboard_storage::Backend::Sqlite => {
+            format!("X'{}'", id.to_string().replace('-', ""))
+        }
+        switchboard_storage::Backend::Postgres => format!("'{id}'::uuid"),
+    }
+}
+
+/// Takes the privacy schedules' leases, as another node would, so the server's own scheduler
+/// does not run them while a test moves the clock and runs them itself.
+pub async fn hold_schedules(t: &TestServer) {
+    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge"] {
+        let mut tx = t.app.db.write().await.unwrap();
+        switchboard_storage::schedules::ensure(&mut tx.platform(), name, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        exec(
+            t,
+            &format!("UPDATE schedules SET lease_owner = 'test', lease_until = {} WHERE name = '{name}'", i64::MAX),
+        )
+        .await;
+    }
+}
+
+async fn contact(api: &Api<'_>, body: Value) -> String {
+    let (s, c) = api.post("/api/v1/contacts", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    c["id"].as_str().unwrap().to_owned()
+}
+
+async fn request(api: &Api<'_>, contact: &str, kind: &str) -> Value {
+    let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": contact, "type": kind})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    r
+}
+
+async fn attest(api: &Api<'_>, id: &str) {
+    let (s, r) = api
+        .post(
+            &format!("/api/v1/privacy/requests/{id}/verify"),
+            json!({"operator_attestation": "Checked the caller's identity card in person"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+}
+
+fn inbound(text_kind: InboundText, at: i64) -> InboundRef {
+    InboundRef { kind: text_kind, message_id: format!("wamid.{}", uuid::Uuid::now_v7().simple()), sent_at: Millis(at) }
+}
+
+async fn marketing(t: &TestServer, tenant: TenantId, id: &str) -> Result<(), Refusal> {
+    let mut c = t.app.db.read().await.unwrap();
+    consent::marketing_allowed(&mut c.tenant(tenant), id.parse::<ContactId>().unwrap()).await.unwrap()
+}
+
+async fn consents_and_keywords(t: &TestServer) {
+    let a = t.tenant("Shop").await;
+    let b = t.tenant("Other").await;
+    let api = Api::new(t, &a.key);
+    let id = contact(&api, json!({"name": "Ayşe", "phone": "+905321112233"})).await;
+    let path = format!("/api/v1/contacts/{id}/consents");
+
+    let (s, list) = api.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|c| c["state"] == "unknown"));
+    assert_eq!(marketing(t, a.id, &id).await, Err(Refusal::NoConsent));
+
+    // A grant needs a consent basis for marketing.
+    let (s, e) = api
+        .post(&path, json!({"purpose": "marketing", "state": "granted", "legal_basis": "gdpr_legitimate_interests"}))
+        .await;
+    assert_eq!((s, error_code(&e).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "consent_basis_required"));
+    let (s, e) = api.post(&path, json!({"purpose": "marketing", "state": "withdrawn", "source": "keyword"})).await;
+    assert_eq!((s, error_code(&e).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "source_not_allowed"));
+    let (s, c) = api
+        .post(
+            &path,
+            json!({"purpose": "marketing", "state": "granted", "legal_basis": "kvkk_explicit_consent",
+                   "source": "import", "evidence": {"import_batch": "batch-7"}, "notice_version": "2026-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(
+        (c["state"].as_str(), c["legal_basis_citation"].as_str(), c["source"].as_str()),
+        (Some("granted"), Some("KVKK Art. 5/1"), Some("import"))
+    );
+    assert_eq!(marketing(t, a.id, &id).await, Ok(()));
+
+    // Keywords: whole-message, Turkish reply to a Turkish keyword.
+    let cid: ContactId = id.parse().unwrap();
+    let now = t.app.now().0;
+    let none = t.app.apply_inbound_keyword(a.id, cid, "STOP please", &inbound(InboundText::Body, now)).await.unwrap();
+    assert_eq!(none, None);
+    let none = t.app.apply_inbound_keyword(a.id, cid, "STOP", &inbound(InboundText::Caption, now)).await.unwrap();
+    assert_eq!(none, None, "captions are not keywords");
+    let out = t
+        .app
+        .apply_inbound_keyword(a.id, cid, " Durdur!\n", &inbound(InboundText::Body, now + 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.action, KeywordAction::OptOut);
+    assert!(out.reply.contains("BAŞLA"), "{}", out.reply);
+    assert_eq!(marketing(t, a.id, &id).await, Err(Refusal::Withdrawn));
+    let out = t
+        .app
+        .apply_inbound_keyword(a.id, cid, "start", &inbound(InboundText::ButtonReply, now + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.action, KeywordAction::OptIn);
+    assert!(out.reply.contains("STOP"), "English reply to START: {}", out.reply);
+    assert_eq!(marketing(t, a.id, &id).await, Ok(()));
+    t.app.apply_meta_marketing_preference(a.id, cid, MetaPreference::Stop, Millis(now + 3), None).await.unwrap();
+    let (_, list) = api.get(&path).await;
+    let m = list["items"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").unwrap().clone();
+    assert_eq!((m["state"].as_str(), m["source"].as_str()), (Some("withdrawn"), Some("meta_preference")));
+    assert!(m["granted_at"].is_string() && m["withdrawn_at"].is_string());
+
+    // A tenant's own keyword list and reply.
+    let (s, v) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/privacy/settings",
+            Some(json!({"opt_out_keywords": ["Dur"], "opt_out_reply": "Tamam."})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let out =
+        t.app.apply_inbound_keyword(a.id, cid, "DUR", &inbound(InboundText::Body, now + 4)).await.unwrap().unwrap();
+    assert_eq!(out.reply, "Tamam.");
+
+    // Audited, and another tenant sees nothing.
+    let (_, audit) = api.get(&format!("/api/v1/audit?target_kind=contact&target_id={id}")).await;
+    assert!(audit.to_string().contains("consent.recorded"));
+    let api_b = Api::new(t, &b.key);
+    assert_eq!(api_b.get(&path).await.0, StatusCode::NOT_FOUND);
+    let (s, _) = api_b.post(&path, json!({"purpose": "marketing", "state": "withdrawn"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+server_test!(consents_and_keywords);
+
+/// PRIVACY.md §2.4 case 74: another tenant's subject is not found, an unverified request gets
+/// no data, three wrong codes lock it, and an expired code does not verify.
+async fn requests_are_verified_before_anything_happens(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let api = Api::new(t, &a.key);
+    let mine = contact(&api, json!({"name": "Mine", "phone": "+905321112233"})).await;
+    let theirs = contact(&Api::new(t, &b.key), json!({"name": "Theirs"})).await;
+
+    let (s, _) = api.post("/api/v1/privacy/requests", json!({"contact_id": theirs, "type": "export"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let r = request(&api, &mine, "export").await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    assert_eq!((r["status"].as_str(), r["jurisdiction"].as_str()), (Some("unverified"), Some("kvkk")));
+    assert_eq!(r["due_at"], Millis(START + 30 * DAY).to_rfc3339());
+    assert_eq!(r["days_left"], 30);
+    let (_, ccpa) = api
+        .post("/api/v1/privacy/requests", json!({"contact_id": mine, "type": "access", "jurisdiction": "ccpa"}))
+        .await;
+    assert_eq!(ccpa["due_at"], Millis(START + 45 * DAY).to_rfc3339());
+
+    // The code's delivery job: ids only.
+    let job = count(
+        t,
+        &format!("SELECT COUNT(*) FROM jobs WHERE kind = 'privacy.send_verification_code' AND payload LIKE '%{id}%'"),
+    )
+    .await;
+    assert_eq!(job, 1);
+
+    // No data before verification; B cannot even see the request.
+    for (s, body) in [
+        api.get(&format!("/api/v1/privacy/requests/{id}/export")).await,
+        api.post(&format!("/api/v1/privacy/requests/{id}/fulfil"), json!({})).await,
+    ] {
+        assert_eq!((s, error_code(&body).as_str()), (StatusCode::CONFLICT, "request_unverified"));
+    }
+    let api_b = Api::new(t, &b.key);
+    assert_eq!(api_b.get(&format!("/api/v1/privacy/requests/{id}")).await.0, StatusCode::NOT_FOUND);
+
+    // The delivery job takes the code once.
+    let rid: uuid::Uuid = id.parse().unwrap();
+    let delivery = t.app.take_verification_code(a.id, rid).await.unwrap().unwrap();
+    assert!(delivery.text.contains(&delivery.code) && delivery.text.contains("10 dakika"));
+    assert!(t.app.take_verification_code(a.id, rid).await.unwrap().is_none());
+    let wrong = if delivery.code == "000000" { "111111" } else { "000000" };
+    let verify = format!("/api/v1/privacy/requests/{id}/verify");
+    for left in ["2", "1"] {
+        let (s, e) = api.post(&verify, json!({"code": wrong})).await;
+        assert_eq!((s, error_code(&e).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"));
+        assert!(e["error"]["message"].as_str().unwrap().contains(left));
+    }
+    let (s, e) = api.post(&verify, json!({"code": wrong})).await;
+    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "verification_locked"));
+    let (s, e) = api.post(&verify, json!({"code": delivery.code})).await;
+    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "verification_locked"));
+    let (_, r) = api.get(&format!("/api/v1/privacy/requests/{id}")).await;
+    assert_eq!(r["status"], "verification_locked");
+    // An operator who checked the requester can still verify it; that is audited.
+    attest(&api, &id).await;
+    let (_, audit) = api.get(&format!("/api/v1/audit?target_id={id}")).await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"privacy_request.verified") && actions.contains(&"privacy_request.verification_failed"));
+    assert!(!audit.to_string().contains("identity card"), "the attestation is sealed, not audited");
+
+    // A code is good for ten minutes.
+    let late = request(&api, &mine, "restriction").await;
+    let late_id = late["id"].as_str().unwrap().to_owned();
+    let d = t.app.take_verification_code(a.id, late_id.parse().unwrap()).await.unwrap().unwrap();
+    clock.advance(10 * Millis::MINUTE);
+    let (s, e) = api.post(&format!("/api/v1/privacy/requests/{late_id}/verify"), json!({"code": d.code})).await;
+    assert_eq!((s, error_code(&e).as_str()), (StatusCode::CONFLICT, "code_expired"));
+    let on_time = request(&api, &mine, "restriction").await;
+    let on_id = on_time["id"].as_str().unwrap().to_owned();
+    let d = t.app.take_verification_code(a.id, on_id.parse().unwrap()).await.unwrap().unwrap();
+    clock.advance(9 * Millis::MINUTE);
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{on_id}/verify"), json!({"code": d.code})).await;
+    assert_eq!((s, r["status"].as_str(), r["verified_by"].as_str()), (StatusCode::OK, Some("verified"), Some("code")));
+
+    // Restriction freezes automated processing.
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{on_id}/fulfil"), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    assert_eq!(marketing(t, a.id, &mine).await, Err(Refusal::Restricted));
+
+    // The open list shows deadlines; completed ones only with status=all.
+    let (_, open) = api.get("/api/v1/privacy/requests").await;
+    assert!(open["items"].as_array().unwrap().iter().all(|r| r["status"] != "completed"));
+    let (_, all) = api.get("/api/v1/privacy/requests?status=all&limit=2").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    assert!(all["next_cursor"].is_string());
+}
+clock_test!(requests_are_verified_before_anything_happens);
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        out.insert(f.name().unwrap().into_owned(), s);
+    }
+    out
+}
+
+/// PRIVACY.md §2.4 cases 31, 32 and 75: the bundle's content, CSV defused, no other subject's
+/// data, and a signed link that expires.
+async fn export_bundle(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Shop").await;
+    let api = Api::new(t, &a.key);
+    let evil = "=HYPERLINK(\"http://evil\",\"x\")";
+    let id = contact(
+        &api,
+        json!({"name": evil, "phone": "+905321112233", "email": "ayse@example.com",
+               "labels": ["vip"], "attributes": {"note": "a,b \"c\"\nd"}}),
+    )
+    .await;
+    contact(&api, json!({"name": "Other Person", "phone": "+905329998877", "email": "other@example.com"})).await;
+    api.post(
+        &format!("/api/v1/contacts/{id}/consents"),
+        json!({"purpose": "marketing", "state": "granted", "legal_basis": "kvkk_explicit_consent"}),
+    )
+    .await;
+    {
+        let mut tx = t.app.db.write().await.unwrap();
+        let at = t.app.now().0;
+        transfers::record(
+            &mut tx.tenant(a.id),
+            id.parse().unwrap(),
+            "Meta Platforms Ireland Ltd (WhatsApp Business Platform)",
+            "IE",
+            "messages",
+            at,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let r = request(&api, &id, "export").await;
+    let rid = r["id"].as_str().unwrap().to_owned();
+    let code = t.app.take_verification_code(a.id, rid.parse().unwrap()).await.unwrap().unwrap().code;
+    api.post(&format!("/api/v1/privacy/requests/{rid}/verify"), json!({"code": code})).await;
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    // The link is built on the configured public URL; the test server listens elsewhere.
+    let public = r["download_url"].as_str().unwrap();
+    let (_, token) = public.split_once("/api/v1/privacy/exports/").unwrap();
+    assert!(public.starts_with(&t.app.config.public_url));
+    let link = t.url(&format!("/api/v1/privacy/exports/{token}"));
+
+    // The link works without credentials; the operator route works too.
+    let res = reqwest::get(&link).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let files = unzip(&res.bytes().await.unwrap());
+    let (s, _) = api.get(&format!("/api/v1/privacy/requests/{rid}/export")).await;
+    assert_eq!(s, StatusCode::OK);
+    for name in [
+        "README.txt",
+        "subject.json",
+        "contact.csv",
+        "consents.csv",
+        "consent_events.csv",
+        "privacy_requests.csv",
+        "disclosures.csv",
+        "third_parties.csv",
+    ] {
+        assert!(files.contains_key(name), "{name} missing: {:?}", files.keys());
+    }
+    let subject: Value = serde_json::from_str(&files["subject.json"]).unwrap();
+    assert_eq!(subject["contact"]["name"], evil);
+    assert_eq!(subject["contact"]["phone"], "+905321112233");
+    assert_eq!(subject["contact"]["email"], "ayse@example.com");
+    let marketing = subject["consents"].as_array().unwrap().iter().find(|c| c["purpose"] == "marketing").unwrap();
+    assert_eq!(marketing["state"], "granted");
+    assert_eq!(subject["consent_events"].as_array().unwrap().len(), 1);
+    assert_eq!(subject["privacy_requests"][0]["id"], rid.as_str());
+    assert!(subject["disclosures"].as_array().unwrap().iter().any(|d| d["action"] == "contact.created"));
+    assert_eq!(subject["third_parties"][0]["country"], "IE");
+    // CSV: the formula is defused and RFC 4180 quoted; the phone starts with an apostrophe.
+    let csv = &files["contact.csv"];
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""), "{csv}");
+    assert!(csv.contains(",'+905321112233,"), "{csv}");
+    assert!(csv.contains("\r\n"));
+    assert!(files["README.txt"].contains("subject.json"));
+    // Nothing of the other contact.
+    for content in files.values() {
+        for needle in ["Other Person", "+905329998877", "other@example.com"] {
+            assert!(!content.contains(needle), "{needle} leaked into the bundle");
+        }
+    }
+
+    // A forged token is not found; after seven days the link has expired.
+    let (base, token) = link.rsplit_once('/').unwrap();
+    let mut forged: Vec<char> = token.chars().collect();
+    forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
+    let forged = format!("{base}/{}", forged.into_iter().collect::<String>());
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), StatusCode::NOT_FOUND);
+    clock.advance(7 * DAY);
+    let res = reqwest::get(&link).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(&res.json().await.unwrap()), "link_expired");
+    let (_, r) = api.get(&format!("/api/v1/privacy/requests/{rid}")).await;
+    assert!(r["download_url"].is_null());
+    // An erasure request never yields a bundle.
+    let e = request(&api, &id, "erasure").await;
+    let eid = e["id"].as_str().unwrap();
+    attest(&api, eid).await;
+    let (s, body) = api.get(&format!("/api/v1/privacy/requests/{eid}/export")).await;
+    assert_eq!((s, error_code(&body).as_str()), (StatusCode::CONFLICT, "not_an_export"));
+}
+clock_test!(export_bundle);
+
+/// PRIVACY.md §2.4 case 76 and R9: erasure leaves no personal value anywhere, destroys the
+/// key, queues notifications for recipients, and keeps an opted-out contact suppressed.
+async fn erasure_leaves_no_trace(t: &TestServer) {
+    let a = t.tenant("Clinic").await;
+    let api = Api::new(t, &a.key);
+    let (name, phone, email) = ("Zeynep Kaya", "+905551234567", "zeynep.kaya@example.com");
+    let id = contact(
+        &api,
+        json!({"name": name, "phone": phone, "email": email, "labels": ["patient"], "attributes": {"city": "Bursa"}}),
+    )
+    .await;
+    let cid: ContactId = id.parse().unwrap();
+    let keep = contact(&api, json!({"name": "Kept Person", "phone": "+905550000001"})).await;
+    t.app.apply_inbound_keyword(a.id, cid, "STOP", &inbound(InboundText::Body, t.app.now().0)).await.unwrap().unwrap();
+    {
+        let mut tx = t.app.db.write().await.unwrap();
+        transfers::record(
+            &mut tx.tenant(a.id),
+            cid.as_uuid(),
+            "Meta Platforms Ireland Ltd (WhatsApp Business Platform)",
+            "IE",
+            "messages",
+            t.app.now().0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let r = request(&api, &id, "erasure").await;
+    let rid = r["id"].as_str().unwrap().to_owned();
+    attest(&api, &rid).await;
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let steps = r["result"]["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["status"] == "done"));
+    assert_eq!(steps.last().unwrap()["step"], "contact_key");
+    assert_eq!(r["notifications"][0]["status"], "pending");
+    assert_eq!(r["notifications"][0]["action"], "erasure");
+
+    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.get(&format!("/api/v1/contacts/{keep}")).await.0, StatusCode::OK);
+    let (tenant, cid_sql) = (tid_sql(t, a.id), tid_sql(t, &id));
+    for table in ["contact_keys", "consent_events", "consents", "transfer_log", "processing_limits"] {
+        let n =
+            count(t, &format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = {tenant} AND contact_id = {cid_sql}"))
+                .await;
+        assert_eq!(n, 0, "{table} still holds the contact");
+    }
+    assert_eq!(
+        count(t, &format!("SELECT COUNT(*) FROM privacy_verification_codes WHERE tenant_id = {tenant}")).await,
+        0
+    );
+    assert_eq!(
+        count(t, &format!("SELECT COUNT(*) FROM jobs WHERE payload LIKE '%{id}%'")).await,
+        0,
+        "no job mentions the erased contact"
+    );
+    t.assert_not_stored(&[name, phone, email, "Bursa", "5551234567"]).await;
+    // Running it again changes nothing.
+    let (s, again) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!((s, again["status"].as_str()), (StatusCode::OK, Some("completed")));
+
+    // The opt-out outlives the contact: a re-import of the same number is not marketed to.
+    let back = contact(&api, json!({"phone": phone})).await;
+    api.post(
+        &format!("/api/v1/contacts/{back}/consents"),
+        json!({"purpose": "marketing", "state": "granted", "legal_basis": "kvkk_explicit_consent"}),
+    )
+    .await;
+    assert_eq!(marketing(t, a.id, &back).await, Err(Refusal::Suppressed));
+    let (_, v) = api.post("/api/v1/audit/verify", json!({})).await;
+    assert_eq!(v["intact"], true);
+}
+server_test!(erasure_leaves_no_trace);
+
+/// PRIVACY.md §2.4 case 76: a legal hold keeps held data and records why; after its release
+/// the next run purges.
+async fn erasure_waits_for_a_legal_hold(t: &TestServer) {
+    let a = t.tenant("Firm").await;
+    let api = Api::new(t, &a.key);
+    let phone = "+905557654321";
+    let id = contact(&api, json!({"name": "Held Person", "phone": phone})).await;
+    api.post(
+        &format!("/api/v1/contacts/{id}/consents"),
+        json!({"purpose": "service", "state": "granted", "legal_basis": "kvkk_contract"}),
+    )
+    .await;
+    let (s, hold) = api
+        .post(
+            "/api/v1/privacy/holds",
+            json!({"scope": "contact", "subject_id": id, "category": "contact_profile", "reason": "Case 2026/17"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let hold_id = hold["id"].as_str().unwrap().to_owned();
+    let (s, _) = api
+        .post("/api/v1/privacy/holds", json!({"scope": "contact", "subject_id": uuid::Uuid::now_v7(), "reason": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a hold names one of the tenant's contacts");
+
+    let r = request(&api, &id, "erasure").await;
+    let rid = r["id"].as_str().unwrap().to_owned();
+    attest(&api, &rid).await;
+    let (_, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!(r["status"], "held", "{r}");
+    let steps = r["result"]["steps"].as_array().unwrap();
+    let step = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap().clone();
+    assert_eq!(step("contact_profile")["status"], "held");
+    assert_eq!(step("contact_profile")["hold_reason"], "Case 2026/17");
+    assert_eq!(step("contact_key")["status"], "held", "the key stays while anything is held");
+    assert_eq!(step("consents")["status"], "done", "what the hold does not cover goes");
+    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::OK);
+
+    // The resume schedule leaves it held; after the release it finishes.
+    t.app.resume_erasures().await.unwrap();
+    assert_eq!(api.get(&format!("/api/v1/privacy/requests/{rid}")).await.1["status"], "held");
+    let (s, released) =
+        api.post(&format!("/api/v1/privacy/holds/{hold_id}/release"), json!({"reason": "Case closed"})).await;
+    assert_eq!((s, released["active"].as_bool()), (StatusCode::OK, Some(false)));
+    let (s, _) = api.post(&format!("/api/v1/privacy/holds/{hold_id}/release"), json!({"reason": "again"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    t.app.resume_erasures().await.unwrap();
+    let (_, r) = api.get(&format!("/api/v1/privacy/requests/{rid}")).await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(api.get(&format!("/api/v1/contacts/{id}")).await.0, StatusCode::NOT_FOUND);
+    t.assert_not_stored(&["Held Person", phone]).await;
+    let (_, holds) = api.get("/api/v1/privacy/holds?status=all").await;
+    assert_eq!(holds["items"][0]["release_reason"], "Case closed");
+}
+server_test!(erasure_waits_for_a_legal_hold);
+
+/// Seeds `n` completed requests of `contact` in `tenant`, fulfilled at `at` (SQL, for speed).
+pub async fn seed_requests(t: &TestServer, tenant: TenantId, contact: &str, n: i64, at: i64, tag: &str) {
+    let (id, ten, con) = match t.backend() {
+        switchboard_storage::Backend::Sqlite => ("randomblob(16)".to_owned(), tid_sql(t, tenant), tid_sql(t, contact)),
+        switchboard_storage::Backend::Postgres => {
+            ("gen_random_uuid()".to_owned(), tid_sql(t, tenant), tid_sql(t, contact))
+        }
+    };
+    let series = match t.backend() {
+        switchboard_storage::Backend::Sqlite => {
+            format!("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s")
+        }
+        switchboard_storage::Backend::Postgres => format!("SELECT generate_series(1, {n}) AS n"),
+    };
+    exec(
+        t,
+        &format!(
+            "INSERT INTO privacy_requests (tenant_id, id, contact_id, kind, jurisdiction, status,
+                 details, due_at, created_by, fulfilled_at, created_at, updated_at)
+             SELECT {ten}, {id}, {con}, 'export', 'kvkk', 'completed',
+                 '{{\"seed\": \"{tag}\", \"n\": ' || n || '}}', {at}, 'system:test', {at} + n, {at}, {at}
+             FROM ({series}) q"
+        ),
+    )
+    .await;
+}
+
+/// The remaining seeded requests of a tenant, as a sorted list of their seed details.
+pub async fn remaining(t: &TestServer, tenant: TenantId) -> Vec<String> {
+    let sql = format!("SELECT details FROM privacy_requests WHERE tenant_id = {} ORDER BY details", tid_sql(t, tenant));
+    let mut c = t.app.db.read().await.unwrap();
+    match c.ex() {
+        Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap(),
+        Ex::Pg(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await.unwrap(),
+    }
+}
+
+/// Retention across the boundary with an injected clock, at most 1,000 rows per batch, held
+/// rows skipped, and an interrupted run resumed to the same end state as an uninterrupted one.
+async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let (api_a, api_b) = (Api::new(t, &a.key), Api::new(t, &b.key));
+    let held_a = contact(&api_a, json!({"name": "Held"})).await;
+    let free_a = contact(&api_a, json!({"name": "Free"})).await;
+    let held_b = contact(&api_b, json!({"name": "Held"})).await;
+    let free_b = contact(&api_b, json!({"name": "Free"})).await;
+    for (api, held) in [(&api_a, &held_a), (&api_b, &held_b)] {
+        let (s, _) = api
+            .post(
+                "/api/v1/privacy/holds",
+                json!({"scope": "contact", "subject_id": held, "category": "privacy_requests", "reason": "Audit 2026"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    // The same data in both tenants: 2,500 old requests, 10 held, 5 one day younger than
+    // the boundary.
+    let old = START - 1_096 * DAY;
+    for (tenant, free, held) in [(a.id, &free_a, &held_a), (b.id, &free_b, &held_b)] {
+        seed_requests(t, tenant, free, 2_500, old, "old").await;
+        seed_requests(t, tenant, held, 10, old, "held").await;
+        seed_requests(t, tenant, free, 5, START - 1_094 * DAY, "young").await;
+    }
+
+    let (_, dry) = api_a.get("/api/v1/privacy/retention/dry-run").await;
+    let cat =
+        |v: &Value, c: &str| v["categories"].as_array().unwrap().iter().find(|x| x["category"] == c).unwrap().clone();
+    assert_eq!(cat(&dry, "privacy_requests")["would_purge"], 2_500);
+    assert_eq!(cat(&dry, "messages")["enforced"], false);
+    assert!(cat(&dry, "messages")["would_purge"].is_null());
+
+    // Tenant B: one uninterrupted run.
+    let full = t.app.run_retention(b.id, None).await.unwrap();
+    assert!(full.finished);
+    assert_eq!(full.purged["privacy_requests"], 2_500);
+    assert_eq!(full.batches, 3, "2,500 rows take three batches of at most 1,000");
+
+    // Tenant A: stopped after one batch, exactly 1,000 rows gone.
+    let first = t.app.run_retention(a.id, Some(1)).await.unwrap();
+    assert!(!first.finished);
+    assert_eq!(first.purged["privacy_requests"], 1_000);
+    assert_eq!(remaining(t, a.id).await.len(), 2_515 - 1_000);
+    // Time passes before the resume: the "young" rows are now due, but the resumed run keeps
+    // measuring against its own start, so it ends where B's run ended.
+    clock.advance(3 * DAY);
+    let resumed = t.app.run_retention(a.id, None).await.unwrap();
+    assert!(resumed.finished);
+    assert_eq!((resumed.run_id, resumed.purged["privacy_requests"]), (first.run_id, 2_500));
+    assert_eq!(remaining(t, a.id).await, remaining(t, b.id).await);
+    assert_eq!(remaining(t, a.id).await.len(), 15);
+    // The next run is a new one and takes the rows that fell due meanwhile; held rows stay.
+    let next = t.app.run_retention(a.id, None).await.unwrap();
+    assert_ne!(next.run_id, first.run_id);
+    assert_eq!(next.purged["privacy_requests"], 5);
+    assert!(remaining(t, a.id).await.iter().all(|d| d.contains("held")));
+    // Each finished run left a summary in the audit log, and the chain still verifies.
+    let (_, audit) = api_a.get("/api/v1/audit?target_kind=retention_run").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2);
+    assert_eq!(audit["items"][1]["details"]["purged"]["privacy_requests"], 2_500);
+    assert_eq!(api_a.post("/api/v1/audit/verify", json!({})).await.1["intact"], true);
+}
+clock_test!(retention_batches_and_resumes);
+
+/// Security logs keep their entries but lose the actor IP after the period; policies are
+/// per tenant.
+async fn retention_masks_old_security_logs(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("A").await;
+    let api = Api::new(t, &a.key);
+    contact(&api, json!({"name": "Early"})).await;
+    let tenant = tid_sql(t, a.id);
+    let with_ip = format!("SELECT COUNT(*) FROM audit_log WHERE tenant_id = {tenant} AND ip IS NOT NULL");
+    let early = count(t, &with_ip).await;
+    assert!(early > 0);
+    let (s, p) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/privacy/retention",
+            Some(json!({"policies": [{"category": "security_logs", "after_days": 365}, {"category": "billing", "after_days": 2555}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let pol = |c: &str| p["items"].as_array().unwrap().iter().find(|x| x["category"] == c).unwrap().clone();
+    assert_eq!(
+        (pol("security_logs")["after_days"].as_u64(), pol("security_logs")["customised"].as_bool()),
+        (Some(365), Some(true))
+    );
+    assert_eq!((pol("messages")["after_days"].as_u64(), pol("messages")["cap_days"].as_u64()), (Some(365), Some(730)));
+    let (s, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/privacy/retention",
+            Some(json!({"policies": [{"category": "messages", "after_days": 0}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // One day before the boundary nothing is masked; after it the early entries are.
+    clock.advance(364 * DAY);
+    t.app.run_retention(a.id, None).await.unwrap();
+    assert_eq!(count(t, &with_ip).await, early + 1, "the PUT added an entry; none masked");
+    clock.advance(2 * DAY);
+    contact(&api, json!({"name": "Late"})).await;
+    let report = t.app.run_retention(a.id, None).await.unwrap();
+    assert!(report.purged["security_logs"] >= u64::try_from(early).unwrap());
+    assert_eq!(count(t, &with_ip).await, 1, "only the entry after the boundary keeps its IP");
+    assert_eq!(api.post("/api/v1/audit/verify", json!({})).await.1["intact"], true);
+}
+clock_test!(retention_masks_old_security_logs);
+
+/// Tenant deletion: sessions, keys and logins die at once; the purge waits for the grace
+/// period and for legal holds, then leaves no row of the tenant.
+async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Leaving").await;
+    let b = t.tenant("Staying").await;
+    let api = Api::new(t, &a.key);
+    contact(&api, json!({"name": "Customer", "phone": "+905321110000"})).await;
+    contact(&Api::new(t, &b.key), json!({"name": "Other"})).await;
+    let admin = t.user(a.id, switchboard_core::Role::Admin).await;
+    let owner = t.login(&a.owner).await;
+    let admin_client = t.login(&admin).await;
+
+    // Only owners, only with the confirmation, and not with an API key.
+    let url = t.url(&format!("/api/v1/tenant?confirm={}", a.id));
+    assert_eq!(admin_client.delete(&url).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let res = owner.delete(t.url("/api/v1/tenant")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = api.delete(&format!("/api/v1/tenant?confirm={}", a.id)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "an API key cannot delete the organisation");
+    let res = owner.delete(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["purge_after"], Millis(START + 30 * DAY).to_rfc3339());
+
+    // At once: every session and key refused, login refused.
+    assert_eq!(admin_client.get(t.url("/api/v1/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(api.get("/api/v1/contacts").await.0, StatusCode::UNAUTHORIZED);
+    let res = crate::support::client()
+        .post(t.url("/api/v1/auth/login"))
+        .json(&json!({"email": a.owner.email, "password": crate::support::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let tenant = tid_sql(t, a.id);
+    assert_eq!(count(t, &format!("SELECT COUNT(*) FROM sessions WHERE tenant_id = {tenant}")).await, 0);
+
+    // Not before the grace period; not while a hold is active.
+    assert!(t.app.purge_deleted_tenants().await.unwrap().is_empty());
+    exec(
+        t,
+        &format!(
+            "INSERT INTO legal_holds (tenant_id, id, scope, reason, placed_by, placed_at)
+             VALUES ({tenant}, {}, 'tenant', 'Tax audit', 'system:test', {START})",
+            tid_sql(t, uuid::Uuid::now_v7())
+        ),
+    )
+    .await;
+    clock.advance(30 * DAY);
+    assert!(t.app.purge_deleted_tenants().await.unwrap().is_empty());
+    assert_eq!(
+        count(t, &format!("SELECT COUNT(*) FROM tenant_deletions WHERE tenant_id = {tenant} AND postponed_reason LIKE '%Tax audit%'")).await,
+        1
+    );
+    exec(t, &format!("UPDATE legal_holds SET released_at = {START} WHERE tenant_id = {tenant}")).await;
+    assert_eq!(t.app.purge_deleted_tenants().await.unwrap(), vec![a.id]);
+
+    // Nothing of the tenant is left but the deletion record; the other tenant is untouched.
+    for table in switchboard_storage::privacy::tenant_purge::TENANT_TABLES {
+        let n =
+            count(t, &format!("SELECT COUNT(*) FROM {} WHERE {} = {tenant}", table.name, table.tenant_column)).await;
+        assert_eq!(n, 0, "{} still holds rows of the purged tenant", table.name);
+    }
+    let summary = count(
+        t,
+        &format!(
+            "SELECT COUNT(*) FROM audit_log WHERE tenant_id = {} AND action = 'tenant.purged' AND target_id = '{}'",
+            tid_sql(t, TenantId::PLATFORM),
+            a.id
+        ),
+    )
+    .await;
+    assert_eq!(summary, 1);
+    assert_eq!(Api::new(t, &b.key).get("/api/v1/contacts").await.1["items"].as_array().unwrap().len(), 1);
+    t.assert_not_stored(&["Customer", "+905321110000"]).await;
+}
+clock_test!(tenant_deletion);
