@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use switchboard_app::App;
 use switchboard_app::whatsapp::{self, media::WhatsAppJobs};
+use switchboard_core::TenantId;
 use switchboard_jobs::{Periodic, QueueSpec, Scheduler, Worker};
 use switchboard_storage::{jobs, sessions};
 use tokio_util::sync::CancellationToken;
@@ -50,20 +51,36 @@ impl Periodic for FinishedJobs {
     }
 }
 
+async fn tenants(app: &App) -> Result<Vec<TenantId>, String> {
+    let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+    let rows = switchboard_storage::tenants::list(&mut conn.platform()).await.map_err(|e| e.to_string())?;
+    Ok(rows.into_iter().map(|t| TenantId::from_uuid(t.id)).collect())
+}
+
+/// Sends whose outcome Meta never told us (see `settle_unknown_sends`).
 struct UnknownSends(Arc<App>);
 
 #[async_trait]
 impl Periodic for UnknownSends {
     async fn run(&self) -> Result<(), String> {
-        let tenants =
-            switchboard_storage::tenants::list(&mut self.0.db.read().await.map_err(|e| e.to_string())?.platform())
-                .await
-                .map_err(|e| e.to_string())?;
-        for t in tenants {
-            self.0
-                .settle_unknown_sends(switchboard_core::TenantId::from_uuid(t.id))
-                .await
-                .map_err(|e| e.to_string())?;
+        for t in tenants(&self.0).await? {
+            self.0.settle_unknown_sends(t).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// Webhook deliveries that were acknowledged but failed processing (kept sealed).
+struct FailedWebhooks(Arc<App>);
+
+#[async_trait]
+impl Periodic for FailedWebhooks {
+    async fn run(&self) -> Result<(), String> {
+        for t in tenants(&self.0).await? {
+            let (done, failing) = self.0.retry_failed_webhooks(t, 100).await.map_err(|e| e.to_string())?;
+            if done + failing > 0 {
+                tracing::info!(tenant = %t, done, failing, "retried stored webhooks");
+            }
         }
         Ok(())
     }
@@ -105,6 +122,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         .every("sessions.expired", TEN_MINUTES, Arc::new(ExpiredSessions(app.clone())))
         .every("jobs.finished", TEN_MINUTES, Arc::new(FinishedJobs(app.clone())))
         .every("whatsapp.unknown_sends", 5 * 60_000, Arc::new(UnknownSends(app.clone())))
+        .every("whatsapp.failed_webhooks", 60_000, Arc::new(FailedWebhooks(app.clone())))
         .every("privacy.retention", HOUR, Arc::new(Retention(app.clone())))
         .every("privacy.erasure_resume", TEN_MINUTES, Arc::new(ErasureResume(app.clone())))
         .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())));

@@ -2,6 +2,7 @@
 //! `main.rs` only parses arguments and dispatches; tests start servers through [`launch`].
 
 pub mod admin;
+pub mod allocator;
 pub mod cli;
 pub mod demo;
 pub mod housekeeping;

@@ -7,6 +7,7 @@ use switchboard_server::cli::{Cli, Command};
 use switchboard_server::{admin, demo, launch, logging, settings};
 
 fn main() -> ExitCode {
+    switchboard_server::allocator::tune();
     let cli = Cli::parse();
     logging::init(cli.log_format);
     switchboard_server::install_crypto_provider();

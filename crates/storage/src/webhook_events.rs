@@ -43,7 +43,7 @@ pub async fn failed(s: &mut Scope<'_>, limit: i64) -> Result<Vec<FailedEvent>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, FailedEvent>(
         "SELECT id, channel_id, received_at, body_sealed, attempts FROM webhook_events
-         WHERE tenant_id = $1 AND state = 'failed' ORDER BY received_at LIMIT $2",
+         WHERE tenant_id = $1 AND state = 'failed' ORDER BY attempts, received_at LIMIT $2",
     )
     .bind(tid).bind(limit).fetch_all(&mut *c).await)?)
 }

@@ -6,14 +6,15 @@
 //!
 //! If a batch fails, its deliveries are retried one by one, so one poisonous payload cannot
 //! hold back the others. A delivery that still fails is stored sealed as a `failed` event
-//! (retried later by a job) and acknowledged: durably kept is what Meta needs from us.
+//! (retried later by `retry_failed_webhooks`) and acknowledged: durably kept is what Meta needs from us.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use switchboard_channels::whatsapp::webhook::{Change, ChangeValue, Entry, Notification};
+use switchboard_channels::whatsapp::webhook::{self, Change, ChangeValue, Entry, Notification};
+use switchboard_core::{ChannelId, TenantId};
 use switchboard_privacy::Aad;
-use switchboard_storage::webhook_events::{self, NewWebhookEvent};
+use switchboard_storage::webhook_events::{self, FailedEvent, NewWebhookEvent};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -241,6 +242,48 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Processes again the deliveries `keep_failed` stored (fewest attempts first, then oldest).
+    /// One that succeeds drops its sealed body; one that fails again keeps it and counts the
+    /// attempt. Returns (processed, still failing) for this tenant.
+    pub async fn retry_failed_webhooks(&self, tenant: TenantId, limit: i64) -> AppResult<(u64, u64)> {
+        let failed = webhook_events::failed(&mut self.db.read().await?.tenant(tenant), limit).await?;
+        let (mut ok, mut still) = (0, 0);
+        for ev in failed {
+            match self.retry_one(tenant, &ev).await {
+                Ok(()) => ok += 1,
+                Err(AppError::Unavailable) => return Err(AppError::Unavailable),
+                Err(e) => {
+                    still += 1;
+                    tracing::warn!(event = %ev.id, attempts = ev.attempts + 1, error = %e, "stored webhook failed again");
+                    let mut tx = self.db.write().await?;
+                    let error: String = e.to_string().chars().take(500).collect();
+                    webhook_events::record_failure(&mut tx.tenant(tenant), ev.id, &error).await?;
+                    tx.commit().await?;
+                }
+            }
+        }
+        Ok((ok, still))
+    }
+
+    async fn retry_one(&self, tenant: TenantId, ev: &FailedEvent) -> AppResult<()> {
+        let Some(body) = &ev.body_sealed else {
+            return Err(AppError::Internal("a failed webhook without its body".into()));
+        };
+        let ch = self.channel_info(tenant, ChannelId::from_uuid(ev.channel_id)).await?;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(tenant);
+        let raw: Vec<u8> =
+            self.keys.open_tenant(&mut s, &Aad::new(tenant, "webhook_events", "body", ev.id), body).await?;
+        let n = webhook::parse(&raw).map_err(|e| AppError::Malformed(e.to_string()))?;
+        let (part, _) = for_channel(&ch, &n);
+        let mut fx = Effects::default();
+        self.process_notification(&mut s, &ch, &part, ev.received_at, &mut fx).await?;
+        webhook_events::mark_processed(&mut s, ev.id, fx.messages, fx.statuses).await?;
+        tx.commit().await?;
+        self.after_commit(fx).await;
         Ok(())
     }
 

@@ -750,3 +750,51 @@ async fn business_writes_first(t: &TestServer) {
     assert_eq!(t.count(acme.id, "contacts", "").await, 1, "the reply found the contact by its number");
 }
 server_test!(business_writes_first);
+
+/// A delivery that was acknowledged but failed processing is kept sealed and processed again
+/// by the retry schedule; one that keeps failing keeps its body and counts its attempts.
+async fn failed_deliveries_are_retried(t: &TestServer) {
+    use switchboard_storage::webhook_events::{self, NewWebhookEvent};
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let good = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
+        "contacts": [{"profile": {"name": "Retry"}, "wa_id": "905321112233"}],
+        "messages": [{"from": "905321112233", "id": "wamid.RETRY1", "timestamp": "1767225600", "type": "text", "text": {"body": "tekrar"}}]}}]}]}))
+    .unwrap();
+    let channel: uuid::Uuid = wa.channel_id.parse().unwrap();
+    let mut ids = Vec::new();
+    for body in [good, b"{\"object\": \"whatsapp_business_account\", \"entry\": [{".to_vec()] {
+        let id = uuid::Uuid::now_v7();
+        let mut tx = t.app.db.write().await.unwrap();
+        let mut s = tx.tenant(acme.id);
+        let aad = switchboard_privacy::Aad::new(acme.id, "webhook_events", "body", id);
+        let sealed = t.app.keys.seal_tenant(&mut s, &aad, &body).await.unwrap();
+        let event = NewWebhookEvent {
+            id,
+            channel_id: channel,
+            received_at: 1_767_225_600_000,
+            state: "failed",
+            body_sealed: Some(sealed),
+            messages: 0,
+            statuses: 0,
+            error: Some("simulated".into()),
+        };
+        webhook_events::insert(&mut s, &event).await.unwrap();
+        tx.commit().await.unwrap();
+        ids.push(id);
+    }
+    assert_eq!(t.app.retry_failed_webhooks(acme.id, 100).await.unwrap(), (1, 1));
+    t.wait_for_wamid(acme.id, &wa, "wamid.RETRY1").await;
+    assert_eq!(t.app.retry_failed_webhooks(acme.id, 100).await.unwrap(), (0, 1), "the good one is done");
+    let mut conn = t.app.db.read().await.unwrap();
+    let left = webhook_events::failed(&mut conn.tenant(acme.id), 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].id, left[0].attempts), (ids[1], 2));
+    assert!(left[0].body_sealed.is_some(), "a failing delivery keeps its body");
+    assert_eq!(
+        t.count(acme.id, "webhook_events", "AND state = 'processed' AND body_sealed IS NULL AND messages = 1").await,
+        1
+    );
+}
+server_test!(failed_deliveries_are_retried);
