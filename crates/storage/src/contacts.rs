@@ -8,6 +8,7 @@ use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
+use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,6 +89,29 @@ pub async fn find(s: &mut Scope<'_>, by: Lookup) -> Result<Option<ContactRow>> {
     )))
     .bind(tid).bind(index)
     .fetch_optional(&mut *c).await)?)
+}
+
+/// (WhatsApp id index, contact id, has a name) of the contacts holding these WhatsApp ids: one
+/// lookup for a whole ingest batch.
+pub async fn by_wa_indexes(s: &mut Scope<'_>, indexes: &[BlindIndex]) -> Result<Vec<(BlindIndex, Uuid, bool)>> {
+    let tid = s.tid();
+    let mut out = Vec::with_capacity(indexes.len());
+    for chunk in indexes.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT wa_id_index, id, name_sealed IS NOT NULL FROM contacts
+             WHERE tenant_id = $1 AND wa_id_index IN {} ORDER BY id",
+            values_list(1, chunk.len(), 2)
+        );
+        let rows: Vec<(BlindIndex, Uuid, bool)> = on!(s.ex(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// Filters for the contact list; all optional and combined with AND.

@@ -6,7 +6,7 @@ use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{Param, Where};
+use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -38,6 +38,29 @@ pub async fn find_active(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Res
          WHERE tenant_id = $1 AND contact_id = $2 AND channel_id = $3 AND status <> 'resolved'",
     )
     .bind(tid).bind(contact).bind(channel).fetch_optional(&mut *c).await)?)
+}
+
+/// (contact, conversation) of the open, pending or snoozed conversations of these contacts on
+/// a number: one lookup for a whole ingest batch.
+pub async fn active_of(s: &mut Scope<'_>, channel: Uuid, contacts: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>> {
+    let tid = s.tid();
+    let mut out = Vec::with_capacity(contacts.len());
+    for chunk in contacts.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT contact_id, id FROM conversations
+             WHERE tenant_id = $1 AND channel_id = $2 AND status <> 'resolved' AND contact_id IN {}",
+            values_list(1, chunk.len(), 3)
+        );
+        let rows: Vec<(Uuid, Uuid)> = on!(s.ex(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 pub async fn latest_resolved(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Result<Option<Uuid>> {
@@ -73,23 +96,48 @@ pub async fn reopen(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Records a new inbound message: newer timestamps win, unread grows, a snoozed conversation
-/// wakes up.
-pub async fn touch_inbound(s: &mut Scope<'_>, id: Uuid, at: i64, preview: &Sealed<String>, now: i64) -> Result<()> {
+/// New inbound messages of one conversation.
+#[derive(Debug, Clone)]
+pub struct InboundTouch {
+    pub id: Uuid,
+    /// The newest message's time.
+    pub at: i64,
+    /// How many messages arrived.
+    pub count: i32,
+    /// The preview of the newest message.
+    pub preview: Sealed<String>,
+    pub now: i64,
+}
+
+/// Records new inbound messages, one statement for many conversations: newer timestamps win,
+/// unread grows, a snoozed conversation wakes up.
+pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Result<()> {
+    const COLS: usize = 5;
     let tid = s.tid();
-    on!(s.ex(), c => sqlx::query(
-        "UPDATE conversations SET
-             last_message_at = CASE WHEN last_message_at < $3 THEN $3 ELSE last_message_at END,
-             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < $3 THEN $3 ELSE last_inbound_at END,
-             unread_count = unread_count + 1,
-             preview_sealed = $4,
-             status = CASE WHEN status = 'snoozed' THEN 'open' ELSE status END,
-             snoozed_until = CASE WHEN status = 'snoozed' THEN NULL ELSE snoozed_until END,
-             updated_at = $5
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tid).bind(id).bind(at).bind(preview).bind(now)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    for chunk in touches.chunks(MAX_ROWS_PER_STATEMENT) {
+        // A CTE rather than `FROM (VALUES …) AS v(…)`: SQLite names VALUES columns only there.
+        let sql = format!(
+            "WITH v (id, at, n, preview, now) AS (VALUES {})
+             UPDATE conversations SET
+                 last_message_at = CASE WHEN conversations.last_message_at < v.at THEN v.at ELSE conversations.last_message_at END,
+                 last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at
+                     THEN v.at ELSE conversations.last_inbound_at END,
+                 unread_count = conversations.unread_count + v.n,
+                 preview_sealed = v.preview,
+                 status = CASE WHEN conversations.status = 'snoozed' THEN 'open' ELSE conversations.status END,
+                 snoozed_until = CASE WHEN conversations.status = 'snoozed' THEN NULL ELSE conversations.snoozed_until END,
+                 updated_at = v.now
+             FROM v WHERE conversations.tenant_id = $1 AND conversations.id = v.id",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for t in chunk {
+                q = q.bind(t.id).bind(t.at).bind(t.count).bind(&t.preview).bind(t.now);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

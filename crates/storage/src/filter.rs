@@ -62,9 +62,37 @@ macro_rules! bind_all {
     }};
 }
 
+/// Placeholders for a multi-row statement: `rows` groups of `cols` parameters, numbered from
+/// `$start` — `($2, $3), ($4, $5)` for (2, 2, 2).
+#[must_use]
+pub fn values_list(rows: usize, cols: usize, start: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", start + r * cols + c));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Rows per multi-row statement: far below SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters for the widest table.
+pub const MAX_ROWS_PER_STATEMENT: usize = 500;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_lists_number_rows_after_the_leading_parameters() {
+        assert_eq!(values_list(2, 2, 2), "($2, $3), ($4, $5)");
+        assert_eq!(values_list(3, 1, 1), "($1), ($2), ($3)");
+    }
 
     #[test]
     fn numbers_placeholders_in_order() {

@@ -9,6 +9,7 @@ use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
 use crate::db::Scope;
+use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,22 +67,41 @@ pub fn rank(status: &str) -> i64 {
 /// Inserts a message. False when one with the same provider id exists already (a duplicate or
 /// replayed delivery): the caller then skips every side effect.
 pub async fn insert(s: &mut Scope<'_>, m: &MessageRow) -> Result<bool> {
+    Ok(!insert_many(s, std::slice::from_ref(m)).await?.is_empty())
+}
+
+/// Inserts messages with one statement per [`MAX_ROWS_PER_STATEMENT`] rows; returns the ids of
+/// those inserted (the others had a provider id that exists already). The rows' own
+/// `tenant_id` is ignored: the scope's tenant is written.
+pub async fn insert_many(s: &mut Scope<'_>, rows: &[MessageRow]) -> Result<Vec<Uuid>> {
+    const COLS: usize = 21;
     let tid = s.tid();
-    let n = on!(s.ex(), c => sqlx::query(
-        "INSERT INTO messages (tenant_id, id, conversation_id, contact_id, channel_id, direction, kind,
-             provider_message_id, content_sealed, status, error_code, error_title, error_details,
-             reply_to_provider_id, sender_user_id, provider_ts, time_flagged, edited, deleted, sort_at,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
-         ON CONFLICT (tenant_id, channel_id, provider_message_id) DO NOTHING",
-    )
-    .bind(tid).bind(m.id).bind(m.conversation_id).bind(m.contact_id).bind(m.channel_id)
-    .bind(&m.direction).bind(&m.kind).bind(&m.provider_message_id).bind(&m.content_sealed)
-    .bind(&m.status).bind(m.error_code).bind(&m.error_title).bind(&m.error_details)
-    .bind(&m.reply_to_provider_id).bind(m.sender_user_id).bind(m.provider_ts).bind(m.time_flagged)
-    .bind(m.edited).bind(m.deleted).bind(m.sort_at).bind(m.created_at).bind(m.updated_at)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    let mut inserted = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO messages (tenant_id, id, conversation_id, contact_id, channel_id, direction, kind,
+                 provider_message_id, content_sealed, status, error_code, error_title, error_details,
+                 reply_to_provider_id, sender_user_id, provider_ts, time_flagged, edited, deleted, sort_at,
+                 created_at, updated_at)
+             SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE
+             ON CONFLICT (tenant_id, channel_id, provider_message_id) DO NOTHING
+             RETURNING id",
+            values_list(chunk.len(), COLS, 2)
+        );
+        let ids: Vec<Uuid> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for m in chunk {
+                q = q.bind(m.id).bind(m.conversation_id).bind(m.contact_id).bind(m.channel_id)
+                    .bind(&m.direction).bind(&m.kind).bind(&m.provider_message_id).bind(&m.content_sealed)
+                    .bind(&m.status).bind(m.error_code).bind(&m.error_title).bind(&m.error_details)
+                    .bind(&m.reply_to_provider_id).bind(m.sender_user_id).bind(m.provider_ts).bind(m.time_flagged)
+                    .bind(m.edited).bind(m.deleted).bind(m.sort_at).bind(m.created_at).bind(m.updated_at);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
 }
 
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<MessageRow> {

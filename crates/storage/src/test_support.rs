@@ -60,11 +60,23 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 impl TestDb {
     pub async fn sqlite() -> anyhow::Result<Self> {
+        Self::sqlite_with(&DbOptions { max_connections: 4, ..DbOptions::default() }).await
+    }
+
+    /// A migrated SQLite database in a fresh temporary directory.
+    pub async fn sqlite_with(options: &DbOptions) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        let db = Db::connect(&url, &DbOptions { max_connections: 4, ..DbOptions::default() }).await?;
+        let db = Db::connect(&url, options).await?;
         db.migrate().await?;
         Ok(Self { db, url, _dir: Some(dir), pg: None })
+    }
+
+    /// A freshly created, migrated database on the PostgreSQL server of `admin_url`.
+    pub async fn postgres_at(admin_url: String, options: &DbOptions) -> anyhow::Result<Self> {
+        let t = Self::create_pg(admin_url, options).await?;
+        t.db.migrate().await?;
+        Ok(t)
     }
 
     /// A freshly created, migrated PostgreSQL database, or `None` when PostgreSQL is skipped.
@@ -72,29 +84,31 @@ impl TestDb {
         let Some(admin_url) = pg_admin_url() else {
             return Ok(None);
         };
-        let Some(t) = Self::create_pg(admin_url).await? else {
-            return Ok(None);
-        };
-        t.db.migrate().await?;
-        Ok(Some(t))
+        Ok(Some(Self::postgres_at(admin_url, &Self::PG_OPTIONS).await?))
     }
 
     /// An empty PostgreSQL database (not migrated), for tests of the migration itself.
     pub async fn postgres_empty() -> anyhow::Result<Option<Self>> {
         match pg_admin_url() {
-            Some(url) => Self::create_pg(url).await,
+            Some(url) => Ok(Some(Self::create_pg(url, &Self::PG_OPTIONS).await?)),
             None => Ok(None),
         }
     }
 
-    async fn create_pg(admin_url: String) -> anyhow::Result<Option<Self>> {
+    const PG_OPTIONS: DbOptions = DbOptions {
+        max_connections: 8,
+        sqlite_synchronous_full: true,
+        acquire_timeout: std::time::Duration::from_secs(10),
+    };
+
+    async fn create_pg(admin_url: String, options: &DbOptions) -> anyhow::Result<Self> {
         let name = format!("sbt_{}", uuid::Uuid::now_v7().simple());
         let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
         admin.close().await?;
         let url = with_database(&admin_url, &name);
-        let db = Db::connect(&url, &DbOptions { max_connections: 8, ..DbOptions::default() }).await?;
-        Ok(Some(Self { db, url, _dir: None, pg: Some(PgDatabase { admin_url, name }) }))
+        let db = Db::connect(&url, options).await?;
+        Ok(Self { db, url, _dir: None, pg: Some(PgDatabase { admin_url, name }) })
     }
 
     /// Closes the pools and drops a PostgreSQL test database. Skipped when a test fails

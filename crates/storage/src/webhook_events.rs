@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::Scope;
+use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
 
 #[derive(Debug, Clone)]
 pub struct NewWebhookEvent {
@@ -19,14 +20,28 @@ pub struct NewWebhookEvent {
 }
 
 pub async fn insert(s: &mut Scope<'_>, e: &NewWebhookEvent) -> Result<()> {
+    insert_many(s, std::slice::from_ref(e)).await
+}
+
+/// The events of an ingest batch, one statement per [`MAX_ROWS_PER_STATEMENT`].
+pub async fn insert_many(s: &mut Scope<'_>, events: &[NewWebhookEvent]) -> Result<()> {
+    const COLS: usize = 8;
     let tid = s.tid();
-    on!(s.ex(), c => sqlx::query(
-        "INSERT INTO webhook_events (tenant_id, id, channel_id, received_at, state, body_sealed, messages, statuses, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(tid).bind(e.id).bind(e.channel_id).bind(e.received_at).bind(e.state).bind(&e.body_sealed)
-    .bind(e.messages).bind(e.statuses).bind(&e.error)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO webhook_events (tenant_id, id, channel_id, received_at, state, body_sealed, messages, statuses, error)
+             SELECT $1, v.* FROM (VALUES {}) AS v",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for e in chunk {
+                q = q.bind(e.id).bind(e.channel_id).bind(e.received_at).bind(e.state).bind(&e.body_sealed)
+                    .bind(e.messages).bind(e.statuses).bind(&e.error);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

@@ -191,25 +191,42 @@ impl App {
 
     async fn commit(&self, deliveries: &[Delivery]) -> AppResult<Effects> {
         let mut tx = self.db.write().await?;
-        let mut fx = Effects::default();
-        for d in deliveries {
-            let mut s = tx.tenant(d.channel.tenant);
-            let (m0, s0) = (fx.messages, fx.statuses);
-            self.process_notification(&mut s, &d.channel, &d.notification, d.received_at, &mut fx).await?;
-            webhook_events::insert(
-                &mut s,
-                &NewWebhookEvent {
+        let mut fx = Effects::for_deliveries(deliveries.len());
+        let parts: Vec<_> = deliveries.iter().map(|d| (&*d.channel, &d.notification)).collect();
+        self.prefetch(&mut tx, &parts, &mut fx).await?;
+        for (i, d) in deliveries.iter().enumerate() {
+            fx.delivery = i;
+            self.process_notification(
+                &mut tx.tenant(d.channel.tenant),
+                &d.channel,
+                &d.notification,
+                d.received_at,
+                &mut fx,
+            )
+            .await?;
+        }
+        let mut tenants: Vec<TenantId> = deliveries.iter().map(|d| d.channel.tenant).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        for t in tenants {
+            let mut s = tx.tenant(t);
+            self.flush_pending(&mut s, &mut fx).await?;
+            let events: Vec<NewWebhookEvent> = deliveries
+                .iter()
+                .zip(&fx.counts)
+                .filter(|(d, _)| d.channel.tenant == t)
+                .map(|(d, &(messages, statuses))| NewWebhookEvent {
                     id: Uuid::now_v7(),
                     channel_id: d.channel.id.as_uuid(),
                     received_at: d.received_at,
                     state: "processed",
                     body_sealed: None,
-                    messages: fx.messages - m0,
-                    statuses: fx.statuses - s0,
+                    messages,
+                    statuses,
                     error: None,
-                },
-            )
-            .await?;
+                })
+                .collect();
+            webhook_events::insert_many(&mut s, &events).await?;
         }
         tx.commit().await?;
         Ok(fx)
@@ -279,9 +296,11 @@ impl App {
             self.keys.open_tenant(&mut s, &Aad::new(tenant, "webhook_events", "body", ev.id), body).await?;
         let n = webhook::parse(&raw).map_err(|e| AppError::Malformed(e.to_string()))?;
         let (part, _) = for_channel(&ch, &n);
-        let mut fx = Effects::default();
+        let mut fx = Effects::for_deliveries(1);
         self.process_notification(&mut s, &ch, &part, ev.received_at, &mut fx).await?;
-        webhook_events::mark_processed(&mut s, ev.id, fx.messages, fx.statuses).await?;
+        self.flush_pending(&mut s, &mut fx).await?;
+        let (messages, statuses) = fx.counts[0];
+        webhook_events::mark_processed(&mut s, ev.id, messages, statuses).await?;
         tx.commit().await?;
         self.after_commit(fx).await;
         Ok(())

@@ -3,35 +3,77 @@
 //! reads only the first of each). Idempotence comes from unique keys, never from
 //! read-then-write: a duplicate message inserts nothing and triggers nothing.
 
+use std::collections::{HashMap, HashSet};
 use switchboard_channels::whatsapp::webhook::{
     ChangeValue, InboundMessage, MessageKind, MessagesValue, Notification, Status, StatusKind, WaContact,
 };
-use switchboard_core::{ContactId, ConversationId, E164, MessageId, Millis, WaId};
-use switchboard_privacy::{Aad, BlindKind, Sealed};
+
+use switchboard_core::{ContactId, ConversationId, E164, MessageId, Millis, TenantId, WaId};
+use switchboard_privacy::{Aad, BlindIndex, BlindKind, Sealed};
 use switchboard_storage::bus::Event;
 use switchboard_storage::contacts::{self, ContactRow, Lookup};
+use switchboard_storage::conversations::InboundTouch;
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::keys as key_repo;
 use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
-use switchboard_storage::{Scope, conversations, templates};
+use switchboard_storage::{Scope, Tx, conversations, templates};
 use uuid::Uuid;
 
 use super::channels::ChannelInfo;
 use super::content;
 use crate::{App, AppError, AppResult};
 
-/// What a committed batch must do afterwards.
+/// The state of one ingest transaction: what it must do after the commit, what it already
+/// knows, and the plain messages waiting for its multi-row insert.
+///
+/// On SQLite's single writer the cost of a batch was mostly statement round trips, a handful
+/// per message. Now the senders' contacts and conversations are looked up for the whole batch
+/// at once, and plain messages (text, location, replies, …) are inserted with one statement
+/// and their conversations touched with another ([`App::flush_pending`]). Anything that must
+/// see an earlier message of the batch (a reaction, an edit, a revoke) flushes first.
 #[derive(Default)]
 pub(crate) struct Effects {
     pub events: Vec<Event>,
-    pub messages: i32,
-    pub statuses: i32,
     pub wake_jobs: bool,
+    /// (messages stored, statuses applied) per delivery of the batch.
+    pub counts: Vec<(i32, i32)>,
+    /// The delivery being processed (an index into `counts`).
+    pub delivery: usize,
+    /// Contact (and whether it has a name) by WhatsApp id index.
+    contacts: HashMap<(TenantId, BlindIndex), (ContactId, bool)>,
+    /// The active conversation of a contact on a number.
+    conversations: HashMap<(TenantId, Uuid, Uuid), ConversationId>,
+    pending: Vec<Pending>,
+    pending_ids: HashSet<(Uuid, String)>,
+}
+
+/// A plain inbound message waiting for the batch's insert.
+struct Pending {
+    row: MessageRow,
+    /// The conversation preview it would set (sealed only if it is the newest).
+    preview: String,
+    delivery: usize,
 }
 
 impl Effects {
+    pub(crate) fn for_deliveries(n: usize) -> Self {
+        Self { counts: vec![(0, 0); n], ..Self::default() }
+    }
+
+    fn count_message(&mut self) {
+        if let Some(c) = self.counts.get_mut(self.delivery) {
+            c.0 += 1;
+        }
+    }
+
+    fn count_status(&mut self) {
+        if let Some(c) = self.counts.get_mut(self.delivery) {
+            c.1 += 1;
+        }
+    }
+
     fn event(&mut self, tenant: Uuid, topic: &str, subject: Uuid, related: Uuid, at: i64) {
         self.events.push(Event {
             tenant_id: tenant,
@@ -273,11 +315,15 @@ impl App {
             .find(|c| c.wa_id.as_deref() == Some(wa_id.as_str()))
             .and_then(WaContact::name)
             .or_else(|| senders.first().and_then(WaContact::name));
-        let contact = self.contact_for(s, &wa_id, name, received_at).await?;
+        let contact = self.contact_for(s, &wa_id, name, received_at, fx).await?;
         let provider_ts = m.timestamp.saturating_mul(1000);
         let flagged = provider_ts > received_at + FUTURE_SKEW || provider_ts < received_at - PAST_SKEW;
         let at = if flagged { received_at } else { provider_ts };
 
+        if matches!(m.kind, MessageKind::Reaction { .. } | MessageKind::Edit { .. } | MessageKind::Revoke { .. }) {
+            // The message they refer to may be waiting in this batch.
+            self.flush_pending(s, fx).await?;
+        }
         match &m.kind {
             MessageKind::Reaction { message_id, emoji } => {
                 if let Some((target, conversation, _)) =
@@ -320,53 +366,56 @@ impl App {
             _ => {}
         }
 
-        let conversation = self.conversation_for(s, ch, contact, received_at).await?;
+        let conversation = self.batch_conversation(s, ch, contact, received_at, fx).await?;
         let id = MessageId::new().as_uuid();
         let kind = m.kind.type_name().to_owned();
         let sealed = self
             .keys
             .seal_contact(s, contact, &aad(s, "messages", "content", id), &content::inbound_content(m))
             .await?;
-        let inserted = messages::insert(
-            s,
-            &MessageRow {
-                tenant_id: s.tenant_id().as_uuid(),
-                id,
-                conversation_id: conversation.as_uuid(),
-                contact_id: contact.as_uuid(),
-                channel_id: ch.id.as_uuid(),
-                direction: "inbound".into(),
-                kind: kind.clone(),
-                provider_message_id: Some(m.id.clone()),
-                content_sealed: Some(sealed),
-                status: "received".into(),
-                error_code: m.errors.first().map(|e| e.code),
-                error_title: m.errors.first().and_then(|e| e.title.clone()),
-                error_details: None,
-                reply_to_provider_id: m.context.as_ref().and_then(|c| c.id.clone()),
-                sender_user_id: None,
-                provider_ts: Some(provider_ts),
-                time_flagged: flagged,
-                edited: false,
-                deleted: false,
-                sort_at: at,
-                created_at: received_at,
-                updated_at: received_at,
-            },
-        )
-        .await?;
-        if !inserted {
+        let row = MessageRow {
+            tenant_id: s.tenant_id().as_uuid(),
+            id,
+            conversation_id: conversation.as_uuid(),
+            contact_id: contact.as_uuid(),
+            channel_id: ch.id.as_uuid(),
+            direction: "inbound".into(),
+            kind: kind.clone(),
+            provider_message_id: Some(m.id.clone()),
+            content_sealed: Some(sealed),
+            status: "received".into(),
+            error_code: m.errors.first().map(|e| e.code),
+            error_title: m.errors.first().and_then(|e| e.title.clone()),
+            error_details: None,
+            reply_to_provider_id: m.context.as_ref().and_then(|c| c.id.clone()),
+            sender_user_id: None,
+            provider_ts: Some(provider_ts),
+            time_flagged: flagged,
+            edited: false,
+            deleted: false,
+            sort_at: at,
+            created_at: received_at,
+            updated_at: received_at,
+        };
+        let preview = content::preview(&kind, content::kind_text(&m.kind).as_deref());
+        let plain = m.kind.media().is_none() && !matches!(m.kind, MessageKind::System { .. });
+        if plain {
+            if fx.pending_ids.insert((ch.id.as_uuid(), m.id.clone())) {
+                fx.pending.push(Pending { row, preview, delivery: fx.delivery });
+            }
+            return Ok(());
+        }
+        if !messages::insert(s, &row).await? {
             // A duplicate or replayed delivery: the message exists, and so do its side effects.
             return Ok(());
         }
-        fx.messages += 1;
-        let text = content::kind_text(&m.kind);
-        let preview = content::preview(&kind, text.as_deref());
+        fx.count_message();
         let preview = self
             .keys
             .seal_contact(s, contact, &aad(s, "conversations", "preview", conversation.as_uuid()), &preview)
             .await?;
-        conversations::touch_inbound(s, conversation.as_uuid(), at, &preview, received_at).await?;
+        let touch = InboundTouch { id: conversation.as_uuid(), at, count: 1, preview, now: received_at };
+        conversations::touch_inbound(s, &[touch]).await?;
         if let Some(media) = m.kind.media() {
             self.register_media(s, ch, contact, id, &kind, media, received_at).await?;
             fx.wake_jobs = true;
@@ -382,31 +431,60 @@ impl App {
     /// same phone number (created by an agent) gets the id linked; or a new contact. Two first
     /// messages racing on PostgreSQL create one contact: the loser's insert does nothing and it
     /// reads the winner's.
-    async fn contact_for(&self, s: &mut Scope<'_>, wa_id: &WaId, name: Option<&str>, now: i64) -> AppResult<ContactId> {
+    async fn contact_for(
+        &self,
+        s: &mut Scope<'_>,
+        wa_id: &WaId,
+        name: Option<&str>,
+        now: i64,
+        fx: &mut Effects,
+    ) -> AppResult<ContactId> {
         let wa_index = self.keys.blind_index(s, BlindKind::WaId, wa_id.as_str()).await?;
-        if let Some((id, named)) = contacts::id_and_named(s, Lookup::WaId(wa_index)).await? {
-            let id = ContactId::from_uuid(id);
-            if let (false, Some(n)) = (named, name.filter(|n| !n.trim().is_empty())) {
-                let sealed = self
-                    .keys
-                    .seal_contact(s, id, &aad(s, "contacts", "name", id.as_uuid()), &n.trim().to_owned())
-                    .await?;
+        let key = (s.tenant_id(), wa_index);
+        let known = match fx.contacts.get(&key) {
+            Some(&(id, named)) => Some((id, named)),
+            None => {
+                contacts::id_and_named(s, Lookup::WaId(wa_index)).await?.map(|(id, n)| (ContactId::from_uuid(id), n))
+            }
+        };
+        if let Some((id, named)) = known {
+            let name = name.map(str::trim).filter(|n| !n.is_empty());
+            if let (false, Some(n)) = (named, name) {
+                let sealed =
+                    self.keys.seal_contact(s, id, &aad(s, "contacts", "name", id.as_uuid()), &n.to_owned()).await?;
                 contacts::set_name(s, id.as_uuid(), &sealed, now).await?;
             }
+            fx.contacts.insert(key, (id, named || name.is_some()));
             return Ok(id);
         }
+        let (id, named) = self.new_contact(s, wa_id, wa_index, name, now).await?;
+        fx.contacts.insert(key, (id, named));
+        Ok(id)
+    }
+
+    /// A sender we have no contact for yet: an existing contact with the same phone number
+    /// (created by an agent) gets the WhatsApp id linked; else a new contact. Returns the
+    /// contact and whether it has a name.
+    async fn new_contact(
+        &self,
+        s: &mut Scope<'_>,
+        wa_id: &WaId,
+        wa_index: BlindIndex,
+        name: Option<&str>,
+        now: i64,
+    ) -> AppResult<(ContactId, bool)> {
         let phone = wa_id.to_e164();
         let phone_index = match &phone {
             Some(p) => Some(self.keys.blind_index(s, BlindKind::Phone, p.as_str()).await?),
             None => None,
         };
         if let Some(pi) = phone_index
-            && let Some((id, _)) = contacts::id_and_named(s, Lookup::Phone(pi)).await?
+            && let Some((id, named)) = contacts::id_and_named(s, Lookup::Phone(pi)).await?
         {
             let id = ContactId::from_uuid(id);
             let sealed = self.keys.seal_contact(s, id, &aad(s, "contacts", "wa_id", id.as_uuid()), wa_id).await?;
             contacts::set_wa_id(s, id.as_uuid(), &sealed, wa_index, now).await?;
-            return Ok(id);
+            return Ok((id, named));
         }
         let id = ContactId::new();
         let key = self.keys.provision_contact(s, id, now).await?;
@@ -429,13 +507,13 @@ impl App {
             updated_at: now,
         };
         if contacts::insert_if_absent(s, &row).await? {
-            return Ok(id);
+            return Ok((id, row.name_sealed.is_some()));
         }
         key_repo::delete_contact_keys(s, id.as_uuid()).await?;
         self.keys.forget_contact(s.tenant_id(), id);
         contacts::id_and_named(s, Lookup::WaId(wa_index))
             .await?
-            .map(|(id, _)| ContactId::from_uuid(id))
+            .map(|(id, named)| (ContactId::from_uuid(id), named))
             .ok_or_else(|| AppError::Internal("contact vanished while being created".into()))
     }
 
@@ -466,6 +544,116 @@ impl App {
             .await?
             .map(|(id, _)| ConversationId::from_uuid(id))
             .ok_or_else(|| AppError::Internal("conversation vanished while being opened".into()))
+    }
+
+    /// [`Self::conversation_for`], remembered for the rest of the batch.
+    async fn batch_conversation(
+        &self,
+        s: &mut Scope<'_>,
+        ch: &ChannelInfo,
+        contact: ContactId,
+        now: i64,
+        fx: &mut Effects,
+    ) -> AppResult<ConversationId> {
+        let key = (s.tenant_id(), contact.as_uuid(), ch.id.as_uuid());
+        if let Some(id) = fx.conversations.get(&key) {
+            return Ok(*id);
+        }
+        let id = self.conversation_for(s, ch, contact, now).await?;
+        fx.conversations.insert(key, id);
+        Ok(id)
+    }
+
+    /// Looks up, for every message of the batch at once, the sender's contact and its active
+    /// conversation on the number (one query per tenant and one per number).
+    pub(crate) async fn prefetch(
+        &self,
+        tx: &mut Tx,
+        parts: &[(&ChannelInfo, &Notification)],
+        fx: &mut Effects,
+    ) -> AppResult<()> {
+        let mut wanted: HashMap<TenantId, Vec<(Uuid, BlindIndex)>> = HashMap::new();
+        for (ch, n) in parts {
+            let mut s = tx.tenant(ch.tenant);
+            for value in n.entry.iter().flat_map(|e| &e.changes).filter_map(|c| match &c.value {
+                ChangeValue::Messages(v) if v.metadata.phone_number_id == ch.phone_number_id => Some(v),
+                _ => None,
+            }) {
+                for m in &value.messages {
+                    if let Some(wa) = sender_wa_id(m, &value.contacts) {
+                        let index = self.keys.blind_index(&mut s, BlindKind::WaId, wa.as_str()).await?;
+                        wanted.entry(ch.tenant).or_default().push((ch.id.as_uuid(), index));
+                    }
+                }
+            }
+        }
+        for (tenant, list) in wanted {
+            let mut s = tx.tenant(tenant);
+            let mut indexes: Vec<BlindIndex> = list.iter().map(|(_, i)| *i).collect();
+            indexes.sort_unstable_by_key(|i| i.0);
+            indexes.dedup();
+            let mut by_index = HashMap::new();
+            for (index, id, named) in contacts::by_wa_indexes(&mut s, &indexes).await? {
+                by_index.entry(index).or_insert((ContactId::from_uuid(id), named));
+            }
+            let mut per_channel: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+            for (channel, index) in &list {
+                if let Some((id, _)) = by_index.get(index) {
+                    per_channel.entry(*channel).or_default().push(id.as_uuid());
+                }
+            }
+            for (channel, mut ids) in per_channel {
+                ids.sort_unstable();
+                ids.dedup();
+                for (contact, conversation) in conversations::active_of(&mut s, channel, &ids).await? {
+                    fx.conversations.insert((tenant, contact, channel), ConversationId::from_uuid(conversation));
+                }
+            }
+            fx.contacts.extend(by_index.into_iter().map(|(index, known)| ((tenant, index), known)));
+        }
+        Ok(())
+    }
+
+    /// Inserts the scope's tenant's waiting plain messages with one statement, then touches
+    /// each of their conversations once (newest message's preview, unread count grown by the
+    /// number inserted). Duplicates of stored messages insert nothing and trigger nothing.
+    pub(crate) async fn flush_pending(&self, s: &mut Scope<'_>, fx: &mut Effects) -> AppResult<()> {
+        let tenant = s.tenant_id();
+        let (mine, rest): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut fx.pending).into_iter().partition(|p| p.row.tenant_id == tenant.as_uuid());
+        fx.pending = rest;
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let (rows, meta): (Vec<MessageRow>, Vec<(String, usize)>) =
+            mine.into_iter().map(|p| (p.row, (p.preview, p.delivery))).unzip();
+        let inserted: HashSet<Uuid> = messages::insert_many(s, &rows).await?.into_iter().collect();
+        // Per conversation: (index of its newest new message, how many are new).
+        let mut newest: HashMap<Uuid, (usize, i32)> = HashMap::new();
+        for (i, row) in rows.iter().enumerate().filter(|(_, r)| inserted.contains(&r.id)) {
+            let delivery = meta[i].1;
+            if let Some(c) = fx.counts.get_mut(delivery) {
+                c.0 += 1;
+            }
+            fx.event(tenant.as_uuid(), "message.created", row.id, row.conversation_id, row.created_at);
+            let e = newest.entry(row.conversation_id).or_insert((i, 0));
+            if (row.sort_at, row.id) > (rows[e.0].sort_at, rows[e.0].id) {
+                e.0 = i;
+            }
+            e.1 += 1;
+        }
+        let mut touches = Vec::with_capacity(newest.len());
+        for (conversation, (i, count)) in newest {
+            let row = &rows[i];
+            let contact = ContactId::from_uuid(row.contact_id);
+            let preview = self
+                .keys
+                .seal_contact(s, contact, &aad(s, "conversations", "preview", conversation), &meta[i].0)
+                .await?;
+            touches.push(InboundTouch { id: conversation, at: row.sort_at, count, preview, now: row.created_at });
+        }
+        conversations::touch_inbound(s, &touches).await?;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -557,7 +745,7 @@ impl App {
                     .await;
             }
         };
-        fx.statuses += 1;
+        fx.count_status();
         let err = st.errors.first();
         let report = StatusReport {
             status,

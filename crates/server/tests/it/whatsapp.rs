@@ -798,3 +798,41 @@ async fn failed_deliveries_are_retried(t: &TestServer) {
     );
 }
 server_test!(failed_deliveries_are_retried);
+
+/// Many messages in one delivery are stored together: duplicates inside it count once, a
+/// reaction finds the message it follows in the same delivery, the conversation's unread count
+/// and preview reflect all of them.
+async fn one_delivery_many_messages(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let text = |id: &str, from: &str, ts: &str, body: &str| json!({"from": from, "id": id, "timestamp": ts, "type": "text", "text": {"body": body}});
+    let messages = json!([
+        text("wamid.B1", "905321112233", "1767225600", "birinci"),
+        text("wamid.B2", "905321112233", "1767225660", "ikinci"),
+        text("wamid.B1", "905321112233", "1767225600", "birinci"),
+        {"from": "905321112233", "id": "wamid.B3", "timestamp": "1767225670", "type": "reaction", "reaction": {"message_id": "wamid.B2", "emoji": "👍"}},
+        text("wamid.B4", "905447654321", "1767225680", "başka biri"),
+    ]);
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
+        "contacts": [{"profile": {"name": "Ayşe"}, "wa_id": "905321112233"}, {"profile": {"name": "Mehmet"}, "wa_id": "905447654321"}],
+        "messages": messages}}]}]}))
+    .unwrap();
+    assert_eq!(t.deliver(&wa, &body).await, StatusCode::OK);
+    assert_eq!(t.count(acme.id, "messages", "").await, 3, "B1 once, B2, B4; the reaction is not a message");
+    assert_eq!(t.count(acme.id, "message_reactions", "").await, 1, "the reaction found B2 in the same delivery");
+    assert_eq!(t.count(acme.id, "webhook_events", "AND messages = 3").await, 1);
+    let (_, page) = Api::new(t, &acme.key).get("/api/v1/conversations").await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let ayse = items.iter().find(|c| c["contact"]["name"] == "Ayşe").unwrap();
+    assert_eq!(ayse["unread_count"], 2);
+    assert_eq!(ayse["preview"]["text"], "ikinci", "the newest message is the preview");
+    // Delivered again: nothing changes.
+    assert_eq!(t.deliver(&wa, &body).await, StatusCode::OK);
+    assert_eq!(t.count(acme.id, "messages", "").await, 3);
+    let (_, again) = Api::new(t, &acme.key).get("/api/v1/conversations").await;
+    let ayse = again["items"].as_array().unwrap().iter().find(|c| c["contact"]["name"] == "Ayşe").cloned().unwrap();
+    assert_eq!(ayse["unread_count"], 2);
+}
+server_test!(one_delivery_many_messages);
