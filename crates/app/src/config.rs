@@ -41,7 +41,7 @@ pub struct WhatsAppConfig {
     pub webhook_body_limit: usize,
     /// Most webhook deliveries committed together (group commit).
     pub ingest_batch: usize,
-    /// Parallel ingest writers: 1 on SQLite (one writer anyway), more on PostgreSQL.
+    /// Parallel ingest writers on PostgreSQL (SQLite has one writer, so one there).
     pub ingest_writers: usize,
     /// Sends in flight at once across all numbers of this node.
     pub send_concurrency: usize,
@@ -72,7 +72,7 @@ impl Default for WhatsAppConfig {
             platform_verify_token: None,
             webhook_body_limit: 3 * 1024 * 1024,
             ingest_batch: 256,
-            ingest_writers: 1,
+            ingest_writers: 4,
             send_concurrency: 128,
             media_limits: MediaLimits {
                 image: 5 * MB,
