@@ -13,6 +13,7 @@ use switchboard_storage::tenants;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::page::{self, Cursor, Page};
+use crate::privacy::erasure::erase_history_batch;
 use crate::{App, AppError, AppResult};
 
 /// `Some(None)` for an explicit `null` (clear the field), `None` when absent (keep it).
@@ -393,10 +394,21 @@ impl App {
         Ok(view)
     }
 
-    /// Deletes a contact and destroys its key, so any copy of its sealed data (a backup) can
-    /// no longer be opened.
+    /// Deletes a contact with its conversations, messages and media, and destroys its key, so
+    /// any copy of its sealed data (a backup) can no longer be opened.
     pub async fn delete_contact(&self, p: &Principal, id: ContactId) -> AppResult<()> {
         p.require(Permission::ContactsDelete)?;
+        // The history goes in batches of its own transactions, so a long one never holds the
+        // writer for long; a crash in between leaves a contact with less history, and the
+        // next attempt carries on.
+        loop {
+            let mut tx = self.db.write().await?;
+            let batch = erase_history_batch(self, &mut tx.tenant(p.tenant), id).await?;
+            tx.commit().await?;
+            if batch.finished {
+                break;
+            }
+        }
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         contacts::delete(&mut s, id.as_uuid()).await?;

@@ -163,6 +163,15 @@ pub async fn last_inbound_at(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) ->
     .bind(tid).bind(contact).bind(channel).fetch_one(&mut *c).await)?)
 }
 
+/// Every conversation of a contact, oldest first (an export).
+pub async fn of_contact(s: &mut Scope<'_>, contact: Uuid) -> Result<Vec<ConversationRow>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM conversations WHERE tenant_id = $1 AND contact_id = $2 ORDER BY created_at, id"
+    )))
+    .bind(tid).bind(contact).fetch_all(&mut *c).await)?)
+}
+
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ConversationRow> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(format!(

@@ -19,6 +19,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod jobs;
 pub mod keys;
 pub mod media;

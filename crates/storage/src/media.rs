@@ -50,6 +50,15 @@ pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<MediaRow> {
     .bind(tid).bind(id).fetch_one(&mut *c).await)?)
 }
 
+/// Every media row of a contact, oldest first (an export).
+pub async fn of_contact(s: &mut Scope<'_>, contact: Uuid) -> Result<Vec<MediaRow>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, MediaRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM media WHERE tenant_id = $1 AND contact_id = $2 ORDER BY created_at, id"
+    )))
+    .bind(tid).bind(contact).fetch_all(&mut *c).await)?)
+}
+
 pub async fn of_messages(s: &mut Scope<'_>, messages: &[Uuid]) -> Result<Vec<MediaRow>> {
     let tid = s.tid();
     let mut out = Vec::new();

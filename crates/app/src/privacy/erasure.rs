@@ -5,7 +5,7 @@
 //! is skipped and the hold's reason recorded in the request's result; the request then waits
 //! in `held` and the next run after the hold's release finishes it.
 //!
-//! **Extension point:** [`STEPS`]. Messages, media blobs and search tokens are more steps,
+//! **Extension point:** [`STEPS`]. Each new store of a contact's data is one more step,
 //! added before [`ContactKey`], which must stay last: destroying the contact's key makes every
 //! sealed copy unreadable (backups included), so it must not run while anything of the
 //! contact is held, and nothing may need the key after it.
@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use switchboard_core::privacy::{ConsentState, DataCategory, LimitKind, Purpose, RequestStatus};
 use switchboard_core::{ContactId, TenantId};
+use switchboard_storage::history::{self, Pick};
 use switchboard_storage::privacy::requests::{self as repo, NotificationRow};
 use switchboard_storage::privacy::{consents, holds, limits, transfers};
 use switchboard_storage::{Scope, contacts, jobs, keys};
@@ -77,8 +78,17 @@ pub trait ErasureStep: Send + Sync {
 }
 
 /// Every step, in order. [`ContactKey`] stays last.
-pub static STEPS: &[&dyn ErasureStep] =
-    &[&Suppress, &NotifyRecipients, &Consents, &Limits, &Jobs, &VerificationCodes, &Profile, &ContactKey];
+pub static STEPS: &[&dyn ErasureStep] = &[
+    &Suppress,
+    &NotifyRecipients,
+    &Consents,
+    &Limits,
+    &Jobs,
+    &VerificationCodes,
+    &MessageHistory,
+    &Profile,
+    &ContactKey,
+];
 
 /// Keeps the blind indexes of a contact that had opted out of marketing or objected.
 pub struct Suppress;
@@ -229,6 +239,34 @@ impl ErasureStep for VerificationCodes {
     async fn erase_batch(&self, _app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
         Ok(StepBatch::all(repo::delete_codes_for_contact(s, subject.contact.as_uuid()).await?))
     }
+}
+
+/// Messages with their reactions, media rows and media files; then the conversations.
+pub struct MessageHistory;
+
+#[async_trait]
+impl ErasureStep for MessageHistory {
+    fn name(&self) -> &'static str {
+        "messages"
+    }
+    fn category(&self) -> Option<DataCategory> {
+        Some(DataCategory::Messages)
+    }
+    async fn erase_batch(&self, app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
+        erase_history_batch(app, s, subject.contact).await
+    }
+}
+
+/// Removes up to [`BATCH`] of a contact's messages (their media files deleted before the
+/// caller commits: a rollback then leaves rows whose file is gone, removed by the rerun); once
+/// none are left, its conversations.
+pub(crate) async fn erase_history_batch(app: &App, s: &mut Scope<'_>, contact: ContactId) -> AppResult<StepBatch> {
+    let ids = history::pick_messages(s, Pick::Contact(contact.as_uuid()), BATCH).await?;
+    let removed = history::remove_messages(s, &ids).await?;
+    app.delete_blobs(&removed.blob_keys).await?;
+    let batch = StepBatch::of(ids.len() as u64);
+    let conversations = if batch.finished { history::remove_conversations_of(s, contact.as_uuid()).await? } else { 0 };
+    Ok(StepBatch { rows: removed.rows + conversations, finished: batch.finished })
 }
 
 /// The contact record (its labels go with it).

@@ -10,7 +10,7 @@
 //! row in each category's SQL (`switchboard_storage::privacy::holds::not_held_sql`). A
 //! finished run writes its summary (rows per category, held categories) to the audit log.
 //!
-//! **Extension point:** [`CATEGORIES`]. Messages, media, call logs and recordings are one
+//! **Extension point:** [`CATEGORIES`]. Call logs and recordings will be one
 //! [`RetentionCategory`] each, added to the list; their defaults and the tenants' policies
 //! already exist, and the dry run reports them as not enforced until they are registered.
 
@@ -20,11 +20,11 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use switchboard_core::privacy::{Cutoffs, DataCategory, RetentionRule};
 use switchboard_core::{Millis, Permission, TenantId};
-use switchboard_storage::Scope;
-use switchboard_storage::audit;
+use switchboard_storage::history::{self, DueBefore, Pick};
 use switchboard_storage::privacy::retention::{self as repo, PolicyRow, RunRow};
 use switchboard_storage::privacy::{holds, requests};
 use switchboard_storage::tenants;
+use switchboard_storage::{Scope, audit};
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -43,6 +43,16 @@ pub struct Due {
 }
 
 impl Due {
+    /// For message-owned rows: the two cut-offs apart (resolution of the conversation, and
+    /// creation), since each row is due by whichever passes first.
+    fn of_messages(&self, category: DataCategory) -> DueBefore<'static> {
+        DueBefore {
+            resolved_before: self.cutoffs.anchor_before,
+            created_before: self.cutoffs.created_before,
+            category: category.as_str(),
+        }
+    }
+
     /// For categories whose rows have one timestamp: rows before this are due (the later of
     /// the two cut-offs, since whichever rule comes first decides).
     #[must_use]
@@ -61,11 +71,57 @@ pub trait RetentionCategory: Send + Sync {
     async fn count_due(&self, s: &mut Scope<'_>, due: &Due) -> AppResult<u64>;
     /// Removes (or masks) at most `limit` due rows in the caller's transaction, skipping rows
     /// under a contact or conversation hold for this category; returns how many.
-    async fn purge_batch(&self, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64>;
+    async fn purge_batch(&self, app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64>;
 }
 
-/// The categories the retention job enforces, in the order it runs them.
-pub static CATEGORIES: &[&dyn RetentionCategory] = &[&SecurityLogs, &PrivacyRequests, &VerificationCodes];
+/// The categories the retention job enforces, in the order it runs them (media before the
+/// messages that own it, so a shorter media period is honoured on its own).
+pub static CATEGORIES: &[&dyn RetentionCategory] =
+    &[&Media, &Messages, &SecurityLogs, &PrivacyRequests, &VerificationCodes];
+
+/// Media files and their rows; the message stays and shows the media as gone.
+pub struct Media;
+
+#[async_trait]
+impl RetentionCategory for Media {
+    fn category(&self) -> DataCategory {
+        DataCategory::Media
+    }
+    async fn count_due(&self, s: &mut Scope<'_>, due: &Due) -> AppResult<u64> {
+        Ok(history::count_due(s, due.of_messages(self.category()), true).await?)
+    }
+    async fn purge_batch(&self, app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
+        let rows = history::pick_media(s, due.of_messages(self.category()), limit).await?;
+        let keys: Vec<String> = rows.iter().filter_map(|(_, k)| k.clone()).collect();
+        app.delete_blobs(&keys).await?;
+        let ids: Vec<Uuid> = rows.into_iter().map(|(id, _)| id).collect();
+        Ok(history::remove_media(s, &ids).await?)
+    }
+}
+
+/// Messages (with reactions and any media left), counted from their conversation's resolution
+/// and capped from their creation; then the conversations left empty.
+pub struct Messages;
+
+#[async_trait]
+impl RetentionCategory for Messages {
+    fn category(&self) -> DataCategory {
+        DataCategory::Messages
+    }
+    async fn count_due(&self, s: &mut Scope<'_>, due: &Due) -> AppResult<u64> {
+        Ok(history::count_due(s, due.of_messages(self.category()), false).await?)
+    }
+    async fn purge_batch(&self, app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
+        let due = due.of_messages(self.category());
+        let ids = history::pick_messages(s, Pick::Due(due), limit).await?;
+        let removed = history::remove_messages(s, &ids).await?;
+        app.delete_blobs(&removed.blob_keys).await?;
+        if i64::try_from(ids.len()).unwrap_or(i64::MAX) < limit {
+            history::tidy_conversations(s, due).await?;
+        }
+        Ok(removed.rows)
+    }
+}
 
 /// Audit entries are kept (they hold ids only, and the chain must verify); after the period
 /// the actor's IP address is masked.
@@ -82,7 +138,7 @@ impl RetentionCategory for SecurityLogs {
             None => 0,
         })
     }
-    async fn purge_batch(&self, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
+    async fn purge_batch(&self, _app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
         Ok(match due.before() {
             Some(b) => audit::mask_ips_batch(s, b, limit).await?,
             None => 0,
@@ -104,7 +160,7 @@ impl RetentionCategory for PrivacyRequests {
             None => 0,
         })
     }
-    async fn purge_batch(&self, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
+    async fn purge_batch(&self, _app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
         Ok(match due.before() {
             Some(b) => requests::purge_completed(s, b, self.category().as_str(), limit).await?,
             None => 0,
@@ -126,7 +182,7 @@ impl RetentionCategory for VerificationCodes {
             None => 0,
         })
     }
-    async fn purge_batch(&self, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
+    async fn purge_batch(&self, _app: &App, s: &mut Scope<'_>, due: &Due, limit: i64) -> AppResult<u64> {
         Ok(match due.before() {
             Some(b) => requests::purge_codes(s, b, limit).await?,
             None => 0,
@@ -363,7 +419,7 @@ impl App {
                 }
                 let mut tx = self.db.write().await?;
                 let mut s = tx.tenant(tenant);
-                let n = category.purge_batch(&mut s, &due, BATCH).await?;
+                let n = category.purge_batch(self, &mut s, &due, BATCH).await?;
                 if n > 0 {
                     repo::count_batch(&mut s, run.id, c.as_str(), n).await?;
                 }

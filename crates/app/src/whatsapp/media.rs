@@ -14,6 +14,7 @@ use switchboard_channels::whatsapp::ErrorKind;
 use switchboard_core::{ChannelId, ContactId, Permission, TenantId};
 use switchboard_jobs::{Handler, JobError};
 use switchboard_privacy::Aad;
+use switchboard_storage::Scope;
 use switchboard_storage::bus::Event;
 use switchboard_storage::jobs::JobRow;
 use switchboard_storage::media::{self, MediaRow};
@@ -57,7 +58,7 @@ fn safe_type(mime: Option<&str>) -> (String, bool) {
     }
 }
 
-fn extension(content_type: &str) -> &'static str {
+pub(crate) fn extension(content_type: &str) -> &'static str {
     match content_type {
         "image/jpeg" => "jpg",
         "image/png" => "png",
@@ -210,27 +211,35 @@ impl App {
             .await;
     }
 
-    /// A stored media file, opened. Reading it is reading personal data: audited.
-    pub async fn download_media(&self, p: &Principal, id: Uuid) -> AppResult<MediaFile> {
-        p.require(Permission::ConversationsRead)?;
-        let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(p.tenant);
-        let m = media::get(&mut s, id).await?;
+    /// Deletes media files (erasure, retention); a file already gone is fine.
+    pub(crate) async fn delete_blobs(&self, keys: &[String]) -> AppResult<()> {
+        for key in keys {
+            self.blobs.delete(key).await?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of a stored media file, opened (the caller audits the read).
+    pub(crate) async fn open_media(&self, s: &mut Scope<'_>, m: &MediaRow) -> AppResult<Vec<u8>> {
         let key = m
             .blob_key
             .clone()
             .filter(|_| m.state == "stored")
             .ok_or(AppError::Conflict { field: None, message: format!("media is {}", m.state) })?;
         let sealed = switchboard_privacy::Sealed::<Vec<u8>>::from_stored(self.blobs.get(&key).await?);
-        let bytes = self
-            .keys
-            .open_contact(
-                &mut s,
-                ContactId::from_uuid(m.contact_id),
-                &Aad::new(p.tenant, "media", "blob", m.id),
-                &sealed,
-            )
-            .await?;
+        let tenant = s.tenant_id();
+        self.keys
+            .open_contact(s, ContactId::from_uuid(m.contact_id), &Aad::new(tenant, "media", "blob", m.id), &sealed)
+            .await
+    }
+
+    /// A stored media file, opened. Reading it is reading personal data: audited.
+    pub async fn download_media(&self, p: &Principal, id: Uuid) -> AppResult<MediaFile> {
+        p.require(Permission::ConversationsRead)?;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        let m = media::get(&mut s, id).await?;
+        let bytes = self.open_media(&mut s, &m).await?;
         Audit::of(p)
             .record(
                 self,

@@ -324,9 +324,9 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     for i in 0..z.len() {
         let mut f = z.by_index(i).unwrap();
-        let mut s = String::new();
-        f.read_to_string(&mut s).unwrap();
-        out.insert(f.name().unwrap().into_owned(), s);
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        out.insert(f.name().unwrap().into_owned(), String::from_utf8_lossy(&bytes).into_owned());
     }
     out
 }
@@ -640,8 +640,8 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     let cat =
         |v: &Value, c: &str| v["categories"].as_array().unwrap().iter().find(|x| x["category"] == c).unwrap().clone();
     assert_eq!(cat(&dry, "privacy_requests")["would_purge"], 2_500);
-    assert_eq!(cat(&dry, "messages")["enforced"], false);
-    assert!(cat(&dry, "messages")["would_purge"].is_null());
+    assert_eq!(cat(&dry, "call_recordings")["enforced"], false);
+    assert!(cat(&dry, "call_recordings")["would_purge"].is_null());
 
     // Tenant B: one uninterrupted run.
     let full = t.app.run_retention(b.id, None).await.unwrap();
@@ -798,3 +798,150 @@ async fn tenant_deletion(t: &TestServer, clock: &ManualClock) {
     t.assert_not_stored(&["Customer", "+905321110000"]).await;
 }
 clock_test!(tenant_deletion);
+
+/// Erasure reaches the WhatsApp history: conversations, messages, reactions, media rows and
+/// the sealed files in the blob store; deleting a contact through the API does the same.
+async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
+    use base64::Engine;
+    let a = t.tenant("Pharmacy").await;
+    let api = Api::new(t, &a.key);
+    let wa = t.whatsapp(&a.key).await;
+    let (conversation, _) = t.customer_writes(a.id, &wa, "905551112233", "ilaç listem ektedir").await;
+    let picture = b"\xff\xd8\xff\xe0JFIF-prescription-of-the-subject".to_vec();
+    wa.control()
+        .inbound(&json!({"from": "905551112233", "type": "image", "caption": "reçetem",
+            "media": {"mime_type": "image/jpeg", "data_base64": base64::engine::general_purpose::STANDARD.encode(&picture)}}))
+        .unwrap();
+    t.eventually("media stored", async || {
+        let (_, page) = api.get(&format!("/api/v1/conversations/{conversation}/messages")).await;
+        page["items"].as_array().is_some_and(|items| items.iter().any(|m| m["media"][0]["state"] == "stored"))
+    })
+    .await;
+    assert_eq!(crate::support::files_under(t.app.blobs.root()).len(), 1);
+    let (_, c) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
+    let id = c["contact"]["id"].as_str().or(c["contact_id"].as_str()).unwrap().to_owned();
+    // A second customer, deleted through the API rather than a request.
+    let (other_conversation, _) = t.customer_writes(a.id, &wa, "905559998877", "başka müşteri").await;
+    let (_, oc) = api.get(&format!("/api/v1/conversations/{other_conversation}")).await;
+    let other = oc["contact"]["id"].as_str().or(oc["contact_id"].as_str()).unwrap().to_owned();
+
+    let r = request(&api, &id, "erasure").await;
+    let rid = r["id"].as_str().unwrap().to_owned();
+    attest(&api, &rid).await;
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let messages = r["result"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "messages").cloned();
+    assert_eq!(messages.unwrap()["rows"], 3, "two messages and one conversation");
+    assert_eq!(api.delete(&format!("/api/v1/contacts/{other}")).await.0, StatusCode::NO_CONTENT);
+
+    let tenant = tid_sql(t, a.id);
+    for table in ["conversations", "messages", "media", "message_reactions"] {
+        assert_eq!(count(t, &format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = {tenant}")).await, 0, "{table}");
+    }
+    assert_eq!(api.get(&format!("/api/v1/conversations/{conversation}")).await.0, StatusCode::NOT_FOUND);
+    assert!(crate::support::files_under(t.app.blobs.root()).is_empty(), "the media file is deleted");
+    t.assert_not_stored(&["ilaç listem", "reçetem", "prescription-of-the-subject", "5551112233", "başka müşteri"])
+        .await;
+}
+server_test!(erasure_reaches_the_whatsapp_history);
+
+/// Messages go one year after their conversation is resolved, and two years after they were
+/// written whatever the conversation's state; a conversation under a legal hold keeps them.
+async fn retention_of_messages(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Shop").await;
+    let api = Api::new(t, &a.key);
+    let wa = t.whatsapp(&a.key).await;
+    let (resolved, _) = t.customer_writes(a.id, &wa, "905320000001", "eski sipariş").await;
+    let (open, _) = t.customer_writes(a.id, &wa, "905320000002", "açık konuşma").await;
+    let (held, _) = t.customer_writes(a.id, &wa, "905320000003", "dava dosyası").await;
+    for c in [&resolved, &held] {
+        let (s, v) = api.patch(&format!("/api/v1/conversations/{c}"), json!({"status": "resolved"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, _) = api
+        .post(
+            "/api/v1/privacy/holds",
+            json!({"scope": "conversation", "subject_id": held, "category": "messages", "reason": "Dispute 2026/17"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let messages_in = async |c: &str| {
+        count(t, &format!("SELECT COUNT(*) FROM messages WHERE conversation_id = {}", tid_sql(t, c))).await
+    };
+
+    clock.advance(364 * DAY);
+    assert!(!t.app.run_retention(a.id, None).await.unwrap().purged.contains_key("messages"));
+    clock.advance(2 * DAY);
+    let (_, dry) = api.get("/api/v1/privacy/retention/dry-run").await;
+    let cat = dry["categories"].as_array().unwrap().iter().find(|c| c["category"] == "messages").unwrap().clone();
+    assert_eq!((cat["enforced"].as_bool(), cat["would_purge"].as_u64()), (Some(true), Some(1)), "{cat}");
+    let report = t.app.run_retention(a.id, None).await.unwrap();
+    assert_eq!(report.purged["messages"], 1);
+    assert_eq!(api.get(&format!("/api/v1/conversations/{resolved}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!((messages_in(&open).await, messages_in(&held).await), (1, 1));
+
+    // Past the two-year cap, the open conversation's message goes too, and the conversation
+    // with it (nothing is left of it). The held one keeps everything.
+    clock.advance(365 * DAY);
+    assert_eq!(t.app.run_retention(a.id, None).await.unwrap().purged["messages"], 1);
+    assert_eq!((messages_in(&open).await, messages_in(&held).await), (0, 1));
+    assert_eq!(api.get(&format!("/api/v1/conversations/{open}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.get(&format!("/api/v1/conversations/{held}")).await.0, StatusCode::OK);
+}
+clock_test!(retention_of_messages);
+
+/// The export bundle holds the subject's conversations (both directions) and their media
+/// files, and nothing of another customer's.
+async fn export_holds_the_whatsapp_history(t: &TestServer) {
+    use base64::Engine;
+    let a = t.tenant("Clinic").await;
+    let api = Api::new(t, &a.key);
+    let wa = t.whatsapp(&a.key).await;
+    let (conversation, _) = t.customer_writes(a.id, &wa, "905551110000", "randevu almak istiyorum").await;
+    let document = b"%PDF-1.4 lab results of the subject".to_vec();
+    wa.control()
+        .inbound(&json!({"from": "905551110000", "type": "document", "caption": "tahlil sonuçlarım",
+            "media": {"mime_type": "application/pdf", "filename": "tahlil.pdf",
+                      "data_base64": base64::engine::general_purpose::STANDARD.encode(&document)}}))
+        .unwrap();
+    t.customer_writes(a.id, &wa, "905559990000", "başka bir hastanın mesajı").await;
+    t.eventually("media stored", async || {
+        let (_, page) = api.get(&format!("/api/v1/conversations/{conversation}/messages")).await;
+        page["items"].as_array().is_some_and(|items| items.iter().any(|m| m["media"][0]["state"] == "stored"))
+    })
+    .await;
+    let (s, sent) = api
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            json!({"type": "text", "text": "Yarın 10:00 uygun"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{sent}");
+    let (_, c) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
+    let id = c["contact"]["id"].as_str().unwrap().to_owned();
+
+    let r = request(&api, &id, "export").await;
+    let rid = r["id"].as_str().unwrap().to_owned();
+    attest(&api, &rid).await;
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+    let res = reqwest::Client::new()
+        .get(t.url(&format!("/api/v1/privacy/requests/{rid}/export")))
+        .bearer_auth(&a.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let files = unzip(&res.bytes().await.unwrap());
+    let csv = &files["messages.csv"];
+    for text in ["randevu almak istiyorum", "tahlil sonuçlarım", "Yarın 10:00 uygun", "inbound", "outbound"] {
+        assert!(csv.contains(text), "{text} missing from messages.csv:\n{csv}");
+    }
+    assert!(!files.values().any(|f| f.contains("başka bir hastanın")), "another customer's message leaked");
+    let pdf = files.iter().find(|(name, _)| name.starts_with("media/") && name.ends_with(".pdf")).unwrap();
+    assert_eq!(pdf.1.as_bytes(), document.as_slice());
+    let subject: Value = serde_json::from_str(&files["subject.json"]).unwrap();
+    assert_eq!(subject["conversations"][0]["messages"].as_array().unwrap().len(), 3);
+    assert!(files["README.txt"].contains("messages.csv"));
+}
+server_test!(export_holds_the_whatsapp_history);

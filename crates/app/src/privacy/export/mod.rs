@@ -6,8 +6,8 @@
 //! - one CSV per table-like section (formula-safe, RFC 4180; see [`csv`]);
 //! - `README.txt`: what each file and field means, assembled from the sections.
 //!
-//! **Extension point:** [`SECTIONS`] lists what a bundle holds. Conversations, messages and
-//! media are one more [`BundleSection`] each, added to the list.
+//! **Extension point:** [`SECTIONS`] lists what a bundle holds; each new kind of data about a
+//! contact (appointments, orders, calls) is one more [`BundleSection`], added to the list.
 //!
 //! The bundle is built when it is downloaded, from the data as it is then, and only for a
 //! verified, fulfilled access or export request: by an operator (`GET
@@ -15,6 +15,7 @@
 //! /privacy/exports/{token}`) handed to the requester.
 
 pub mod csv;
+mod history;
 pub mod link;
 mod sections;
 
@@ -77,6 +78,7 @@ pub trait BundleSection: Send + Sync {
 pub static SECTIONS: &[&dyn BundleSection] = &[
     &sections::ContactSection,
     &sections::ConsentSection,
+    &history::ConversationSection,
     &sections::RequestSection,
     &sections::DisclosureSection,
     &sections::ThirdPartySection,
