@@ -181,7 +181,7 @@ async fn another_tenants_contact_is_not_found() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consent_panel_records_and_shows() {
+async fn consent_panel_and_a_request_going_through() {
     if !browser_available("privacy") {
         return;
     }
@@ -189,7 +189,7 @@ async fn consent_panel_records_and_shows() {
     let a = t.tenant("A").await;
     let id = contact(&t, a.id, "Ayşe", Some("+905321112233")).await;
     let args = json!({
-        "supervisor": login_args(&t.user(a.id, Role::Supervisor).await),
+        "owner": login_args(&a.owner),
         "contact_id": id,
     });
     run(&t, "privacy", &args).await;
