@@ -75,7 +75,11 @@ impl Handler for PrivacyJobs {
             VERIFICATION_JOB => self.0.deliver_verification_code(tenant, payload_id(job, "request_id")?).await,
             other => return Err(JobError::Fatal(format!("unknown privacy job {other}"))),
         };
-        result.map_err(|e| JobError::Retry(e.to_string()))
+        match result {
+            // The message or request went with an erasure meanwhile: nothing left to do.
+            Ok(()) | Err(AppError::NotFound) => Ok(()),
+            Err(e) => Err(JobError::Retry(e.to_string())),
+        }
     }
 }
 
