@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use switchboard_app::App;
+use switchboard_app::privacy::delivery::{self, PrivacyJobs};
+use switchboard_app::privacy::requests;
 use switchboard_app::whatsapp::{self, media::WhatsAppJobs};
 use switchboard_core::TenantId;
 use switchboard_jobs::{Periodic, QueueSpec, Scheduler, Worker};
@@ -127,11 +129,17 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         .every("privacy.erasure_resume", TEN_MINUTES, Arc::new(ErasureResume(app.clone())))
         .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())));
     let jobs = Arc::new(WhatsAppJobs(app.clone()));
+    let privacy_jobs = Arc::new(PrivacyJobs(app.clone()));
     let worker = Worker::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone(), app.wa.jobs_wakeup.clone())
         .handle(whatsapp::JOB_MEDIA, jobs.clone())
         .handle(whatsapp::JOB_MARK_READ, jobs.clone())
-        .handle(whatsapp::JOB_TEMPLATE_SYNC, jobs);
-    let queues = vec![QueueSpec { lease_ms: 5 * 60_000, ..QueueSpec::new(whatsapp::QUEUE, 8) }];
+        .handle(whatsapp::JOB_TEMPLATE_SYNC, jobs)
+        .handle(delivery::KEYWORD_JOB, privacy_jobs.clone())
+        .handle(requests::VERIFICATION_JOB, privacy_jobs);
+    let queues = vec![
+        QueueSpec { lease_ms: 5 * 60_000, ..QueueSpec::new(whatsapp::QUEUE, 8) },
+        QueueSpec::new(requests::VERIFICATION_QUEUE, 2),
+    ];
     let limiter = {
         let app = app.clone();
         let stop = stop.clone();

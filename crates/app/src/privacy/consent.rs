@@ -298,19 +298,35 @@ impl App {
         // Most messages are not keywords: decide on a read connection, and take the writer
         // (SQLite's single one) only for a keyword.
         let config = settings::effective(&mut self.db.read().await?.tenant(tenant)).await?;
+        if config.keywords.match_message(inbound.kind, text).is_none() {
+            return Ok(None);
+        }
+        let mut tx = self.db.write().await?;
+        let out = self.keyword_in(&mut tx.tenant(tenant), &config, contact_id, text, inbound).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Self::apply_inbound_keyword`] in the caller's transaction, with the tenant's settings.
+    pub(crate) async fn keyword_in(
+        &self,
+        s: &mut Scope<'_>,
+        config: &settings::Effective,
+        contact_id: ContactId,
+        text: &str,
+        inbound: &InboundRef,
+    ) -> AppResult<Option<KeywordOutcome>> {
         let Some(m) = config.keywords.match_message(inbound.kind, text) else {
             return Ok(None);
         };
-        let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(tenant);
-        contact(&mut s, contact_id).await?;
+        contact(s, contact_id).await?;
         let (state, legal_basis) = match m.action {
             KeywordAction::OptOut => (ConsentState::Withdrawn, None),
             KeywordAction::OptIn => (ConsentState::Granted, Some(config.jurisdiction.consent_basis())),
         };
         record(
             self,
-            &mut s,
+            s,
             &Audit::system("inbound_keyword"),
             "system:inbound_keyword",
             contact_id,
@@ -325,7 +341,6 @@ impl App {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(Some(KeywordOutcome { action: m.action, reply: config.reply(m.action, m.language), keyword: m.keyword }))
     }
 
@@ -341,16 +356,29 @@ impl App {
         reference: Option<String>,
     ) -> AppResult<ConsentView> {
         let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(tenant);
-        contact(&mut s, contact_id).await?;
-        let config = settings::effective(&mut s).await?;
+        let out = self.meta_preference_in(&mut tx.tenant(tenant), contact_id, preference, at, reference).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Self::apply_meta_marketing_preference`] in the caller's transaction (the ingest's).
+    pub(crate) async fn meta_preference_in(
+        &self,
+        s: &mut Scope<'_>,
+        contact_id: ContactId,
+        preference: MetaPreference,
+        at: Millis,
+        reference: Option<String>,
+    ) -> AppResult<ConsentView> {
+        contact(s, contact_id).await?;
+        let config = settings::effective(s).await?;
         let (state, legal_basis) = match preference {
             MetaPreference::Stop => (ConsentState::Withdrawn, None),
             MetaPreference::Resume => (ConsentState::Granted, Some(config.jurisdiction.consent_basis())),
         };
-        let out = record(
+        record(
             self,
-            &mut s,
+            s,
             &Audit::system("meta_preference"),
             "system:meta_preference",
             contact_id,
@@ -364,10 +392,24 @@ impl App {
                 occurred_at: at,
             },
         )
-        .await?;
-        tx.commit().await?;
-        Ok(out)
+        .await
     }
+}
+
+/// Whether an event recorded `source` with this evidence already (a replayed webhook, a job
+/// run again after its completion was lost).
+pub(crate) async fn already_recorded(
+    s: &mut Scope<'_>,
+    contact_id: ContactId,
+    source: ConsentSource,
+    same: impl Fn(&Evidence) -> bool,
+) -> AppResult<bool> {
+    Ok(repo::events(s, contact_id.as_uuid())
+        .await?
+        .iter()
+        .filter(|e| e.source == source.as_str())
+        .filter_map(|e| serde_json::from_str::<Evidence>(&e.evidence).ok())
+        .any(|e| same(&e)))
 }
 
 /// Whether `contact` may be processed for `purpose` right now, read in the caller's

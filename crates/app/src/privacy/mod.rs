@@ -12,6 +12,7 @@
 //! - `switchboard_storage::privacy::transfers::record`: the disclosure log.
 
 pub mod consent;
+pub mod delivery;
 pub mod erasure;
 pub mod export;
 mod fulfil;

@@ -93,6 +93,11 @@ pub struct PrivacyRequestView {
     /// For a fulfilled access or export request: the signed download link and its expiry.
     pub download_url: Option<String>,
     pub download_expires_at: Option<String>,
+    /// How the verification code went out: `status` `queued`, `accepted`, `sent`,
+    /// `delivered`, `read` or `failed` (then `reason`, e.g. `window_closed`: verify by
+    /// operator attestation). Null before the delivery job ran.
+    #[schema(value_type = Option<Object>)]
+    pub code_delivery: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -174,6 +179,7 @@ impl App {
             }
             _ => None,
         };
+        let code_delivery = self.code_delivery(s, &r.details).await?;
         let open = status.is_open();
         let left = r.due_at - now.0;
         Ok(PrivacyRequestView {
@@ -193,7 +199,24 @@ impl App {
             notifications,
             download_url: link.as_ref().map(|l| l.0.clone()),
             download_expires_at: link.map(|l| l.1),
+            code_delivery,
         })
+    }
+
+    /// The code's delivery as recorded by its job, followed by the message's own status.
+    async fn code_delivery(&self, s: &mut Scope<'_>, details: &str) -> AppResult<Option<serde_json::Value>> {
+        let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+        let Some(d) = details.get("code_delivery").cloned() else { return Ok(None) };
+        let Some(message) = d.get("message_id").and_then(|m| m.as_str()).and_then(|m| m.parse::<Uuid>().ok()) else {
+            return Ok(Some(d));
+        };
+        // The message goes with an erasure; the recorded state is what is left then.
+        let Ok(m) = switchboard_storage::messages::get(s, message).await else { return Ok(Some(d)) };
+        Ok(Some(match m.status.as_str() {
+            "failed" | "unknown" => serde_json::json!({"status": "failed", "reason": m.error_title}),
+            "sending" => serde_json::json!({"status": "queued"}),
+            other => serde_json::json!({"status": other}),
+        }))
     }
 
     /// Opens a request for one of the tenant's contacts, with its deadline, and sends the
@@ -437,30 +460,39 @@ impl App {
         tenant: TenantId,
         request: Uuid,
     ) -> AppResult<Option<VerificationDelivery>> {
-        let now = self.now();
         let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(tenant);
-        let row = repo::get(&mut s, request).await?;
+        let out = self.take_code_in(&mut tx.tenant(tenant), request).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Self::take_verification_code`] in the caller's transaction.
+    pub(crate) async fn take_code_in(
+        &self,
+        s: &mut Scope<'_>,
+        request: Uuid,
+    ) -> AppResult<Option<VerificationDelivery>> {
+        let now = self.now();
+        let tenant = s.tenant_id();
+        let row = repo::get(s, request).await?;
         if status_of(&row)? != RequestStatus::Unverified {
             return Ok(None);
         }
-        let Some(stored) = repo::code(&mut s, request).await? else {
+        let Some(stored) = repo::code(s, request).await? else {
             return Ok(None);
         };
         if now.0 >= stored.expires_at {
             return Ok(None);
         }
-        let Some(sealed) = repo::take_sealed_code(&mut s, request).await? else {
+        let Some(sealed) = repo::take_sealed_code(s, request).await? else {
             return Ok(None);
         };
         let contact_id = ContactId::from_uuid(row.contact_id);
-        let code: String = self
-            .keys
-            .open_contact(&mut s, contact_id, &code_aad(tenant, request), &Sealed::from_stored(sealed))
-            .await?;
-        let business = tenants::get(&mut s).await?.name;
+        let code: String =
+            self.keys.open_contact(s, contact_id, &code_aad(tenant, request), &Sealed::from_stored(sealed)).await?;
+        let business = tenants::get(s).await?.name;
         let minutes = CODE_TTL_MS / Millis::MINUTE;
-        let text = match settings::effective(&mut s).await?.language {
+        let text = match settings::effective(s).await?.language {
             Language::Tr => format!(
                 "{business} kişisel veri başvurunuz için doğrulama kodunuz: {code}. Kod {minutes} dakika geçerlidir; kimseyle paylaşmayın."
             ),
@@ -471,13 +503,12 @@ impl App {
         Audit::system("privacy_verification")
             .record(
                 self,
-                &mut s,
+                s,
                 "privacy_request.code_handed_to_channel",
                 Some(("privacy_request", request.to_string())),
                 serde_json::json!({"contact_id": row.contact_id}),
             )
             .await?;
-        tx.commit().await?;
         Ok(Some(VerificationDelivery { contact_id, code, expires_at: Millis(stored.expires_at), text }))
     }
 }

@@ -2,12 +2,16 @@
 //! confirmations, the opt-out and opt-in keywords and their replies, the privacy-notice
 //! version recorded with consents. Unset values follow the tenant's region.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use serde::{Deserialize, Serialize};
 use switchboard_core::optout::{
     DEFAULT_OPT_IN, DEFAULT_OPT_OUT, KeywordAction, Keywords, Language, default_reply, normalize,
 };
 use switchboard_core::privacy::Jurisdiction;
-use switchboard_core::{Invalid, Permission};
+use switchboard_core::{Invalid, Permission, TenantId};
 use switchboard_storage::Scope;
 use switchboard_storage::privacy::settings::{self as repo, PrivacySettingsRow};
 use switchboard_storage::tenants;
@@ -125,6 +129,34 @@ pub(crate) async fn effective(s: &mut Scope<'_>) -> AppResult<Effective> {
     })
 }
 
+/// How long the ingest path trusts its copy of a tenant's keywords: a changed list applies
+/// everywhere within this time (at once on the node that changed it).
+const KEYWORD_TTL: Duration = Duration::from_secs(30);
+
+/// Each tenant's opt-out and opt-in keywords, kept briefly so the batched ingest matches
+/// inbound texts without reading the settings row per message.
+#[derive(Default)]
+pub(crate) struct KeywordCache(Mutex<HashMap<TenantId, (Instant, Arc<Keywords>)>>);
+
+impl KeywordCache {
+    /// The scope's tenant's keywords, read in the caller's transaction when not cached.
+    pub(crate) async fn get(&self, s: &mut Scope<'_>) -> AppResult<Arc<Keywords>> {
+        let tenant = s.tenant_id();
+        if let Some((at, k)) = self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&tenant)
+            && at.elapsed() < KEYWORD_TTL
+        {
+            return Ok(k.clone());
+        }
+        let keywords = Arc::new(effective(s).await?.keywords);
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(tenant, (Instant::now(), keywords.clone()));
+        Ok(keywords)
+    }
+
+    fn forget(&self, tenant: TenantId) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&tenant);
+    }
+}
+
 fn view(e: Effective) -> PrivacySettingsView {
     PrivacySettingsView {
         jurisdiction: e.jurisdiction.as_str().to_owned(),
@@ -202,6 +234,7 @@ impl App {
             .await?;
         let out = view(effective(&mut s).await?);
         tx.commit().await?;
+        self.wa.keywords.forget(p.tenant);
         Ok(out)
     }
 }

@@ -14,6 +14,7 @@ use switchboard_channels::whatsapp::{Content, OutboundMessage};
 use switchboard_core::{ContactId, ConversationId, Invalid, MessageId, Millis, Permission};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
+use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::messages::{self, MessageRow};
 use switchboard_storage::templates::TemplateRow;
@@ -117,6 +118,22 @@ pub enum Compose {
         /// An empty string removes the reaction.
         emoji: String,
     },
+}
+
+/// A message for the outbox.
+pub(crate) struct Outbound {
+    pub kind: String,
+    /// The text as sent.
+    pub text: Option<String>,
+    /// What the inbox shows instead of `text`, when it must not show it.
+    pub shown: Option<String>,
+    pub details: Value,
+    pub message: OutboundMessage,
+    /// The wamid replied to.
+    pub reply_to: Option<String>,
+    pub sender: Option<Uuid>,
+    /// Re-checked against marketing consent by the sender.
+    pub marketing: bool,
 }
 
 fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
@@ -289,62 +306,25 @@ impl App {
         let to = self.recipient(&mut s, contact).await?;
         let (kind, text, details, outbound, reply_to) =
             self.build_outbound(&mut s, &ch.waba_id, conversation, to, compose).await?;
-        outbound.validate()?;
-        let mut body = outbound.to_json();
-        if let Some(obj) = body.as_object_mut() {
-            // Filled in at send time: the current number of the contact, and our message id.
-            obj.remove("to");
-            obj.remove("biz_opaque_callback_data");
-        }
-        let id = MessageId::new().as_uuid();
-        let stored =
-            json!({"v": 1, "type": kind, "text": text, "details": details, "reply_to": reply_to, "graph": body});
-        let sealed =
-            self.keys.seal_contact(&mut s, contact, &Aad::new(p.tenant, "messages", "content", id), &stored).await?;
-        let row = MessageRow {
-            tenant_id: p.tenant.as_uuid(),
-            id,
-            conversation_id: conv.id,
-            contact_id: conv.contact_id,
-            channel_id: conv.channel_id,
-            direction: "outbound".into(),
-            kind: kind.clone(),
-            provider_message_id: None,
-            content_sealed: Some(sealed),
-            status: "queued".into(),
-            error_code: None,
-            error_title: None,
-            error_details: None,
-            reply_to_provider_id: reply_to.clone(),
-            sender_user_id: p.user_id().map(|u| u.as_uuid()),
-            provider_ts: None,
-            time_flagged: false,
-            edited: false,
-            deleted: false,
-            sort_at: now,
-            created_at: now,
-            updated_at: now,
-        };
-        messages::insert(&mut s, &row).await?;
-        let preview = content::preview(&kind, text.as_deref());
-        let preview = self
-            .keys
-            .seal_contact(&mut s, contact, &Aad::new(p.tenant, "conversations", "preview", conv.id), &preview)
+        // Marketing templates are checked against consent again at the moment of sending.
+        let marketing = details["template"]["category"].as_str().is_some_and(|c| c.eq_ignore_ascii_case("MARKETING"));
+        let row = self
+            .queue_outbound(
+                &mut s,
+                &conv,
+                Outbound {
+                    kind,
+                    text,
+                    shown: None,
+                    details,
+                    message: outbound,
+                    reply_to,
+                    sender: p.user_id().map(|u| u.as_uuid()),
+                    marketing,
+                },
+                now,
+            )
             .await?;
-        conversations::touch_outbound(&mut s, conv.id, now, &preview).await?;
-        jobs::enqueue(
-            &mut s,
-            &NewJob {
-                queue: super::SEND_QUEUE.into(),
-                kind: super::SEND_QUEUE.into(),
-                payload: json!({"message_id": id}).to_string(),
-                run_at: now,
-                max_attempts: 12,
-                dedupe_key: Some(format!("send:{id}")),
-            },
-            now,
-        )
-        .await?;
         let view = self.message_view(&mut s, &row, &[], &[]).await?;
         tx.commit().await?;
         self.wa.send_wakeup.notify_waiters();
@@ -353,12 +333,117 @@ impl App {
             .publish(&Event {
                 tenant_id: p.tenant.as_uuid(),
                 topic: "message.created".into(),
-                subject: Some(id),
+                subject: Some(row.id),
                 related: Some(conv.id),
                 at: now,
             })
             .await;
         Ok(view)
+    }
+
+    /// The outbox: stores the message (`queued`, content sealed under the contact's key),
+    /// touches the conversation and enqueues its send, in the caller's transaction.
+    pub(crate) async fn queue_outbound(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        o: Outbound,
+        now: i64,
+    ) -> AppResult<MessageRow> {
+        o.message.validate()?;
+        let tenant = s.tenant_id();
+        let contact = ContactId::from_uuid(conv.contact_id);
+        let mut body = o.message.to_json();
+        if let Some(obj) = body.as_object_mut() {
+            // Filled in at send time: the current number of the contact, and our message id.
+            obj.remove("to");
+            obj.remove("biz_opaque_callback_data");
+        }
+        let id = MessageId::new().as_uuid();
+        let shown = o.shown.as_ref().or(o.text.as_ref());
+        let stored =
+            json!({"v": 1, "type": o.kind, "text": shown, "details": o.details, "reply_to": o.reply_to, "graph": body});
+        let sealed = self.keys.seal_contact(s, contact, &Aad::new(tenant, "messages", "content", id), &stored).await?;
+        let row = MessageRow {
+            tenant_id: tenant.as_uuid(),
+            id,
+            conversation_id: conv.id,
+            contact_id: conv.contact_id,
+            channel_id: conv.channel_id,
+            direction: "outbound".into(),
+            kind: o.kind.clone(),
+            provider_message_id: None,
+            content_sealed: Some(sealed),
+            status: "queued".into(),
+            error_code: None,
+            error_title: None,
+            error_details: None,
+            reply_to_provider_id: o.reply_to.clone(),
+            sender_user_id: o.sender,
+            provider_ts: None,
+            time_flagged: false,
+            edited: false,
+            deleted: false,
+            sort_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        messages::insert(s, &row).await?;
+        let preview = content::preview(&o.kind, shown.map(String::as_str));
+        let preview = self
+            .keys
+            .seal_contact(s, contact, &Aad::new(tenant, "conversations", "preview", conv.id), &preview)
+            .await?;
+        conversations::touch_outbound(s, conv.id, now, &preview).await?;
+        let mut payload = json!({"message_id": id});
+        if o.marketing {
+            payload["marketing"] = Value::Bool(true);
+        }
+        jobs::enqueue(
+            s,
+            &NewJob {
+                queue: super::SEND_QUEUE.into(),
+                kind: super::SEND_QUEUE.into(),
+                payload: payload.to_string(),
+                run_at: now,
+                max_attempts: 12,
+                dedupe_key: Some(format!("send:{id}")),
+            },
+            now,
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// Queues a text the system writes to a customer (a keyword confirmation, a verification
+    /// code) in a conversation whose window is open. `shown` replaces the text in the inbox
+    /// when the text itself must not be read there later.
+    pub(crate) async fn queue_system_text(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        text: String,
+        shown: Option<String>,
+        now: i64,
+    ) -> AppResult<MessageRow> {
+        let to = self.recipient(s, ContactId::from_uuid(conv.contact_id)).await?;
+        let message = OutboundMessage {
+            to,
+            reply_to: None,
+            biz_opaque_callback_data: None,
+            content: Content::Text { body: text.clone(), preview_url: false },
+        };
+        let o = Outbound {
+            kind: "text".into(),
+            text: Some(text),
+            shown,
+            details: json!({"system": true}),
+            message,
+            reply_to: None,
+            sender: None,
+            marketing: false,
+        };
+        self.queue_outbound(s, conv, o, now).await
     }
 
     /// (kind, text shown in the inbox, details, the message for Meta, wamid replied to).

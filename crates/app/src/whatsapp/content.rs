@@ -7,6 +7,21 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use switchboard_channels::whatsapp::webhook::{InboundMessage, Interactive, MessageKind};
+use switchboard_core::optout::InboundText;
+
+/// The text of a message that may be an opt-out or opt-in keyword: a text body or the title
+/// of a tapped button. Captions and everything else never are (see `core::optout`).
+#[must_use]
+pub fn keyword_text(kind: &MessageKind) -> Option<(InboundText, &str)> {
+    match kind {
+        MessageKind::Text { body } => Some((InboundText::Body, body)),
+        MessageKind::Interactive(Interactive::ButtonReply { title, .. }) => Some((InboundText::ButtonReply, title)),
+        MessageKind::Button { text, payload } => {
+            text.as_deref().or(payload.as_deref()).map(|t| (InboundText::ButtonReply, t))
+        }
+        _ => None,
+    }
+}
 
 /// The stored form of an inbound message.
 #[must_use]

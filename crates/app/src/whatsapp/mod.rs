@@ -42,6 +42,8 @@ pub struct WaState {
     /// Wakes the generic job workers.
     pub jobs_wakeup: Arc<Notify>,
     pub(crate) pacing: sender::Pacing,
+    /// Opt-out keywords per tenant, for the cheap check in the ingest path.
+    pub(crate) keywords: crate::privacy::settings::KeywordCache,
     graph_timeout: std::time::Duration,
 }
 
@@ -55,6 +57,7 @@ impl WaState {
             send_wakeup: Arc::default(),
             jobs_wakeup: Arc::default(),
             pacing: sender::Pacing::default(),
+            keywords: crate::privacy::settings::KeywordCache::default(),
         }
     }
 

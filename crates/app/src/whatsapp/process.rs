@@ -5,8 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 use switchboard_channels::whatsapp::webhook::{
-    ChangeValue, InboundMessage, MessageKind, MessagesValue, Notification, Status, StatusKind, WaContact,
+    ChangeValue, InboundMessage, MessageKind, MessagesValue, Notification, Status, StatusKind, UserPreference,
+    WaContact,
 };
+use switchboard_core::privacy::ConsentSource;
 
 use switchboard_core::{ContactId, ConversationId, E164, MessageId, Millis, TenantId, WaId};
 use switchboard_privacy::{Aad, BlindIndex, BlindKind, Sealed};
@@ -23,6 +25,7 @@ use uuid::Uuid;
 
 use super::channels::ChannelInfo;
 use super::content;
+use crate::privacy::consent::{MetaPreference, already_recorded};
 use crate::{App, AppError, AppResult};
 
 /// The state of one ingest transaction: what it must do after the commit, what it already
@@ -55,6 +58,8 @@ struct Pending {
     /// The conversation preview it would set (sealed only if it is the newest).
     preview: String,
     delivery: usize,
+    /// An opt-out or opt-in keyword: once stored (not a replay), a job applies it and answers.
+    keyword: bool,
 }
 
 impl Effects {
@@ -112,7 +117,7 @@ impl App {
                     }
                     // Routed by the caller: another number's change never lands here.
                     ChangeValue::Messages(_) => {}
-                    other => self.process_other(s, ch, &change.field, other, received_at).await?,
+                    other => self.process_other(s, ch, &change.field, other, received_at, fx).await?,
                 }
             }
         }
@@ -157,8 +162,13 @@ impl App {
         field: &str,
         v: &ChangeValue,
         at: i64,
+        fx: &mut Effects,
     ) -> AppResult<()> {
         let (summary, payload) = match v {
+            ChangeValue::UserPreferences(u) => {
+                let applied = self.apply_user_preferences(s, &u.user_preferences, at, fx).await?;
+                (format!("user preferences ({applied} applied)"), other_payload(v))
+            }
             ChangeValue::TemplateStatus(u) => {
                 self.apply_template_update(
                     s,
@@ -253,6 +263,43 @@ impl App {
         )
         .await?;
         Ok(())
+    }
+
+    /// Meta's `user_preferences`: a customer stopped or resumed marketing messages in
+    /// WhatsApp itself. Recorded in the consent ledger once per (customer, value, time), so a
+    /// replayed webhook changes nothing; an unknown sender becomes a contact, so the opt-out
+    /// holds when they are imported or write later. Returns how many were recorded.
+    async fn apply_user_preferences(
+        &self,
+        s: &mut Scope<'_>,
+        prefs: &[UserPreference],
+        received_at: i64,
+        fx: &mut Effects,
+    ) -> AppResult<usize> {
+        let mut applied = 0;
+        for p in prefs.iter().filter(|p| p.category.as_deref() == Some("marketing_messages")) {
+            let (preference, value) = match p.value.as_deref() {
+                Some("stop") => (MetaPreference::Stop, "stop"),
+                Some("resume") => (MetaPreference::Resume, "resume"),
+                _ => continue,
+            };
+            let Some(wa_id) = p.wa_id.as_deref().and_then(|w| WaId::parse(w).ok()) else { continue };
+            let contact = self.contact_for(s, &wa_id, None, received_at, fx).await?;
+            let at = p.timestamp.map_or(received_at, |t| {
+                crate::privacy::delivery::whole_second_end(t.saturating_mul(1000).min(received_at), received_at)
+            });
+            let reference = format!("user_preferences:{value}:{}", p.timestamp.unwrap_or(0));
+            if already_recorded(s, contact, ConsentSource::MetaPreference, |e| {
+                e.reference.as_deref() == Some(reference.as_str())
+            })
+            .await?
+            {
+                continue;
+            }
+            self.meta_preference_in(s, contact, preference, Millis(at), Some(reference)).await?;
+            applied += 1;
+        }
+        Ok(applied)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -401,7 +448,11 @@ impl App {
         let plain = m.kind.media().is_none() && !matches!(m.kind, MessageKind::System { .. });
         if plain {
             if fx.pending_ids.insert((ch.id.as_uuid(), m.id.clone())) {
-                fx.pending.push(Pending { row, preview, delivery: fx.delivery });
+                let keyword = match content::keyword_text(&m.kind) {
+                    Some((kind, text)) => self.wa.keywords.get(s).await?.match_message(kind, text).is_some(),
+                    None => false,
+                };
+                fx.pending.push(Pending { row, preview, delivery: fx.delivery, keyword });
             }
             return Ok(());
         }
@@ -625,8 +676,8 @@ impl App {
         if mine.is_empty() {
             return Ok(());
         }
-        let (rows, meta): (Vec<MessageRow>, Vec<(String, usize)>) =
-            mine.into_iter().map(|p| (p.row, (p.preview, p.delivery))).unzip();
+        let (rows, meta): (Vec<MessageRow>, Vec<(String, usize, bool)>) =
+            mine.into_iter().map(|p| (p.row, (p.preview, p.delivery, p.keyword))).unzip();
         let inserted: HashSet<Uuid> = messages::insert_many(s, &rows).await?.into_iter().collect();
         // Per conversation: (index of its newest new message, how many are new).
         let mut newest: HashMap<Uuid, (usize, i32)> = HashMap::new();
@@ -636,6 +687,10 @@ impl App {
                 c.0 += 1;
             }
             fx.event(tenant.as_uuid(), "message.created", row.id, row.conversation_id, row.created_at);
+            if meta[i].2 {
+                crate::privacy::delivery::enqueue_keyword(s, row.id, row.contact_id, row.created_at).await?;
+                fx.wake_jobs = true;
+            }
             let e = newest.entry(row.conversation_id).or_insert((i, 0));
             if (row.sort_at, row.id) > (rows[e.0].sort_at, rows[e.0].id) {
                 e.0 = i;

@@ -16,6 +16,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use switchboard_channels::whatsapp::{ErrorKind, GraphError};
+use switchboard_core::privacy::Refusal;
 use switchboard_core::{ChannelId, ContactId, Millis, TenantId};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
@@ -26,6 +27,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::SEND_QUEUE;
+use crate::audit::Audit;
+use crate::privacy::consent::marketing_allowed;
 use crate::{App, AppError, AppResult};
 
 /// Pair rate: Meta allows about one message every 6 seconds to one person, with bursts that
@@ -35,6 +38,9 @@ const PAIR_BURST: u32 = 10;
 /// Longest a send waits in-process for its pacing; longer waits go back to the queue.
 const MAX_PACING_WAIT: Duration = Duration::from_secs(2);
 const LEASE_MS: i64 = 60_000;
+/// The error title of a marketing message refused at the moment of sending; the details say
+/// why (`withdrawn`, `no_consent`, `restricted`, `objected`, `suppressed`).
+pub const NO_MARKETING_CONSENT: &str = "no_marketing_consent";
 
 /// Per-number throughput (token bucket at the number's configured rate) and per-recipient
 /// pair rate, for this node.
@@ -95,6 +101,11 @@ enum Outcome {
     TokenRefused {
         message: String,
     },
+    /// A marketing message whose contact may not be marketed to any more (consent withdrawn
+    /// since it was queued, restricted, objecting, suppressed): never sent.
+    Refused {
+        refusal: Refusal,
+    },
     /// Nothing to do (the message was not queued any more).
     Skip,
 }
@@ -109,6 +120,11 @@ struct Done {
 
 fn message_id(job: &JobRow) -> Option<Uuid> {
     serde_json::from_str::<Value>(&job.payload).ok()?.get("message_id")?.as_str()?.parse().ok()
+}
+
+/// Whether the send was queued as marketing (a MARKETING template).
+fn is_marketing(job: &JobRow) -> bool {
+    serde_json::from_str::<Value>(&job.payload).ok().and_then(|v| v.get("marketing")?.as_bool()).unwrap_or(false)
 }
 
 fn classify(e: &GraphError) -> Outcome {
@@ -202,7 +218,7 @@ impl App {
 
     async fn send_one(&self, job: JobRow, message: Uuid) -> Done {
         let tenant = TenantId::from_uuid(job.tenant_id);
-        match self.try_send(tenant, message).await {
+        match self.try_send(tenant, message, is_marketing(&job)).await {
             Ok((channel, conversation, outcome)) => {
                 Done { job, message, channel: Some(channel), conversation: Some(conversation), outcome }
             }
@@ -219,7 +235,7 @@ impl App {
         }
     }
 
-    async fn try_send(&self, tenant: TenantId, id: Uuid) -> AppResult<(ChannelId, Uuid, Outcome)> {
+    async fn try_send(&self, tenant: TenantId, id: Uuid, marketing: bool) -> AppResult<(ChannelId, Uuid, Outcome)> {
         let (m, recipient, mut body) = {
             let mut conn = self.db.read().await?;
             let mut s = conn.tenant(tenant);
@@ -277,6 +293,14 @@ impl App {
         if let Some(obj) = body.as_object_mut() {
             obj.insert("to".into(), Value::String(recipient));
             obj.insert("biz_opaque_callback_data".into(), Value::String(id.to_string()));
+        }
+        // Consent at the moment of sending: a STOP that arrived after the message was queued
+        // (or while it waited for its pace) wins.
+        if marketing {
+            let contact = ContactId::from_uuid(m.contact_id);
+            if let Err(refusal) = marketing_allowed(&mut self.db.read().await?.tenant(tenant), contact).await? {
+                return Ok((channel, conversation, Outcome::Refused { refusal }));
+            }
         }
         let graph = self.wa.graph(&ch.graph_base_url, &ch.api_version)?;
         let outcome = match graph.send_json(&ch.access_token, &ch.phone_number_id, &body).await {
@@ -392,6 +416,18 @@ impl App {
                         now,
                     )
                     .await?
+                }
+                Outcome::Refused { refusal } => {
+                    messages::failed(&mut s, m, None, NO_MARKETING_CONSENT, Some(refusal.as_str()), now).await?;
+                    Audit::system("whatsapp_sender")
+                        .record(
+                            self,
+                            &mut s,
+                            "message.marketing_refused",
+                            Some(("message", m.to_string())),
+                            serde_json::json!({"code": NO_MARKETING_CONSENT, "refusal": refusal.as_str()}),
+                        )
+                        .await?;
                 }
                 Outcome::Skip => {}
             }

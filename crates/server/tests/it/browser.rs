@@ -179,3 +179,19 @@ async fn another_tenants_contact_is_not_found() {
     run(&t, "tenant-isolation", &args).await;
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_panel_and_a_request_going_through() {
+    if !browser_available("privacy") {
+        return;
+    }
+    let t = start().await;
+    let a = t.tenant("A").await;
+    let id = contact(&t, a.id, "Ayşe", Some("+905321112233")).await;
+    let args = json!({
+        "owner": login_args(&a.owner),
+        "contact_id": id,
+    });
+    run(&t, "privacy", &args).await;
+    t.stop().await;
+}

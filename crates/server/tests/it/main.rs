@@ -17,5 +17,6 @@ mod contacts;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;
+mod privacy_whatsapp;
 mod ui;
 mod whatsapp;

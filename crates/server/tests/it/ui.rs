@@ -70,7 +70,20 @@ async fn every_page_enforces_its_permission(t: &TestServer) {
     let b = t.tenant("B").await;
     let id = contact(t, a.id, "Matrix").await;
     let user_id = a.owner.id.to_string();
-    let fill = |path: &str| path.replace("{id}", if path.starts_with("/settings/users") { &user_id } else { &id });
+    let (_, request) = crate::support::Api::new(t, &a.key)
+        .post("/api/v1/privacy/requests", serde_json::json!({"contact_id": id, "type": "access"}))
+        .await;
+    let request_id = request["id"].as_str().unwrap().to_owned();
+    let fill = |path: &str| {
+        let value = if path.starts_with("/settings/users") {
+            &user_id
+        } else if path.starts_with("/privacy/requests") {
+            &request_id
+        } else {
+            &id
+        };
+        path.replace("{id}", value)
+    };
 
     // Anonymous: every page but the login pages leads to /login.
     let anonymous = browser();
@@ -120,6 +133,17 @@ async fn every_page_enforces_its_permission(t: &TestServer) {
     }
     let res = outsider.post(t.url(&format!("/contacts/{id}/delete"))).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // …and another tenant's data-subject request, and consents.
+    let res = outsider.get(t.url(&format!("/privacy/requests/{request_id}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    for (path, form) in [
+        (format!("/privacy/requests/{request_id}/verify"), vec![("operator_attestation", "x")]),
+        (format!("/privacy/requests/{request_id}/fulfil"), vec![]),
+        (format!("/contacts/{id}/consents"), vec![("purpose", "marketing"), ("state", "withdrawn")]),
+    ] {
+        let res = outsider.post(t.url(&path)).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
     let res = outsider
         .post(t.url(&format!("/settings/users/{user_id}/role")))
         .form(&[("role", "agent")])

@@ -94,6 +94,15 @@ pub async fn update(s: &mut Scope<'_>, r: &RequestRow) -> Result<()> {
     Ok(())
 }
 
+/// Replaces what a request records beyond its state (its purposes, how its code was delivered).
+pub async fn set_details(s: &mut Scope<'_>, id: Uuid, details: &str, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("UPDATE privacy_requests SET details = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id).bind(details).bind(now)
+        .execute(&mut *c).await.map(|_| ()))?;
+    Ok(())
+}
+
 /// Erasures to carry on with: started and not finished (a crash), or waiting for a legal hold.
 pub async fn resumable(p: &mut Platform<'_>, limit: i64) -> Result<Vec<(Uuid, Uuid)>> {
     Ok(on!(p.ex(), c => sqlx::query_as(

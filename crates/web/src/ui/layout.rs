@@ -15,6 +15,7 @@ use super::i18n::key;
 pub enum Section {
     None,
     Contacts,
+    Privacy,
     Settings,
     Profile,
 }
@@ -49,6 +50,7 @@ impl Layout {
         // The order of the sidebar. The inbox goes first when it arrives.
         let entries = [
             (Section::Contacts, key("nav.contacts"), "/contacts", "i-contacts", p.can(Permission::ContactsRead)),
+            (Section::Privacy, key("nav.privacy"), "/privacy", "i-shield", p.can(Permission::PrivacyManage)),
             (
                 Section::Settings,
                 key("nav.settings"),

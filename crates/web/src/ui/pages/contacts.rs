@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use switchboard_app::AppError;
 use switchboard_app::contacts::{ContactInput, ContactQuery, ContactView};
+use switchboard_app::privacy::consent::{ConsentInput, ConsentView};
+use switchboard_core::privacy::LegalBasis;
 use switchboard_core::{ContactId, Permission};
 
 use crate::auth::Access;
@@ -39,6 +41,10 @@ pub fn routes(p: Pages) -> Pages {
         .add(PageSpec::get("/contacts/{id}", read).mirrors(Method::GET, one), show)
         .add(PageSpec::get("/contacts/{id}/edit", write).mirrors(Method::PATCH, one), edit_form)
         .add(PageSpec::post("/contacts/{id}", write).mirrors(Method::PATCH, one), update)
+        .add(
+            PageSpec::post("/contacts/{id}/consents", write).mirrors(Method::POST, "/api/v1/contacts/{id}/consents"),
+            record_consent,
+        )
         .add(PageSpec::get("/contacts/{id}/delete", delete).mirrors(Method::DELETE, one), confirm_delete)
         .add(PageSpec::post("/contacts/{id}/delete", delete).mirrors(Method::DELETE, one), delete_contact)
 }
@@ -201,25 +207,122 @@ struct ContactPage {
     /// Phone and e-mail are shown whole (else they arrive masked).
     pii: bool,
     done: Option<Notice>,
+    /// The consent panel: every purpose's state.
+    consents: Vec<ConsentItem>,
+    /// The legal bases the record form offers (code, citation).
+    bases: Vec<(&'static str, &'static str)>,
+    /// What went wrong recording a consent.
+    consent_notice: Option<Notice>,
 }
 
-async fn show(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Query(q): Query<Done>) -> PageResult {
-    let c = s.app.get_contact(&v.principal, contact_id(&id)?).await?;
-    let done = match q.done.as_deref() {
-        Some("created") => Some(key("contacts.done_created")),
-        Some("saved") => Some(key("contacts.done_saved")),
-        _ => None,
-    };
-    let page = ContactPage {
+impl ContactPage {
+    fn basis_invalid(&self) -> bool {
+        crate::ui::notice::invalid(self.consent_notice.as_ref(), "legal_basis")
+    }
+}
+
+/// One purpose in the consent panel (labels are translation keys).
+pub struct ConsentItem {
+    pub purpose: String,
+    pub purpose_key: String,
+    pub state: String,
+    pub state_key: String,
+    pub legal_basis: Option<String>,
+    pub citation: Option<String>,
+    pub source_key: Option<String>,
+    pub changed_at: Option<String>,
+    pub granted_at: Option<String>,
+    pub withdrawn_at: Option<String>,
+}
+
+impl From<ConsentView> for ConsentItem {
+    fn from(c: ConsentView) -> Self {
+        let at = |t: &Option<String>| t.as_deref().map(short_time);
+        Self {
+            purpose_key: format!("consent.purpose.{}", c.purpose),
+            state_key: format!("consent.state.{}", c.state),
+            source_key: c.source.as_deref().map(|s| format!("consent.source.{s}")),
+            changed_at: at(&c.changed_at),
+            granted_at: at(&c.granted_at),
+            withdrawn_at: at(&c.withdrawn_at),
+            purpose: c.purpose,
+            state: c.state,
+            legal_basis: c.legal_basis,
+            citation: c.legal_basis_citation,
+        }
+    }
+}
+
+/// The contact's page, with a notice for the consent form when it failed.
+async fn contact_page(
+    s: &AppState,
+    v: &Viewer,
+    id: ContactId,
+    done: Option<Notice>,
+    consent_notice: Option<Notice>,
+) -> PageResult<ContactPage> {
+    let c = s.app.get_contact(&v.principal, id).await?;
+    let consents = s.app.list_consents(&v.principal, id).await?.items.into_iter().map(Into::into).collect();
+    Ok(ContactPage {
         t: v.t,
-        layout: Layout::new(Some(&v), Section::Contacts),
+        layout: Layout::new(Some(v), Section::Contacts),
         c: c.into(),
         can_write: v.can(Permission::ContactsWrite),
         can_delete: v.can(Permission::ContactsDelete),
         pii: v.can(Permission::ContactsViewPii),
-        done: done.map(|k| Notice::success(v.t.get(k))),
+        done,
+        consents,
+        bases: LegalBasis::ALL.iter().map(|b| (b.as_str(), b.citation())).collect(),
+        consent_notice,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct ConsentForm {
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    legal_basis: String,
+}
+
+/// Records a grant or a withdrawal from the operator (source `api`, audited by the app).
+async fn record_consent(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<ConsentForm>,
+) -> PageResult {
+    let cid = contact_id(&id)?;
+    let body = serde_json::json!({
+        "purpose": f.purpose, "state": f.state,
+        "legal_basis": (!f.legal_basis.is_empty()).then_some(f.legal_basis),
+    });
+    let result = match serde_json::from_value::<ConsentInput>(body) {
+        Ok(input) => s.app.record_consent(&v.principal, cid, input).await,
+        Err(e) => Err(AppError::Malformed(e.to_string())),
     };
-    Ok(page.into_response())
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/contacts/{cid}?done=consent")).into_response()),
+        Err(e) => {
+            let status = status_of(&e);
+            let notice = inline(v.t, e)?;
+            let page = contact_page(&s, &v, cid, None, Some(notice)).await?;
+            Ok(htmx::at(&format!("/contacts/{cid}"), (status, page).into_response()))
+        }
+    }
+}
+
+async fn show(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Query(q): Query<Done>) -> PageResult {
+    let done = match q.done.as_deref() {
+        Some("created") => Some(key("contacts.done_created")),
+        Some("saved") => Some(key("contacts.done_saved")),
+        Some("consent") => Some(key("consent.done_recorded")),
+        _ => None,
+    };
+    let done = done.map(|k| Notice::success(v.t.get(k)));
+    Ok(contact_page(&s, &v, contact_id(&id)?, done, None).await?.into_response())
 }
 
 // --- Create and edit ---------------------------------------------------------------------

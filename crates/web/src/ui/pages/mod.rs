@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod contacts;
+pub mod privacy;
 pub mod profile;
 pub mod settings;
