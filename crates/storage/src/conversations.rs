@@ -2,11 +2,12 @@
 //! not resolved per contact and number (a partial unique index), so concurrent first messages
 //! cannot open two.
 
-use switchboard_privacy::Sealed;
+use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -194,6 +195,8 @@ pub struct ListFilter {
     pub assignee: Assignee,
     pub label: Option<String>,
     pub contact: Option<Uuid>,
+    /// Search tokens, all required (see [`crate::search::require_terms`]).
+    pub terms: Vec<BlindIndex>,
 }
 
 /// Newest activity first; `before` is the (last_message_at, id) of the previous page's last row.
@@ -225,6 +228,7 @@ pub async fn list(
             [Param::Text(label.clone())],
         );
     }
+    search::require_terms(&mut w, s.tid(), &f.terms, Matching::Conversations);
     if let Some((at, id)) = before {
         w.and(
             "(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))",

@@ -17,7 +17,7 @@ use switchboard_storage::bus::Event;
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::messages::{self, MessageRow};
 use switchboard_storage::templates::TemplateRow;
-use switchboard_storage::{Scope, conversations, templates};
+use switchboard_storage::{Scope, conversations, search, templates};
 use uuid::Uuid;
 
 use super::content;
@@ -326,6 +326,8 @@ impl App {
             updated_at: now,
         };
         messages::insert(&mut s, &row).await?;
+        let tokens = self.message_tokens(&mut s, id, conv.contact_id, conv.id, text.as_deref()).await?;
+        search::insert_many(&mut s, &tokens).await?;
         let preview = content::preview(&kind, text.as_deref());
         let preview = self
             .keys

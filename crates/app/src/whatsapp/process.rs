@@ -17,6 +17,7 @@ use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::keys as key_repo;
 use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
+use switchboard_storage::search::{self as search_repo, TokenRow};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
 use switchboard_storage::{Scope, Tx, conversations, templates};
 use uuid::Uuid;
@@ -47,6 +48,9 @@ pub(crate) struct Effects {
     conversations: HashMap<(TenantId, Uuid, Uuid), ConversationId>,
     pending: Vec<Pending>,
     pending_ids: HashSet<(Uuid, String)>,
+    /// Search tokens of rows already written (contacts, messages inserted one by one), stored
+    /// with the batch's plain messages: (tenant, token).
+    tokens: Vec<(TenantId, TokenRow)>,
 }
 
 /// A plain inbound message waiting for the batch's insert.
@@ -55,6 +59,8 @@ struct Pending {
     /// The conversation preview it would set (sealed only if it is the newest).
     preview: String,
     delivery: usize,
+    /// Its search tokens, stored if it is inserted.
+    tokens: Vec<TokenRow>,
 }
 
 impl Effects {
@@ -350,6 +356,9 @@ impl App {
                         )
                         .await?;
                     if messages::edit(s, ch.id.as_uuid(), original_message_id, &sealed, received_at).await?.is_some() {
+                        let text = content::kind_text(&m.kind);
+                        let tokens = self.message_tokens(s, target, owner, conversation, text.as_deref()).await?;
+                        search_repo::replace(s, target, &tokens).await?;
                         fx.event(s.tenant_id().as_uuid(), "message.updated", target, conversation, received_at);
                     }
                     return Ok(());
@@ -359,6 +368,7 @@ impl App {
                 if let Some((target, conversation)) =
                     messages::revoke(s, ch.id.as_uuid(), original_message_id, received_at).await?
                 {
+                    search_repo::remove_owned(s, &[target]).await?;
                     fx.event(s.tenant_id().as_uuid(), "message.updated", target, conversation, received_at);
                     return Ok(());
                 }
@@ -397,11 +407,13 @@ impl App {
             created_at: received_at,
             updated_at: received_at,
         };
-        let preview = content::preview(&kind, content::kind_text(&m.kind).as_deref());
+        let text = content::kind_text(&m.kind);
+        let preview = content::preview(&kind, text.as_deref());
+        let tokens = self.message_tokens(s, id, contact.as_uuid(), conversation.as_uuid(), text.as_deref()).await?;
         let plain = m.kind.media().is_none() && !matches!(m.kind, MessageKind::System { .. });
         if plain {
             if fx.pending_ids.insert((ch.id.as_uuid(), m.id.clone())) {
-                fx.pending.push(Pending { row, preview, delivery: fx.delivery });
+                fx.pending.push(Pending { row, preview, delivery: fx.delivery, tokens });
             }
             return Ok(());
         }
@@ -409,6 +421,7 @@ impl App {
             // A duplicate or replayed delivery: the message exists, and so do its side effects.
             return Ok(());
         }
+        fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
         fx.count_message();
         let preview = self
             .keys
@@ -453,11 +466,14 @@ impl App {
                 let sealed =
                     self.keys.seal_contact(s, id, &aad(s, "contacts", "name", id.as_uuid()), &n.to_owned()).await?;
                 contacts::set_name(s, id.as_uuid(), &sealed, now).await?;
+                // The contact had no name, so its other tokens (phone digits) stay as they are.
+                let tokens = self.contact_tokens(s, id.as_uuid(), Some(n), None).await?;
+                fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
             }
             fx.contacts.insert(key, (id, named || name.is_some()));
             return Ok(id);
         }
-        let (id, named) = self.new_contact(s, wa_id, wa_index, name, now).await?;
+        let (id, named) = self.new_contact(s, wa_id, wa_index, name, now, fx).await?;
         fx.contacts.insert(key, (id, named));
         Ok(id)
     }
@@ -472,6 +488,7 @@ impl App {
         wa_index: BlindIndex,
         name: Option<&str>,
         now: i64,
+        fx: &mut Effects,
     ) -> AppResult<(ContactId, bool)> {
         let phone = wa_id.to_e164();
         let phone_index = match &phone {
@@ -507,6 +524,9 @@ impl App {
             updated_at: now,
         };
         if contacts::insert_if_absent(s, &row).await? {
+            let name = name.map(str::trim).filter(|n| !n.is_empty());
+            let tokens = self.contact_tokens(s, id.as_uuid(), name, phone.as_ref()).await?;
+            fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
             return Ok((id, row.name_sealed.is_some()));
         }
         key_repo::delete_contact_keys(s, id.as_uuid()).await?;
@@ -622,12 +642,29 @@ impl App {
         let (mine, rest): (Vec<Pending>, Vec<Pending>) =
             std::mem::take(&mut fx.pending).into_iter().partition(|p| p.row.tenant_id == tenant.as_uuid());
         fx.pending = rest;
+        let (my_tokens, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut fx.tokens).into_iter().partition(|t| t.0 == tenant);
+        fx.tokens = rest;
+        let mut tokens: Vec<TokenRow> = my_tokens.into_iter().map(|(_, t)| t).collect();
         if mine.is_empty() {
+            search_repo::insert_many(s, &tokens).await?;
             return Ok(());
         }
-        let (rows, meta): (Vec<MessageRow>, Vec<(String, usize)>) =
-            mine.into_iter().map(|p| (p.row, (p.preview, p.delivery))).unzip();
+        let mut rows = Vec::with_capacity(mine.len());
+        let mut meta = Vec::with_capacity(mine.len());
+        let mut row_tokens = Vec::with_capacity(mine.len());
+        for p in mine {
+            rows.push(p.row);
+            meta.push((p.preview, p.delivery));
+            row_tokens.push(p.tokens);
+        }
         let inserted: HashSet<Uuid> = messages::insert_many(s, &rows).await?.into_iter().collect();
+        for (row, t) in rows.iter().zip(row_tokens) {
+            if inserted.contains(&row.id) {
+                tokens.extend(t);
+            }
+        }
+        search_repo::insert_many(s, &tokens).await?;
         // Per conversation: (index of its newest new message, how many are new).
         let mut newest: HashMap<Uuid, (usize, i32)> = HashMap::new();
         for (i, row) in rows.iter().enumerate().filter(|(_, r)| inserted.contains(&r.id)) {

@@ -17,5 +17,6 @@ mod contacts;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;
+mod search;
 mod ui;
 mod whatsapp;
