@@ -61,6 +61,30 @@ pub async fn update(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// Inserts many contacts, one statement per [`MAX_ROWS_PER_STATEMENT`] rows (bulk loads).
+pub async fn insert_many(s: &mut Scope<'_>, rows: &[ContactRow]) -> Result<()> {
+    const COLS: usize = 11;
+    let tid = s.tid();
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
+                 email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at)
+             SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for r in chunk {
+                q = q.bind(r.id).bind(&r.name_sealed).bind(&r.phone_sealed).bind(r.phone_index)
+                    .bind(&r.email_sealed).bind(r.email_index).bind(&r.wa_id_sealed).bind(r.wa_id_index)
+                    .bind(&r.attributes_sealed).bind(r.created_at).bind(r.updated_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ContactRow> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(

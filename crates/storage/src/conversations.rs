@@ -87,6 +87,29 @@ pub async fn insert(s: &mut Scope<'_>, id: Uuid, contact: Uuid, channel: Uuid, n
     Ok(n == 1)
 }
 
+/// Inserts many conversations as they are, one statement per [`MAX_ROWS_PER_STATEMENT`] rows
+/// (bulk loads).
+pub async fn insert_many(s: &mut Scope<'_>, rows: &[ConversationRow]) -> Result<()> {
+    const COLS: usize = 13;
+    let tid = s.tid();
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO conversations ({COLUMNS}) SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for r in chunk {
+                q = q.bind(r.id).bind(r.contact_id).bind(r.channel_id).bind(&r.status).bind(r.assignee_id)
+                    .bind(r.snoozed_until).bind(r.last_message_at).bind(r.last_inbound_at).bind(r.unread_count)
+                    .bind(&r.preview_sealed).bind(r.created_at).bind(r.updated_at).bind(r.resolved_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 pub async fn reopen(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(

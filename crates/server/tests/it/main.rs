@@ -18,5 +18,6 @@ mod privacy;
 mod privacy_bench;
 mod privacy_binary;
 mod search;
+mod seed;
 mod ui;
 mod whatsapp;
