@@ -8,6 +8,7 @@ use switchboard_privacy::{Aad, BlindKind};
 use switchboard_storage::Scope;
 use switchboard_storage::contacts::{self, ContactRow, ListFilter, Lookup};
 use switchboard_storage::keys as key_repo;
+use switchboard_storage::search;
 use switchboard_storage::tenants;
 
 use crate::audit::Audit;
@@ -58,6 +59,8 @@ pub struct ContactView {
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct ContactQuery {
+    /// Search by name prefix or phone digits (at least 2 letters or 4 digits).
+    pub q: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub label: Option<String>,
@@ -66,6 +69,8 @@ pub struct ContactQuery {
 }
 
 const MAX_LABELS: usize = 20;
+/// The fields the search index holds tokens of.
+const SEARCHED: [&str; 2] = ["name", "phone"];
 const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
 
 fn aad(tenant: switchboard_core::TenantId, column: &'static str, id: uuid::Uuid) -> Aad<'static> {
@@ -145,6 +150,25 @@ fn conflict_field(e: AppError) -> AppError {
 }
 
 impl App {
+    /// The contact's name and phone number, opened.
+    pub(crate) async fn contact_name_phone(
+        &self,
+        s: &mut Scope<'_>,
+        row: &ContactRow,
+    ) -> AppResult<(Option<String>, Option<E164>)> {
+        let t = s.tenant_id();
+        let id = ContactId::from_uuid(row.id);
+        let name = match &row.name_sealed {
+            Some(v) => Some(self.keys.open_contact(s, id, &aad(t, "name", row.id), v).await?),
+            None => None,
+        };
+        let phone = match &row.phone_sealed {
+            Some(v) => Some(self.keys.open_contact(s, id, &aad(t, "phone", row.id), v).await?),
+            None => None,
+        };
+        Ok((name, phone))
+    }
+
     /// Opens a contact row into a view, masking phone and e-mail unless `pii` is allowed.
     pub(crate) async fn contact_view(
         &self,
@@ -155,17 +179,8 @@ impl App {
     ) -> AppResult<ContactView> {
         let t = s.tenant_id();
         let id = ContactId::from_uuid(row.id);
-        let name = match &row.name_sealed {
-            Some(v) => Some(self.keys.open_contact(s, id, &aad(t, "name", row.id), v).await?),
-            None => None,
-        };
-        let phone = match &row.phone_sealed {
-            Some(v) => {
-                let p: E164 = self.keys.open_contact(s, id, &aad(t, "phone", row.id), v).await?;
-                Some(if pii { p.to_string() } else { p.masked() })
-            }
-            None => None,
-        };
+        let (name, phone) = self.contact_name_phone(s, row).await?;
+        let phone = phone.map(|p| if pii { p.to_string() } else { p.masked() });
         let email = match &row.email_sealed {
             Some(v) => {
                 let e: Email = self.keys.open_contact(s, id, &aad(t, "email", row.id), v).await?;
@@ -286,6 +301,9 @@ impl App {
         let without_labels = ContactInput { labels: None, ..input };
         let mut fields = self.apply_contact_input(&mut s, &mut row, &without_labels).await?;
         contacts::insert(&mut s, &row).await.map_err(|e| conflict_field(e.into()))?;
+        if fields.iter().any(|f| SEARCHED.contains(f)) {
+            self.reindex_contact(&mut s, &row).await?;
+        }
         let labels = clean_labels(&labels.unwrap_or_default())?;
         if !labels.is_empty() {
             contacts::set_labels(&mut s, row.id, &labels).await?;
@@ -328,7 +346,7 @@ impl App {
     }
 
     /// A page of contacts, newest first, optionally found by exact phone or e-mail (through
-    /// their blind indexes) or by label. The read is audited with the ids shown.
+    /// their blind indexes), by label, or searched by name prefix or phone digits (`q`). The read is audited with the ids shown.
     pub async fn list_contacts(&self, p: &Principal, q: ContactQuery) -> AppResult<Page<ContactView>> {
         p.require(Permission::ContactsRead)?;
         let pii = p.can(Permission::ContactsViewPii);
@@ -346,7 +364,11 @@ impl App {
         } else {
             None
         };
-        let filter = ListFilter { lookup, label: q.label.filter(|l| !l.is_empty()) };
+        let terms = match q.q.as_deref().filter(|x| !x.trim().is_empty()) {
+            Some(query) => self.query_tokens(&mut s, query).await?,
+            None => Vec::new(),
+        };
+        let filter = ListFilter { lookup, label: q.label.filter(|l| !l.is_empty()), terms };
         let rows = contacts::list(&mut s, &filter, before, limit + 1).await?;
         let page = Page::from_rows(rows, limit, |r| Cursor::Id(r.id), |r| r);
         let ids: Vec<uuid::Uuid> = page.items.iter().map(|r| r.id).collect();
@@ -379,6 +401,9 @@ impl App {
         let fields = self.apply_contact_input(&mut s, &mut row, &input).await?;
         row.updated_at = now;
         contacts::update(&mut s, &row).await.map_err(|e| conflict_field(e.into()))?;
+        if fields.iter().any(|f| SEARCHED.contains(f)) {
+            self.reindex_contact(&mut s, &row).await?;
+        }
         Audit::of(p)
             .record(
                 self,
@@ -411,6 +436,7 @@ impl App {
         }
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
+        search::remove_owned(&mut s, &[id.as_uuid()]).await?;
         contacts::delete(&mut s, id.as_uuid()).await?;
         let keys = key_repo::delete_contact_keys(&mut s, id.as_uuid()).await?;
         Audit::of(p)

@@ -16,6 +16,8 @@ pub mod page;
 pub mod password;
 pub mod privacy;
 pub mod ratelimit;
+pub mod search;
+pub mod seed;
 pub mod tenants;
 pub mod users;
 pub mod whatsapp;

@@ -5,6 +5,7 @@
 //! runs use `--pg postgres://…` (a fresh database is created and dropped).
 
 mod env;
+mod inbox;
 mod load;
 mod payload;
 mod runs;
@@ -59,6 +60,21 @@ enum Command {
         #[arg(long)]
         pg: Option<String>,
     },
+    /// Seeds a tenant (`switchboard seed`), then the inbox: list p50/p99 under several filters,
+    /// a conversation page, search by name, phone and message words, the list's weight.
+    Inbox {
+        #[arg(long, default_value_t = 100_000)]
+        contacts: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 50)]
+        agents: u32,
+        /// Requests per measured case.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        #[arg(long)]
+        pg: Option<String>,
+    },
     /// Webhook received → event on the bus, at a fixed inbound rate.
     Latency {
         #[arg(long, default_value_t = 1000)]
@@ -90,6 +106,9 @@ fn main() -> ExitCode {
             }
             Command::Send { messages, rate, pg } => runs::send(messages, rate, pg).await,
             Command::Latency { rate, seconds, pg } => runs::latency(rate, seconds, pg).await,
+            Command::Inbox { contacts, messages, agents, requests, pg } => {
+                inbox::inbox(inbox::InboxRun { contacts, messages, agents, requests, pg }).await
+            }
         }
     });
     match result {

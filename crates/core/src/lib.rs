@@ -12,6 +12,7 @@ pub mod ids;
 pub mod optout;
 pub mod phone;
 pub mod privacy;
+pub mod search;
 pub mod time;
 
 pub use auth::{Permission, Role};

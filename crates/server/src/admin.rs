@@ -15,7 +15,7 @@ use switchboard_storage::blobs::BlobStore;
 use switchboard_storage::bus::InProcessBus;
 use switchboard_storage::tenants;
 
-use crate::cli::{AdminCommand, AuditCommand, StorageArgs};
+use crate::cli::{AdminCommand, AuditCommand, SeedArgs, StorageArgs};
 use crate::settings;
 
 async fn cli_app(storage: &StorageArgs) -> anyhow::Result<Arc<App>> {
@@ -134,5 +134,35 @@ pub async fn audit(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     if !intact {
         return Ok(ExitCode::FAILURE);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `switchboard seed`: progress and rows/s on stderr, the report as one JSON object on stdout.
+pub async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
+    let app = cli_app(&args.storage).await?;
+    let tenant = match &args.tenant {
+        Some(id) => existing_tenant(&app, id).await?,
+        None => app.create_tenant("Seeded").await.map_err(app_err)?.id,
+    };
+    let plan = switchboard_app::seed::SeedPlan {
+        contacts: args.contacts,
+        messages: args.messages,
+        agents: args.agents,
+        batch: args.batch,
+    };
+    let started = std::time::Instant::now();
+    let per_contact = 1 + args.messages / args.contacts.max(1);
+    let report = app
+        .seed(tenant, plan, |what, done, of| {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "{what}: {done}/{of} ({:.0} contacts/s, ~{:.0} messages/s)",
+                done as f64 / secs,
+                (done * per_contact) as f64 / secs
+            );
+        })
+        .await
+        .map_err(app_err)?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
 }

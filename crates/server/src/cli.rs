@@ -36,6 +36,27 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run the Meta simulator (Graph API and webhooks) on its own.
     Sim(SimArgs),
+    /// Fills a tenant with realistic, sealed and searchable data (benchmarks, demos).
+    Seed(SeedArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SeedArgs {
+    /// The tenant to fill; a new tenant is created when absent.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub contacts: u64,
+    /// Spread evenly over the contacts, one conversation each.
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: u64,
+    #[arg(long, default_value_t = 5)]
+    pub agents: u32,
+    /// Contacts per transaction.
+    #[arg(long, default_value_t = 500)]
+    pub batch: u64,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Where data lives: shared by every command that touches the database.

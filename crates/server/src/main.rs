@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => settings::migrate(&args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Audit(cmd) => admin::audit(cmd).await,
+            Command::Seed(args) => admin::seed(args).await,
             Command::Sim(args) => demo::run_simulator(args).await,
         }
     });

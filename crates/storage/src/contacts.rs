@@ -8,7 +8,8 @@ use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
+use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,6 +59,30 @@ pub async fn update(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
     .bind(&row.attributes_sealed).bind(row.updated_at)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Inserts many contacts, one statement per [`MAX_ROWS_PER_STATEMENT`] rows (bulk loads).
+pub async fn insert_many(s: &mut Scope<'_>, rows: &[ContactRow]) -> Result<()> {
+    const COLS: usize = 11;
+    let tid = s.tid();
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
+                 email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at)
+             SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for r in chunk {
+                q = q.bind(r.id).bind(&r.name_sealed).bind(&r.phone_sealed).bind(r.phone_index)
+                    .bind(&r.email_sealed).bind(r.email_index).bind(&r.wa_id_sealed).bind(r.wa_id_index)
+                    .bind(&r.attributes_sealed).bind(r.created_at).bind(r.updated_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
 }
 
 pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ContactRow> {
@@ -119,29 +144,34 @@ pub async fn by_wa_indexes(s: &mut Scope<'_>, indexes: &[BlindIndex]) -> Result<
 pub struct ListFilter {
     pub lookup: Option<Lookup>,
     pub label: Option<String>,
+    /// Search tokens, all required (see [`crate::search::require_terms`]).
+    pub terms: Vec<BlindIndex>,
 }
 
 /// Newest first, `limit` rows created before the contact `before`.
 pub async fn list(s: &mut Scope<'_>, filter: &ListFilter, before: Option<Uuid>, limit: i64) -> Result<Vec<ContactRow>> {
-    let tid = s.tid();
-    let (phone, email, wa) = match filter.lookup {
-        Some(Lookup::Phone(i)) => (Some(i), None, None),
-        Some(Lookup::Email(i)) => (None, Some(i), None),
-        Some(Lookup::WaId(i)) => (None, None, Some(i)),
-        None => (None, None, None),
-    };
-    Ok(on!(s.ex(), c => sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM contacts c WHERE c.tenant_id = $1
-           AND ($2 IS NULL OR c.id < $2)
-           AND ($3 IS NULL OR c.phone_index = $3)
-           AND ($4 IS NULL OR c.email_index = $4)
-           AND ($5 IS NULL OR c.wa_id_index = $5)
-           AND ($6 IS NULL OR EXISTS (SELECT 1 FROM contact_labels l
-                 WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id AND l.label = $6))
-         ORDER BY c.id DESC LIMIT $7"
-    )))
-    .bind(tid).bind(before).bind(phone).bind(email).bind(wa).bind(filter.label.as_deref()).bind(limit)
-    .fetch_all(&mut *c).await)?)
+    let mut w = Where::default();
+    w.and("c.tenant_id = ?", [Param::Uuid(s.tid())]);
+    if let Some(id) = before {
+        w.and("c.id < ?", [Param::Uuid(id)]);
+    }
+    match filter.lookup {
+        Some(Lookup::Phone(i)) => w.and("c.phone_index = ?", [Param::Blind(i)]),
+        Some(Lookup::Email(i)) => w.and("c.email_index = ?", [Param::Blind(i)]),
+        Some(Lookup::WaId(i)) => w.and("c.wa_id_index = ?", [Param::Blind(i)]),
+        None => {}
+    }
+    if let Some(label) = &filter.label {
+        w.and(
+            "EXISTS (SELECT 1 FROM contact_labels l WHERE l.tenant_id = c.tenant_id AND l.contact_id = c.id AND l.label = ?)",
+            [Param::Text(label.clone())],
+        );
+    }
+    search::require_terms(&mut w, s.tid(), &filter.terms, Matching::Contacts);
+    let limit = w.push(Param::Int(limit));
+    let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE {} ORDER BY c.id DESC LIMIT {limit}", w.sql());
+    Ok(on!(s.ex(), c => bind_all!(sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone())), w)
+        .fetch_all(&mut *c).await)?)
 }
 
 pub async fn delete(s: &mut Scope<'_>, id: Uuid) -> Result<()> {

@@ -2,11 +2,12 @@
 //! not resolved per contact and number (a partial unique index), so concurrent first messages
 //! cannot open two.
 
-use switchboard_privacy::Sealed;
+use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
 use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -84,6 +85,29 @@ pub async fn insert(s: &mut Scope<'_>, id: Uuid, contact: Uuid, channel: Uuid, n
     .bind(tid).bind(id).bind(contact).bind(channel).bind(now)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
+}
+
+/// Inserts many conversations as they are, one statement per [`MAX_ROWS_PER_STATEMENT`] rows
+/// (bulk loads).
+pub async fn insert_many(s: &mut Scope<'_>, rows: &[ConversationRow]) -> Result<()> {
+    const COLS: usize = 13;
+    let tid = s.tid();
+    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO conversations ({COLUMNS}) SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
+            values_list(chunk.len(), COLS, 2)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for r in chunk {
+                q = q.bind(r.id).bind(r.contact_id).bind(r.channel_id).bind(&r.status).bind(r.assignee_id)
+                    .bind(r.snoozed_until).bind(r.last_message_at).bind(r.last_inbound_at).bind(r.unread_count)
+                    .bind(&r.preview_sealed).bind(r.created_at).bind(r.updated_at).bind(r.resolved_at);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
 }
 
 pub async fn reopen(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
@@ -194,6 +218,8 @@ pub struct ListFilter {
     pub assignee: Assignee,
     pub label: Option<String>,
     pub contact: Option<Uuid>,
+    /// Search tokens, all required (see [`crate::search::require_terms`]).
+    pub terms: Vec<BlindIndex>,
 }
 
 /// Newest activity first; `before` is the (last_message_at, id) of the previous page's last row.
@@ -225,6 +251,7 @@ pub async fn list(
             [Param::Text(label.clone())],
         );
     }
+    search::require_terms(&mut w, s.tid(), &f.terms, Matching::Conversations);
     if let Some((at, id)) = before {
         w.and(
             "(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))",

@@ -2,6 +2,7 @@
 //! inbox). Only static SQL fragments are appended; values always travel as bind parameters,
 //! numbered `$n` so one text runs on both engines.
 
+use switchboard_privacy::BlindIndex;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -9,6 +10,7 @@ pub enum Param {
     Uuid(Uuid),
     Text(String),
     Int(i64),
+    Blind(BlindIndex),
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +58,7 @@ macro_rules! bind_all {
                 $crate::filter::Param::Uuid(u) => q.bind(*u),
                 $crate::filter::Param::Text(t) => q.bind(t.clone()),
                 $crate::filter::Param::Int(i) => q.bind(*i),
+                $crate::filter::Param::Blind(b) => q.bind(*b),
             };
         }
         q

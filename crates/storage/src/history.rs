@@ -10,6 +10,7 @@ use crate::Result;
 use crate::db::Scope;
 use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
 use crate::privacy::holds::not_held_sql;
+use crate::search;
 
 /// The retention cut-offs of a category at one instant (see `core::privacy::Cutoffs`).
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +113,7 @@ pub async fn pick_media(s: &mut Scope<'_>, due: DueBefore<'_>, limit: i64) -> Re
 }
 
 /// Runs `DELETE FROM {table} WHERE tenant_id = $1 AND {column} IN (…ids)`, in chunks.
-async fn delete_in(s: &mut Scope<'_>, table: &str, column: &str, ids: &[Uuid]) -> Result<u64> {
+pub(crate) async fn delete_in(s: &mut Scope<'_>, table: &str, column: &str, ids: &[Uuid]) -> Result<u64> {
     let tid = s.tid();
     let mut n = 0;
     for chunk in ids.chunks(MAX_ROWS_PER_STATEMENT) {
@@ -152,9 +153,10 @@ async fn blob_keys_of(s: &mut Scope<'_>, messages: &[Uuid]) -> Result<Vec<String
     Ok(keys)
 }
 
-/// Removes messages with their media rows and reactions.
+/// Removes messages with their media rows, reactions and search tokens.
 pub async fn remove_messages(s: &mut Scope<'_>, ids: &[Uuid]) -> Result<Removed> {
     let blob_keys = blob_keys_of(s, ids).await?;
+    search::remove_owned(s, ids).await?;
     delete_in(s, "media", "message_id", ids).await?;
     delete_in(s, "message_reactions", "message_id", ids).await?;
     let rows = delete_in(s, "messages", "id", ids).await?;

@@ -26,6 +26,7 @@ pub mod media;
 pub mod messages;
 pub mod privacy;
 pub mod schedules;
+pub mod search;
 pub mod sessions;
 pub mod templates;
 pub mod tenants;

@@ -28,7 +28,7 @@ use switchboard_core::{ContactId, TenantId};
 use switchboard_storage::history::{self, Pick};
 use switchboard_storage::privacy::requests::{self as repo, NotificationRow};
 use switchboard_storage::privacy::{consents, holds, limits, transfers};
-use switchboard_storage::{Scope, contacts, jobs, keys};
+use switchboard_storage::{Scope, contacts, jobs, keys, search};
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -86,6 +86,7 @@ pub static STEPS: &[&dyn ErasureStep] = &[
     &Jobs,
     &VerificationCodes,
     &MessageHistory,
+    &SearchTokens,
     &Profile,
     &ContactKey,
 ];
@@ -267,6 +268,22 @@ pub(crate) async fn erase_history_batch(app: &App, s: &mut Scope<'_>, contact: C
     let batch = StepBatch::of(ids.len() as u64);
     let conversations = if batch.finished { history::remove_conversations_of(s, contact.as_uuid()).await? } else { 0 };
     Ok(StepBatch { rows: removed.rows + conversations, finished: batch.finished })
+}
+
+/// The search tokens of the contact's name and phone (those of its messages went with them).
+pub struct SearchTokens;
+
+#[async_trait]
+impl ErasureStep for SearchTokens {
+    fn name(&self) -> &'static str {
+        "search_tokens"
+    }
+    fn category(&self) -> Option<DataCategory> {
+        Some(DataCategory::ContactProfile)
+    }
+    async fn erase_batch(&self, _app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
+        Ok(StepBatch::all(search::remove_owned(s, &[subject.contact.as_uuid()]).await?))
+    }
 }
 
 /// The contact record (its labels go with it).

@@ -18,7 +18,7 @@ use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::messages::{self, MessageRow};
 use switchboard_storage::templates::TemplateRow;
-use switchboard_storage::{Scope, conversations, templates};
+use switchboard_storage::{Scope, conversations, search, templates};
 use uuid::Uuid;
 
 use super::content;
@@ -389,6 +389,9 @@ impl App {
             updated_at: now,
         };
         messages::insert(s, &row).await?;
+        // What agents see is what they can find (a verification code is indexed masked).
+        let tokens = self.message_tokens(s, id, conv.contact_id, conv.id, shown.map(String::as_str)).await?;
+        search::insert_many(s, &tokens).await?;
         let preview = content::preview(&o.kind, shown.map(String::as_str));
         let preview = self
             .keys

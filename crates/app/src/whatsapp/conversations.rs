@@ -118,6 +118,9 @@ pub struct ConversationQuery {
     pub assignee: Option<String>,
     pub label: Option<String>,
     pub contact_id: Option<Uuid>,
+    /// Search: contact name prefixes, phone digits (4 or more) and whole words of messages; every
+    /// word must match. Fewer than 2 letters (or 4 digits) → 422 `query_too_short`.
+    pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -228,17 +231,22 @@ impl App {
         };
         let before = page::decode_at_id(q.cursor.as_deref())?;
         let limit = page::limit(q.limit);
+        let now = self.now().0;
+        let pii = p.can(Permission::ContactsViewPii);
+        let mut conn = self.db.read().await?;
+        let mut s = conn.tenant(p.tenant);
+        let terms = match q.q.as_deref().filter(|x| !x.trim().is_empty()) {
+            Some(query) => self.query_tokens(&mut s, query).await?,
+            None => Vec::new(),
+        };
         let filter = ListFilter {
             status: q.status,
             channel: q.channel_id,
             assignee,
             label: q.label.filter(|l| !l.is_empty()),
             contact: q.contact_id,
+            terms,
         };
-        let now = self.now().0;
-        let pii = p.can(Permission::ContactsViewPii);
-        let mut conn = self.db.read().await?;
-        let mut s = conn.tenant(p.tenant);
         let rows = conversations::list(&mut s, &filter, before, limit + 1).await?;
         let page = Page::from_rows(rows, limit, |r| Cursor::AtId(r.last_message_at, r.id), |r| r);
         let mut items = Vec::with_capacity(page.items.len());

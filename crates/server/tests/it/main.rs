@@ -18,5 +18,7 @@ mod privacy;
 mod privacy_bench;
 mod privacy_binary;
 mod privacy_whatsapp;
+mod search;
+mod seed;
 mod ui;
 mod whatsapp;

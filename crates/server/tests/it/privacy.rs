@@ -82,7 +82,7 @@ pub async fn count(t: &TestServer, sql: &str) -> i64 {
 }
 
 /// A tenant id as SQL text for either engine.
-fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
+pub fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
     match t.backend() {
         switchboard_storage::Backend::Sqlite => {
             format!("X'{}'", id.to_string().replace('-', ""))

@@ -29,6 +29,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     t("user_recovery_codes", "user_id, code_hash"),
     t("users", "id"),
     t("api_keys", "id"),
+    t("search_tokens", "owner_id, token"),
     t("message_reactions", "message_id, reactor"),
     t("parked_statuses", "channel_id, provider_message_id, status, error_code"),
     t("media", "id"),

@@ -143,6 +143,7 @@ fn next_link(q: &str, label: &str, cursor: &str) -> String {
 async fn results(s: &AppState, v: &Viewer, search: &Search) -> PageResult<(StatusCode, Results)> {
     let q = search.q.trim();
     let query = ContactQuery {
+        q: None,
         phone: (!q.is_empty() && !q.contains('@')).then(|| q.to_owned()),
         email: q.contains('@').then(|| q.to_owned()),
         label: filled(&search.label),
