@@ -118,6 +118,8 @@ pub struct ConversationQuery {
     pub assignee: Option<String>,
     pub label: Option<String>,
     pub contact_id: Option<Uuid>,
+    /// Search: contact name, phone number or message text.
+    pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }

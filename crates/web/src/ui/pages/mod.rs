@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod contacts;
+pub mod inbox;
 pub mod profile;
 pub mod settings;

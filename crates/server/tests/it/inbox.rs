@@ -1,0 +1,261 @@
+//! The inbox pages through HTTP: a customer's message shows up escaped, replies and actions go
+//! through the application, another tenant gets 404, the phone is masked by role, forms from
+//! other sites are refused, live events reach only the viewer's tenant, and open event
+//! streams do not hold up the server's shutdown. The browser scenario is `e2e/inbox.mjs`.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use switchboard_core::Role;
+
+use crate::support::{Api, TestServer, Whatsapp};
+use crate::ui::{browser, location, logged_in};
+
+pub const XSS_TEXT: &str = "<img src=x onerror=alert(1)>";
+pub const HTML_NAME: &str = "<b>Ayşe</b> & co";
+const PHONE: &str = "905321112233";
+
+/// A customer with an HTML name writes an HTML message; (conversation id, message id).
+pub async fn customer_with_markup(t: &TestServer, tenant: switchboard_core::TenantId, wa: &Whatsapp) -> String {
+    let wamids =
+        wa.control().inbound(&json!({"from": PHONE, "name": HTML_NAME, "type": "text", "text": XSS_TEXT})).unwrap();
+    t.wait_for_wamid(tenant, wa, &wamids[0]).await.1.to_string()
+}
+
+/// Text as askama escapes it.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
+}
+
+async fn page(c: &reqwest::Client, t: &TestServer, path: &str) -> (StatusCode, String) {
+    let res = c.get(t.url(path)).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn post(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    c.post(t.url(path)).header("sec-fetch-site", "same-origin").form(form).send().await.unwrap()
+}
+
+async fn conversation(t: &TestServer, key: &str, id: &str) -> Value {
+    Api::new(t, key).get(&format!("/api/v1/conversations/{id}")).await.1
+}
+
+async fn inbox_pages_act_through_the_application(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let wa = t.whatsapp(&a.key).await;
+    let conv = customer_with_markup(t, a.id, &wa).await;
+    let owner = logged_in(t, &a.owner).await;
+
+    // The list and the conversation, with data as text.
+    let (status, html) = page(&owner, t, "/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/inbox/{conv}")), "the conversation is listed");
+    assert!(html.contains(&escaped(HTML_NAME)), "the name is escaped: {html}");
+    assert!(!html.contains(HTML_NAME) && !html.contains(XSS_TEXT));
+    let (status, html) = page(&owner, t, &format!("/inbox/{conv}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&escaped(XSS_TEXT)), "the message is escaped");
+    assert!(!html.contains(XSS_TEXT));
+    assert!(html.contains(&format!("+{PHONE}")), "an owner sees the phone whole");
+    assert!(html.contains("id=\"composer\""), "the window is open: free text");
+    // A fragment request gets the thread only (live refreshes).
+    let res = owner.get(t.url(&format!("/inbox/{conv}"))).header("hx-request", "true").send().await.unwrap();
+    let fragment = res.text().await.unwrap();
+    assert!(fragment.contains("msg-in") && !fragment.contains("<html"), "{fragment}");
+
+    // An agent sees it masked.
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    let (_, html) = page(&agent, t, &format!("/inbox/{conv}")).await;
+    assert!(!html.contains(&format!("+{PHONE}")), "no whole phone for an agent");
+    assert!(html.contains(&switchboard_core::phone::mask_digits(&format!("+{PHONE}"))), "masked phone");
+
+    // A reply: queued, then sent, delivered and read by the simulator.
+    let res = post(&owner, t, &format!("/inbox/{conv}/messages"), &[("text", "Merhaba <b>")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/inbox/{conv}"));
+    t.eventually("the reply is read", async || {
+        page(&owner, t, &format!("/inbox/{conv}")).await.1.contains("data-status=\"read\"")
+    })
+    .await;
+    // An empty reply is refused beside the composer, not as an error page.
+    let res = post(&owner, t, &format!("/inbox/{conv}/messages"), &[("text", "  ")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"composer\""));
+
+    // Actions.
+    let act = async |action: &[(&str, &str)]| {
+        let res = post(&owner, t, &format!("/inbox/{conv}"), action).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{action:?}");
+        conversation(t, &a.key, &conv).await
+    };
+    assert_eq!(act(&[("action", "assign_me")]).await["assignee_id"], a.owner.id.to_string());
+    let (_, mine) = page(&owner, t, "/inbox?folder=mine").await;
+    assert!(mine.contains(&format!("/inbox/{conv}")));
+    let (_, unassigned) = page(&owner, t, "/inbox?folder=unassigned").await;
+    assert!(!unassigned.contains(&format!("/inbox/{conv}\"")));
+    assert_eq!(act(&[("action", "labels"), ("labels", "vip, <i>x</i>")]).await["labels"], json!(["<i>x</i>", "vip"]));
+    let (_, labelled) = page(&owner, t, "/inbox?label=vip").await;
+    assert!(labelled.contains(&format!("/inbox/{conv}")));
+    assert_eq!(act(&[("action", "resolve")]).await["status"], "resolved");
+    assert_eq!(act(&[("action", "reopen")]).await["status"], "open");
+    assert_eq!(act(&[("action", "snooze"), ("until", "2099-01-01T10:00")]).await["status"], "snoozed");
+    assert_eq!(act(&[("action", "unassign")]).await["assignee_id"], Value::Null);
+    let res = post(&owner, t, &format!("/inbox/{conv}"), &[("action", "snooze"), ("until", "2001-01-01T10:00")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a snooze in the past is refused inline");
+    let (_, snoozed) = page(&owner, t, "/inbox?status=snoozed").await;
+    assert!(snoozed.contains(&format!("/inbox/{conv}")));
+    let (_, open) = page(&owner, t, "/inbox?status=open").await;
+    assert!(!open.contains(&format!("/inbox/{conv}\"")));
+    let (status, _) = page(&owner, t, "/inbox?status=bogus").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The search box reaches the application.
+    assert_eq!(page(&owner, t, "/inbox?q=Ay%C5%9Fe").await.0, StatusCode::OK);
+
+    // An analyst may read but not act or send.
+    let analyst = logged_in(t, &t.user(a.id, Role::Analyst).await).await;
+    let (status, html) = page(&analyst, t, &format!("/inbox/{conv}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("id=\"composer\"") && !html.contains("id=\"act-resolve\""));
+    assert_eq!(
+        post(&analyst, t, &format!("/inbox/{conv}"), &[("action", "resolve")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&analyst, t, &format!("/inbox/{conv}/messages"), &[("text", "x")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Another tenant: not found, on every inbox route, and nothing changes.
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    let (status, html) = page(&outsider, t, &format!("/inbox/{conv}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("Ayşe"));
+    assert_eq!(
+        post(&outsider, t, &format!("/inbox/{conv}"), &[("action", "resolve")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&outsider, t, &format!("/inbox/{conv}/messages"), &[("text", "x")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(!page(&outsider, t, "/inbox").await.1.contains(&conv));
+    assert_eq!(page(&outsider, t, "/inbox/not-an-id").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(conversation(t, &a.key, &conv).await["status"], "snoozed");
+
+    // Forms from another site are refused.
+    let res = owner
+        .post(t.url(&format!("/inbox/{conv}")))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("action", "resolve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = owner
+        .post(t.url(&format!("/inbox/{conv}/messages")))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("text", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(conversation(t, &a.key, &conv).await["status"], "snoozed");
+}
+server_test!(inbox_pages_act_through_the_application);
+
+/// Reads an event stream until `want` appears (or `wait` passes); everything read.
+async fn read_events(res: &mut reqwest::Response, want: &str, wait: Duration) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while !seen.contains(want) {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    seen
+}
+
+async fn live_events_reach_only_their_tenant(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let wa = t.whatsapp(&a.key).await;
+    let owner = logged_in(t, &a.owner).await;
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    let mut mine = owner.get(t.url("/inbox/events")).send().await.unwrap();
+    assert_eq!(mine.status(), StatusCode::OK);
+    assert!(mine.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut theirs = outsider.get(t.url("/inbox/events")).send().await.unwrap();
+    let started = std::time::Instant::now();
+    let conv = customer_with_markup(t, a.id, &wa).await;
+    let seen = read_events(&mut mine, &format!("event: c-{conv}"), Duration::from_secs(5)).await;
+    assert!(seen.contains("event: list") && seen.contains(&format!("event: c-{conv}")), "{seen}");
+    println!("live event after {:?}", started.elapsed());
+    let other = read_events(&mut theirs, "event: ", Duration::from_millis(500)).await;
+    assert!(!other.contains("event: "), "another tenant's event leaked: {other}");
+    // Without a session there is no stream.
+    let res = browser().get(t.url("/inbox/events")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+server_test!(live_events_reach_only_their_tenant);
+
+/// An open event stream does not keep a stopping server waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_streams_end_on_shutdown() {
+    let t =
+        TestServer::start(switchboard_storage::Backend::Sqlite, switchboard_app::AppConfig::for_tests()).await.unwrap();
+    let a = t.tenant("A").await;
+    let owner = logged_in(&t, &a.owner).await;
+    let mut stream = owner.get(t.url("/inbox/events")).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), t.stop()).await.expect("shutdown waited for the event stream");
+    println!("shutdown with an open stream took {:?}", started.elapsed());
+    assert!(matches!(tokio::time::timeout(Duration::from_secs(2), stream.chunk()).await, Ok(Ok(None) | Err(_))));
+}
+
+/// When the window has closed the composer is a template picker, and a template sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_window_offers_templates() {
+    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
+        jiff::Timestamp::now().as_millisecond(),
+    )));
+    let t = TestServer::start_full(
+        switchboard_storage::Backend::Sqlite,
+        switchboard_app::AppConfig::for_tests(),
+        Default::default(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let a = t.tenant("A").await;
+    let wa = t.whatsapp(&a.key).await;
+    let conv = customer_with_markup(&t, a.id, &wa).await;
+    let api = Api::new(&t, &a.key);
+    t.eventually("templates synced", async || {
+        api.get("/api/v1/templates").await.1["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    clock.advance(25 * switchboard_core::Millis::HOUR);
+    let owner = logged_in(&t, &a.owner).await;
+    let (_, html) = page(&owner, &t, &format!("/inbox/{conv}")).await;
+    assert!(html.contains("id=\"template-picker\"") && !html.contains("id=\"composer\""));
+    assert!(html.contains("appointment_reminder"));
+    // Free text is refused; the template with its parameters goes.
+    let res = post(&owner, &t, &format!("/inbox/{conv}/messages"), &[("text", "hello")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let form = [("template", "appointment_reminder"), ("language", "tr"), ("param", "Ayşe"), ("param", "yarın 10:00")];
+    let res = post(&owner, &t, &format!("/inbox/{conv}/messages"), &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    t.eventually("the template is delivered", async || {
+        let html = page(&owner, &t, &format!("/inbox/{conv}")).await.1;
+        html.contains("yarın 10:00")
+            && (html.contains("data-status=\"delivered\"") || html.contains("data-status=\"read\""))
+    })
+    .await;
+    t.stop().await;
+}
