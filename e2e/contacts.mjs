@@ -68,6 +68,7 @@ await scenario('contacts', async ({ page, base, args, step, shot, login, logout 
 
   step('an agent sees phones masked');
   await login(args.agent.email, args.agent.password);
+  await page.goto(`${base}/contacts`);
   await page.getByText(args.xss_name, { exact: true }).waitFor();
   const list = await page.textContent('#contact-results');
   expect(list.includes(args.masked_phone) && !list.includes(args.phone), 'masked in the list');
