@@ -1,10 +1,10 @@
 // The inbox, live: a simulator customer writes and the conversation appears without a reload;
-// a reply's ticks go sent → delivered → read; assign, label, resolve (the `e` key), reopen; a
+// "/" inserts a canned response; a reply's ticks go sent → delivered → read; assign, label, resolve (the `e` key), reopen; a
 // conversation whose window closed offers the template picker with a live preview, and a
 // template sends; HTML in a message and a contact name renders as text; an agent sees the
 // phone masked; another tenant's agent gets 404.
 // Args: {agent, outsider: {email, password}, sim, from, name, text, timestamp, masked_phone,
-//        phone, old_conversation}.
+//        phone, old_conversation, canned_shortcut, canned_body}.
 
 import { expect, scenario } from './lib.mjs';
 
@@ -48,7 +48,7 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   expect(!(await page.content()).includes(args.phone), 'the whole phone is nowhere in the page');
   await noInjectedMarkup();
 
-  step('reply: the ticks go sent → delivered → read');
+  step('a canned response with "/", then a reply: the ticks go sent → delivered → read');
   await page.evaluate(() => {
     window.__ticks = [];
     const note = () => {
@@ -58,6 +58,15 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
     };
     new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true });
   });
+  await page.locator('#conv-title').click();
+  await page.keyboard.press('/');
+  expect(await page.evaluate(() => document.activeElement && document.activeElement.id === 'composer-text'), '/ focuses the composer');
+  await page.keyboard.type(args.canned_shortcut.slice(0, 2));
+  await page.waitForSelector('#canned-list:not([hidden])');
+  await page.keyboard.press('Enter');
+  expect((await page.inputValue('#composer-text')) === args.canned_body, 'the canned response is inserted as text');
+  await page.fill('#composer-text', '');
+  await page.locator('#conv-title').click();
   await page.keyboard.press('r');
   expect(await page.evaluate(() => document.activeElement && document.activeElement.id === 'composer-text'), 'r focuses the composer');
   await page.keyboard.type('Merhaba, nasıl yardımcı olabilirim?');

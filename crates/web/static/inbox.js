@@ -1,6 +1,7 @@
 // The inbox's small behaviours, loaded as a file (the CSP allows no inline script): the
 // window countdown, the live preview of a template, the thread kept scrolled to the newest
-// message, and the keys j/k (next/previous conversation), r (reply) and e (resolve).
+// message, canned responses on "/", and the keys j/k (next/previous conversation), r (reply),
+// e (resolve) and / (a canned response).
 // Everything written into the page goes through textContent: values are never markup.
 (function () {
   'use strict';
@@ -27,6 +28,28 @@
     out.textContent = text;
   }
 
+  // Canned responses: "/" and the start of a shortcut at the start of a reply shows the
+  // matches; Enter or Tab (or a click) puts the first (or the clicked) one in the reply.
+  function cannedMatches(box) {
+    var list = document.getElementById('canned-list');
+    if (!list) return [];
+    var m = /^\/([a-z0-9_-]*)$/.exec(box.value);
+    var shown = [];
+    list.querySelectorAll('li').forEach(function (li) {
+      var ok = !!m && li.dataset.shortcut.indexOf(m[1]) === 0;
+      li.hidden = !ok;
+      if (ok) shown.push(li);
+    });
+    list.hidden = shown.length === 0;
+    return shown;
+  }
+
+  function useCanned(box, li) {
+    box.value = li.dataset.body;
+    cannedMatches(box);
+    box.focus();
+  }
+
   function scrollThread() {
     var thread = document.getElementById('thread');
     if (thread) thread.scrollTop = thread.scrollHeight;
@@ -48,14 +71,37 @@
   document.addEventListener('input', function (e) {
     var form = e.target.closest && e.target.closest('.template-form');
     if (form) preview(form);
+    if (e.target.id === 'composer-text') cannedMatches(e.target);
+  });
+
+  document.addEventListener('click', function (e) {
+    var li = e.target.closest && e.target.closest('#canned-list li');
+    var box = document.getElementById('composer-text');
+    if (li && box) useCanned(box, li);
   });
 
   document.addEventListener('keydown', function (e) {
+    if (e.target.id === 'composer-text' && (e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey) {
+      var matches = cannedMatches(e.target);
+      if (matches.length) {
+        e.preventDefault();
+        useCanned(e.target, matches[0]);
+      }
+      return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
     if (!document.querySelector('.inbox')) return;
     if (e.key === 'j') move(1);
     else if (e.key === 'k') move(-1);
-    else if (e.key === 'r') {
+    else if (e.key === '/') {
+      var reply = document.getElementById('composer-text');
+      if (reply) {
+        e.preventDefault();
+        reply.focus();
+        reply.value = '/';
+        cannedMatches(reply);
+      }
+    } else if (e.key === 'r') {
       var box = document.getElementById('composer-text');
       if (box) { e.preventDefault(); box.focus(); }
     } else if (e.key === 'e') {

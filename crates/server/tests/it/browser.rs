@@ -204,6 +204,9 @@ async fn inbox_live_replies_templates_and_actions() {
     .await;
     // A day later: the first customer's window has closed; the one writing now opens a new one
     // (the simulator's message carries the server's time).
+    let canned =
+        switchboard_app::inbox::CannedInput { shortcut: "greet".into(), body: "Merhaba <b>hoş geldiniz</b>".into() };
+    t.app.save_canned(&Principal::system(a.id, "test"), None, &canned).await.unwrap();
     clock.advance(25 * switchboard_core::Millis::HOUR);
     let phone = "+905321112233";
     let args = json!({
@@ -217,6 +220,8 @@ async fn inbox_live_replies_templates_and_actions() {
         "phone": phone,
         "masked_phone": switchboard_core::phone::mask_digits(phone),
         "old_conversation": old,
+        "canned_shortcut": canned.shortcut,
+        "canned_body": canned.body,
     });
     run(&t, "inbox", &args).await;
     t.stop().await;

@@ -108,6 +108,13 @@ async fn inbox_pages_act_through_the_application(t: &TestServer) {
     assert!(snoozed.contains(&format!("/inbox/{conv}")));
     let (_, open) = page(&owner, t, "/inbox?status=open").await;
     assert!(!open.contains(&format!("/inbox/{conv}\"")));
+    // …each shown as an activity line of the conversation.
+    let (_, html) = page(&owner, t, &format!("/inbox/{conv}")).await;
+    for line in ["Assigned to you by you", "Resolved by you", "Reopened by you", "Snoozed by you", "Unassigned by you"]
+    {
+        assert!(html.contains(line), "activity line {line:?}");
+    }
+    assert!(t.count(a.id, "conversation_activity", "").await >= 5);
     let (status, _) = page(&owner, t, "/inbox?status=bogus").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // The search box reaches the application.
@@ -259,3 +266,80 @@ async fn closed_window_offers_templates() {
     .await;
     t.stop().await;
 }
+
+/// Canned responses: listed to whoever reads conversations, changed only with the settings
+/// permission, per tenant; offered in the composer; managed on a settings page.
+async fn canned_responses(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let api = Api::new(t, &a.key);
+    let (status, created) =
+        api.post("/api/v1/canned-responses", json!({"shortcut": "/Greet", "body": "Merhaba <b>{name}</b>!"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["shortcut"], "greet");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = api.post("/api/v1/canned-responses", json!({"shortcut": "greet", "body": "again"})).await;
+    assert_eq!((status, crate::support::error_code(&body).as_str()), (StatusCode::CONFLICT, "conflict"));
+    let (status, body) = api.post("/api/v1/canned-responses", json!({"shortcut": "no spaces", "body": "x"})).await;
+    assert_eq!(
+        (status, crate::support::error_code(&body).as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_shortcut")
+    );
+    let (status, updated) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/canned-responses/{id}"),
+            Some(json!({"shortcut": "hello", "body": "Selam"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let (_, list) = api.get("/api/v1/canned-responses").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["body"], "Selam");
+
+    // Another tenant sees none of them and cannot touch them.
+    let other = Api::new(t, &b.key);
+    assert!(other.get("/api/v1/canned-responses").await.1["items"].as_array().unwrap().is_empty());
+    assert_eq!(other.delete(&format!("/api/v1/canned-responses/{id}")).await.0, StatusCode::NOT_FOUND);
+    let (status, _) = other
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/canned-responses/{id}"),
+            Some(json!({"shortcut": "x", "body": "y"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // An agent reads them (for the composer) but may not change them.
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    assert_eq!(page(&agent, t, "/settings/canned-responses").await.0, StatusCode::FORBIDDEN);
+    let res = post(&agent, t, "/settings/canned-responses", &[("shortcut", "x"), ("body", "y")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let wa = t.whatsapp(&a.key).await;
+    let conv = customer_with_markup(t, a.id, &wa).await;
+    let (_, html) = page(&agent, t, &format!("/inbox/{conv}")).await;
+    assert!(
+        html.contains("data-shortcut=\"hello\"") && html.contains("data-body=\"Selam\""),
+        "offered in the composer"
+    );
+
+    // The settings page: add (a taken shortcut is refused inline), delete.
+    let owner = logged_in(t, &a.owner).await;
+    let res = post(&owner, t, "/settings/canned-responses", &[("shortcut", "bye"), ("body", "Görüşürüz <i>")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post(&owner, t, "/settings/canned-responses", &[("shortcut", "bye"), ("body", "again")]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("That shortcut is taken."));
+    let (_, html) = page(&owner, t, "/settings/canned-responses").await;
+    assert!(html.contains("/bye") && html.contains(&escaped("Görüşürüz <i>")));
+    let outsider = logged_in(t, &t.user(b.id, Role::Owner).await).await;
+    let res = post(&outsider, t, &format!("/settings/canned-responses/{id}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = post(&owner, t, &format!("/settings/canned-responses/{id}/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api.get("/api/v1/canned-responses").await.1["items"].as_array().unwrap().len(), 1);
+    // In the OpenAPI document.
+    let (_, doc) = api.get("/api/v1/openapi.json").await;
+    assert!(doc["paths"]["/api/v1/canned-responses/{id}"].is_object(), "documented");
+}
+server_test!(canned_responses);

@@ -18,6 +18,7 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_app::AppError;
+use switchboard_app::inbox::{ActivityView, CannedView};
 use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
 use switchboard_app::whatsapp::conversations::{
     ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView,
@@ -421,8 +422,14 @@ fn template_choice(t: &switchboard_app::whatsapp::templates::TemplateView) -> Te
     TemplateChoice { name: t.name.clone(), language: t.language.clone(), body, params, named }
 }
 
+/// A line of the conversation: a message, or an activity line (assigned, resolved, …).
+pub enum Line {
+    Msg(Box<MsgItem>),
+    Activity { text: String, time: String },
+}
+
 pub struct Thread {
-    pub messages: Vec<MsgItem>,
+    pub lines: Vec<Line>,
     pub older: Option<String>,
 }
 
@@ -432,6 +439,8 @@ pub struct Composer {
     /// RFC 3339, for the countdown script.
     pub window_expires_at: String,
     pub templates: Vec<TemplateChoice>,
+    /// Offered with "/" at the start of a reply.
+    pub canned: Vec<CannedView>,
     pub can_send: bool,
 }
 
@@ -464,12 +473,54 @@ struct ThreadQuery {
     done: Option<String>,
 }
 
+/// Who did something, as the viewer reads it.
+fn who(t: Tr, v: &Viewer, user: Option<&str>) -> String {
+    match user {
+        Some(u) if me(v).as_deref() == Some(u) => t.get("inbox.activity.you").to_owned(),
+        Some(_) => t.get("inbox.activity.colleague").to_owned(),
+        None => t.get("inbox.activity.integration").to_owned(),
+    }
+}
+
+fn activity_text(t: Tr, v: &Viewer, a: &ActivityView) -> String {
+    let by = who(t, v, a.actor_user_id.as_deref());
+    match a.kind.as_str() {
+        "assigned" => {
+            t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
+        }
+        "unassigned" => t.fmt("inbox.activity.unassigned", &[("by", &by)]),
+        "resolved" => t.fmt("inbox.activity.resolved", &[("by", &by)]),
+        "reopened" => t.fmt("inbox.activity.reopened", &[("by", &by)]),
+        _ => t.fmt("inbox.activity.snoozed", &[("by", &by)]),
+    }
+}
+
 async fn thread(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<String>) -> PageResult<Thread> {
+    let latest_page = cursor.as_deref().is_none_or(str::is_empty);
     let q = MessageQuery { cursor: cursor.filter(|c| !c.is_empty()), limit: Some(THREAD_SIZE) };
     let page = s.app.list_messages(&v.principal, id, q).await?;
-    let mut messages: Vec<MsgItem> = page.items.iter().map(|m| MsgItem::new(v.t, m, &page.items)).collect();
-    messages.reverse();
-    Ok(Thread { messages, older: page.next_cursor.map(|c| format!("/inbox/{id}?cursor={}", percent_encode(&c))) })
+    let time = |m: &MessageView| millis(&m.created_at).unwrap_or_default();
+    // Activity between the oldest message shown (or the start, on the last page) and the
+    // newest (or now, on the first page).
+    let from = if page.next_cursor.is_some() { page.items.last().map_or(0, time) } else { 0 };
+    let to = if latest_page { i64::MAX } else { page.items.first().map_or(i64::MAX, time) };
+    let activity = s.app.conversation_activity(&v.principal, id, from, to).await?;
+    let mut lines: Vec<(i64, Line)> = page
+        .items
+        .iter()
+        .map(|m| (time(m), Line::Msg(Box::new(MsgItem::new(v.t, m, &page.items)))))
+        .chain(activity.iter().map(|a| {
+            let line = Line::Activity { text: activity_text(v.t, v, a), time: short_time(&a.created_at) };
+            (millis(&a.created_at).unwrap_or_default(), line)
+        }))
+        .collect();
+    // Messages arrive newest first; a stable sort keeps equal times in reading order.
+    lines.reverse();
+    lines.sort_by_key(|(at, _)| *at);
+    Ok(Thread {
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
+        older: page.next_cursor.map(|c| format!("/inbox/{id}?cursor={}", percent_encode(&c))),
+    })
 }
 
 async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<String>) -> PageResult<Open> {
@@ -486,6 +537,11 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             .filter(|t| t.status == "APPROVED")
             .map(template_choice)
             .collect()
+    } else {
+        Vec::new()
+    };
+    let canned = if conv.window_open && v.can(Permission::MessagesSend) {
+        s.app.list_canned(&v.principal).await?
     } else {
         Vec::new()
     };
@@ -516,6 +572,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             window_left: c.window_left.clone(),
             window_expires_at: conv.window_expires_at.clone().unwrap_or_default(),
             templates,
+            canned,
             can_send: v.can(Permission::MessagesSend),
         },
         contact: ContactPanel {
