@@ -46,6 +46,8 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   expect((await page.textContent('#thread .msg-in .msg-text')).trim() === args.text, 'literal message');
   expect((await page.textContent('#contact-phone')).trim() === args.masked_phone, 'masked phone');
   expect(!(await page.content()).includes(args.phone), 'the whole phone is nowhere in the page');
+  const countdown = (await page.textContent('#window-countdown')).trim();
+  expect(/ 23h 5\dm$/.test(countdown), `the window countdown follows the server's clock: ${countdown}`);
   await noInjectedMarkup();
 
   step('a canned response with "/", then a reply: the ticks go sent → delivered → read');

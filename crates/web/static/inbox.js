@@ -6,10 +6,13 @@
 (function () {
   'use strict';
 
+  // The time left comes from the server (its clock decides the window), counted down from
+  // when the page was rendered; the browser's own clock may be off.
   function countdown() {
     var el = document.getElementById('window-countdown');
-    if (!el || !el.dataset.expires) return;
-    var left = Date.parse(el.dataset.expires) - Date.now();
+    if (!el || !el.dataset.leftMs) return;
+    if (el.dataset.since === undefined) el.dataset.since = String(Date.now());
+    var left = Number(el.dataset.leftMs) - (Date.now() - Number(el.dataset.since));
     if (isNaN(left)) return;
     var minutes = Math.max(0, Math.floor(left / 60000));
     var h = Math.floor(minutes / 60);

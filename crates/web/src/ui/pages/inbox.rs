@@ -436,8 +436,8 @@ pub struct Thread {
 pub struct Composer {
     pub window_open: bool,
     pub window_left: Option<String>,
-    /// RFC 3339, for the countdown script.
-    pub window_expires_at: String,
+    /// Milliseconds the window stays open by the server's clock, for the countdown script.
+    pub window_left_ms: i64,
     pub templates: Vec<TemplateChoice>,
     /// Offered with "/" at the start of a reply.
     pub canned: Vec<CannedView>,
@@ -570,7 +570,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         composer: Composer {
             window_open: conv.window_open,
             window_left: c.window_left.clone(),
-            window_expires_at: conv.window_expires_at.clone().unwrap_or_default(),
+            window_left_ms: conv.window_expires_at.as_deref().and_then(millis).map_or(0, |e| (e - now).max(0)),
             templates,
             canned,
             can_send: v.can(Permission::MessagesSend),
