@@ -113,6 +113,12 @@
     }
   });
 
+  // A live refresh of the list would drop the ticks of a bulk selection: it waits until
+  // nothing is ticked (the next event brings the list up to date).
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    if (e.target && e.target.id === 'conv-list' && document.querySelector('.bulk-check:checked')) e.preventDefault();
+  });
+
   document.addEventListener('htmx:afterSwap', function (e) {
     if (e.target && e.target.id === 'thread') scrollThread();
   });

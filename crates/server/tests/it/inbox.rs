@@ -151,6 +151,25 @@ async fn inbox_pages_act_through_the_application(t: &TestServer) {
     assert_eq!(page(&outsider, t, "/inbox/not-an-id").await.0, StatusCode::NOT_FOUND);
     assert_eq!(conversation(t, &a.key, &conv).await["status"], "snoozed");
 
+    // Bulk: several conversations at once, each through the same checks.
+    let (second, _) = t.customer_writes(a.id, &wa, "905559998877", "ikinci").await;
+    let ids = [("id", conv.as_str()), ("id", second.as_str())];
+    let res = post(&owner, t, "/inbox/bulk", &[&ids[..], &[("action", "label"), ("label", "toplu")]].concat()).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post(&owner, t, "/inbox/bulk", &[&ids[..], &[("action", "resolve")]].concat()).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    for id in [&conv, &second] {
+        let c = conversation(t, &a.key, id).await;
+        assert_eq!(c["status"], "resolved");
+        assert!(c["labels"].as_array().unwrap().contains(&json!("toplu")), "{c}");
+    }
+    let res = post(&outsider, t, "/inbox/bulk", &[("id", conv.as_str()), ("action", "assign_me")]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "another tenant's ids are not found");
+    assert_eq!(conversation(t, &a.key, &conv).await["assignee_id"], Value::Null);
+    let res = post(&analyst, t, "/inbox/bulk", &[("id", conv.as_str()), ("action", "resolve")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(act(&[("action", "snooze"), ("until", "2099-01-01T10:00")]).await["status"], "snoozed");
+
     // Forms from another site are refused.
     let res = owner
         .post(t.url(&format!("/inbox/{conv}")))

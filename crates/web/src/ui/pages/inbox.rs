@@ -60,6 +60,11 @@ pub fn routes(p: Pages) -> Pages {
                 .mirrors(Method::PATCH, "/api/v1/conversations/{id}"),
             act,
         )
+        .add(
+            PageSpec::post("/inbox/bulk", Access::Perm(P::ConversationsManage))
+                .mirrors(Method::PATCH, "/api/v1/conversations/{id}"),
+            bulk,
+        )
 }
 
 /// An id from the path; one that is not an id names no conversation.
@@ -268,6 +273,8 @@ pub struct ListPane {
     pub open: Option<String>,
     /// The list's own address (live updates fetch it again).
     pub refresh: String,
+    /// Rows can be ticked for a bulk action.
+    pub can_manage: bool,
 }
 
 fn me(v: &Viewer) -> Option<String> {
@@ -281,6 +288,7 @@ async fn list_pane(s: &AppState, v: &Viewer, f: &Filters, open: Option<String>) 
         None => format!("/inbox{base}"),
     };
     let now = s.app.now().0;
+    let can_manage = v.can(Permission::ConversationsManage);
     let page = match f.query() {
         Ok(q) => s.app.list_conversations(&v.principal, q).await,
         Err(e) => Err(e),
@@ -292,11 +300,12 @@ async fn list_pane(s: &AppState, v: &Viewer, f: &Filters, open: Option<String>) 
             });
             let me = me(v);
             let rows = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
-            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh }))
+            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage }))
         }
-        Err(e) => {
-            Ok((status_of(&e), ListPane { rows: Vec::new(), next: None, notice: Some(inline(v.t, e)?), open, refresh }))
-        }
+        Err(e) => Ok((
+            status_of(&e),
+            ListPane { rows: Vec::new(), next: None, notice: Some(inline(v.t, e)?), open, refresh, can_manage },
+        )),
     }
 }
 
@@ -777,6 +786,39 @@ async fn act(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(
         Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
         Err(e) => refused(&s, &v, id, e, String::new()).await,
     }
+}
+
+#[derive(Deserialize, Default)]
+struct BulkForm {
+    /// The conversations ticked in the list.
+    #[serde(default)]
+    id: Vec<String>,
+    /// `assign_me`, `resolve` or `label` (adds `label` to each).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    label: String,
+}
+
+/// One action on every ticked conversation, each through `update_conversation` (its own
+/// permission check, tenancy, audit and activity line). Stops at the first refusal.
+async fn bulk(State(s): State<AppState>, v: Viewer, Form(f): Form<BulkForm>) -> PageResult {
+    for raw in &f.id {
+        let id = conversation_id(raw)?;
+        let patch = if f.action == "label" {
+            let label = filled(&f.label)
+                .ok_or_else(|| AppError::from(switchboard_core::Invalid::new("label", "required", "a label")))?;
+            let mut labels = s.app.get_conversation(&v.principal, id).await?.labels;
+            labels.push(label);
+            ConversationPatch { labels: Some(labels), ..ConversationPatch::default() }
+        } else if matches!(f.action.as_str(), "assign_me" | "resolve") {
+            ActionForm { action: f.action.clone(), ..ActionForm::default() }.patch(&v)?
+        } else {
+            return Err(AppError::Malformed("unknown action".into()).into());
+        };
+        s.app.update_conversation(&v.principal, id, patch).await?;
+    }
+    Ok(Redirect::to("/inbox").into_response())
 }
 
 // --- Live updates ------------------------------------------------------------------------
