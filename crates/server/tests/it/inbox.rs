@@ -65,6 +65,19 @@ async fn inbox_pages_act_through_the_application(t: &TestServer) {
     let fragment = res.text().await.unwrap();
     assert!(fragment.contains("msg-in") && !fragment.contains("<html"), "{fragment}");
 
+    // Figures (debug build, one conversation): page weight and time to answer.
+    for path in ["/inbox".to_owned(), format!("/inbox/{conv}")] {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..20 {
+            let started = std::time::Instant::now();
+            bytes = page(&owner, t, &path).await.1.len();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!("{path}: {bytes} bytes, median {:?}, max {:?}", times[10], times[19]);
+    }
+
     // An agent sees it masked.
     let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
     let (_, html) = page(&agent, t, &format!("/inbox/{conv}")).await;
