@@ -64,7 +64,7 @@ await scenario('two-factor', async ({ page, base, args, step, shot, login, logou
   step('the right code gets in');
   await page.fill('#code', next);
   await page.click('main form[action="/login/totp"] button');
-  await page.waitForURL('**/contacts');
+  await page.waitForURL('**/inbox');
   expect(await page.isVisible('nav.sidebar a[href="/contacts"]'), 'the app shell is shown');
 
   step('logout ends the session');

@@ -11,6 +11,7 @@ pub mod config;
 pub mod contacts;
 pub mod demo;
 pub mod error;
+pub mod inbox;
 pub mod keys;
 pub mod page;
 pub mod password;

@@ -70,10 +70,18 @@ pub async fn launch(cfg: LaunchConfig, listener: TcpListener) -> anyhow::Result<
     let blobs = switchboard_storage::blobs::BlobStore::new(cfg.blobs_dir);
     let app = App::new(cfg.db, Keyring::new(cfg.master), bus, cfg.clock, cfg.app, blobs)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let router = switchboard_web::router(AppState::new(app.clone(), cfg.web));
+    let state = AppState::new(app.clone(), cfg.web);
+    let streams = state.clone();
+    let router = switchboard_web::router(state);
     let stop_http = CancellationToken::new();
     let stop_background = CancellationToken::new();
-    let http = tokio::spawn(switchboard_web::serve(listener, router, stop_http.clone().cancelled_owned()));
+    let stopping = stop_http.clone();
+    let shutdown = async move {
+        stopping.cancelled().await;
+        // Open event streams would otherwise keep the graceful shutdown waiting forever.
+        streams.close_streams();
+    };
+    let http = tokio::spawn(switchboard_web::serve(listener, router, shutdown));
     let background = tokio::spawn(housekeeping::run(app.clone(), stop_background.clone()));
     Ok(Running { addr, app, stop_http, stop_background, http, background })
 }

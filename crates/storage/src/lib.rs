@@ -20,6 +20,7 @@ pub mod conversations;
 pub mod db;
 pub mod error;
 pub mod history;
+pub mod inbox;
 pub mod jobs;
 pub mod keys;
 pub mod media;

@@ -11,6 +11,9 @@ pub struct AppState {
     pub app: Arc<App>,
     pub metrics: Arc<Metrics>,
     pub web: Arc<WebConfig>,
+    /// Set when the server stops: live streams (`/inbox/events`) end, so the graceful
+    /// shutdown, which waits for open requests, is not held up by them.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +35,16 @@ impl Default for WebConfig {
 impl AppState {
     #[must_use]
     pub fn new(app: Arc<App>, web: WebConfig) -> Self {
-        Self { app, metrics: Arc::new(Metrics::default()), web: Arc::new(web) }
+        Self {
+            app,
+            metrics: Arc::new(Metrics::default()),
+            web: Arc::new(web),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
+
+    /// Ends every live stream (called when the server begins to shut down).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
     }
 }

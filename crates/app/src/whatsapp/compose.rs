@@ -152,7 +152,8 @@ fn media_kind(name: &str) -> AppResult<MediaKind> {
 }
 
 /// Placeholders of a template text: positional (`{{1}}` → count) or named (names).
-fn placeholders(text: &str) -> (usize, Vec<String>) {
+#[must_use]
+pub fn placeholders(text: &str) -> (usize, Vec<String>) {
     let mut positional = 0usize;
     let mut named = Vec::new();
     let mut rest = text;
@@ -174,7 +175,9 @@ fn placeholders(text: &str) -> (usize, Vec<String>) {
     (positional, named)
 }
 
-fn component_text<'a>(components: &'a Value, kind: &str) -> Option<&'a str> {
+/// The text of a template's component (`BODY`, `HEADER`, …).
+#[must_use]
+pub fn component_text<'a>(components: &'a Value, kind: &str) -> Option<&'a str> {
     components
         .as_array()?
         .iter()

@@ -17,6 +17,7 @@ use super::compose::WINDOW_MS;
 use super::content;
 use crate::audit::Audit;
 use crate::auth::Principal;
+use crate::inbox::record_activity;
 use crate::page::{self, Cursor, Page};
 use crate::{App, AppError, AppResult};
 
@@ -416,6 +417,7 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         let mut row = conversations::get(&mut s, id.as_uuid()).await?;
+        let (status_before, assignee_before) = (row.status.clone(), row.assignee_id);
         let mut changed = Vec::new();
         if let Some(status) = &patch.status {
             if !STATUSES.contains(&status.as_str()) {
@@ -462,6 +464,22 @@ impl App {
                 other => other,
             },
         )?;
+        // Activity lines for the changes an agent reads in the conversation.
+        if row.status != status_before || row.status == "snoozed" && patch.snoozed_until.is_some() {
+            let kind = match row.status.as_str() {
+                "open" if status_before == "resolved" || status_before == "snoozed" => Some("reopened"),
+                "resolved" => Some("resolved"),
+                "snoozed" => Some("snoozed"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                record_activity(&mut s, p, row.id, kind, None, now).await?;
+            }
+        }
+        if row.assignee_id != assignee_before {
+            let kind = if row.assignee_id.is_some() { "assigned" } else { "unassigned" };
+            record_activity(&mut s, p, row.id, kind, row.assignee_id, now).await?;
+        }
         Audit::of(p)
             .record(
                 self,

@@ -57,6 +57,10 @@ impl World<'_> {
         } else if path.starts_with("/api/v1/privacy/holds/") {
             let (_, h) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": "matrix"})).await;
             h["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/canned-responses/") {
+            let shortcut = format!("m{}", rand::random_range(0..1_000_000_000u32));
+            let (_, c) = api.post("/api/v1/canned-responses", json!({"shortcut": shortcut, "body": "matrix"})).await;
+            c["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/api/v1/media/") {
             // No media exists: permitted callers get 404, which the matrix accepts.
             uuid::Uuid::now_v7().to_string()
@@ -69,12 +73,16 @@ impl World<'_> {
 /// A body that passes validation, so that a request across tenants really reaches the tenant
 /// check instead of stopping at the body.
 fn valid_body(template: &str) -> Value {
-    if template == "/api/v1/conversations/{id}/messages" { json!({"type": "text", "text": "hello"}) } else { json!({}) }
+    match template {
+        "/api/v1/conversations/{id}/messages" => json!({"type": "text", "text": "hello"}),
+        "/api/v1/canned-responses/{id}" => json!({"shortcut": "elsewhere", "body": "hello"}),
+        _ => json!({}),
+    }
 }
 
 async fn call(t: &TestServer, client: &reqwest::Client, method: &Method, path: &str, body: Value) -> StatusCode {
     let mut req = client.request(method.clone(), t.url(path));
-    if *method == Method::POST || *method == Method::PATCH {
+    if *method == Method::POST || *method == Method::PATCH || *method == Method::PUT {
         req = req.json(&body);
     }
     req.send().await.unwrap().status()

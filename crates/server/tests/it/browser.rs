@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use switchboard_app::AppConfig;
 use switchboard_app::auth::Principal;
 use switchboard_app::contacts::ContactInput;
-use switchboard_core::{Role, TenantId};
+use switchboard_core::{Clock, Role, TenantId};
 use switchboard_storage::Backend;
 
 use crate::support::{PASSWORD, TestServer, User};
@@ -193,5 +193,51 @@ async fn consent_panel_and_a_request_going_through() {
         "contact_id": id,
     });
     run(&t, "privacy", &args).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_live_replies_templates_and_actions() {
+    if !browser_available("inbox") {
+        return;
+    }
+    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
+        jiff::Timestamp::now().as_millisecond(),
+    )));
+    let t = TestServer::start_full(Backend::Sqlite, AppConfig::for_tests(), Default::default(), clock.clone())
+        .await
+        .unwrap();
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    // Statuses slow enough for each tick to be seen on the page.
+    let slow = switchboard_simulator::SimConfig { status_delays_ms: (500, 1500, 2500), ..Default::default() };
+    let wa = t.whatsapp_with(&a.key, slow).await;
+    let (old, _) = t.customer_writes(a.id, &wa, "905551112233", "Dün yazmıştım").await;
+    let api = crate::support::Api::new(&t, &a.key);
+    t.eventually("templates synced", async || {
+        api.get("/api/v1/templates").await.1["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    // A day later: the first customer's window has closed; the one writing now opens a new one
+    // (the simulator's message carries the server's time).
+    let canned =
+        switchboard_app::inbox::CannedInput { shortcut: "greet".into(), body: "Merhaba <b>hoş geldiniz</b>".into() };
+    t.app.save_canned(&Principal::system(a.id, "test"), None, &canned).await.unwrap();
+    clock.advance(25 * switchboard_core::Millis::HOUR);
+    let phone = "+905321112233";
+    let args = json!({
+        "agent": login_args(&t.user(a.id, Role::Agent).await),
+        "outsider": login_args(&t.user(b.id, Role::Agent).await),
+        "sim": wa.sim.base_url,
+        "from": phone.trim_start_matches('+'),
+        "name": crate::inbox::HTML_NAME,
+        "text": crate::inbox::XSS_TEXT,
+        "timestamp": clock.now().0 / 1000,
+        "phone": phone,
+        "masked_phone": switchboard_core::phone::mask_digits(phone),
+        "old_conversation": old,
+        "canned_shortcut": canned.shortcut,
+        "canned_body": canned.body,
+    });
+    run(&t, "inbox", &args).await;
     t.stop().await;
 }

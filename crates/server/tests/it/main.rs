@@ -14,6 +14,7 @@ mod auth;
 mod browser;
 mod cli;
 mod contacts;
+mod inbox;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;

@@ -15,11 +15,11 @@ use switchboard_web::{AppState, WebConfig};
 use crate::support::{PASSWORD, TestServer, User};
 
 /// A browser-like client: keeps cookies, does not follow redirects (the tests look at them).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn logged_in(t: &TestServer, user: &User) -> reqwest::Client {
+pub(crate) async fn logged_in(t: &TestServer, user: &User) -> reqwest::Client {
     let c = browser();
     let res =
         c.post(t.url("/login")).form(&[("email", user.email.as_str()), ("password", PASSWORD)]).send().await.unwrap();
@@ -27,7 +27,7 @@ async fn logged_in(t: &TestServer, user: &User) -> reqwest::Client {
     c
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
@@ -74,13 +74,14 @@ async fn every_page_enforces_its_permission(t: &TestServer) {
         .post("/api/v1/privacy/requests", serde_json::json!({"contact_id": id, "type": "access"}))
         .await;
     let request_id = request["id"].as_str().unwrap().to_owned();
+    let wa = t.whatsapp(&a.key).await;
+    let conv = crate::inbox::customer_with_markup(t, a.id, &wa).await;
     let fill = |path: &str| {
-        let value = if path.starts_with("/settings/users") {
-            &user_id
-        } else if path.starts_with("/privacy/requests") {
-            &request_id
-        } else {
-            &id
+        let value = match path {
+            p if p.starts_with("/settings/users") => &user_id,
+            p if p.starts_with("/privacy/requests") => &request_id,
+            p if p.starts_with("/inbox/") => &conv,
+            _ => &id,
         };
         path.replace("{id}", value)
     };
@@ -195,7 +196,7 @@ async fn sessions_and_forms(t: &TestServer) {
         .await
         .unwrap();
     assert_eq!(location(&res), "/");
-    assert_eq!(location(&c.get(t.url("/")).send().await.unwrap()), "/contacts");
+    assert_eq!(location(&c.get(t.url("/")).send().await.unwrap()), "/inbox");
     assert_eq!(location(&c.get(t.url("/login")).send().await.unwrap()), "/");
 
     // The user's language follows them after login.

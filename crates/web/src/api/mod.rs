@@ -2,6 +2,7 @@
 //! permission.
 
 pub mod audit;
+pub mod canned;
 pub mod channels;
 pub mod contacts;
 pub mod health;
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = audit::routes(routes);
     let routes = channels::routes(routes);
     let routes = inbox::routes(routes);
+    let routes = canned::routes(routes);
     let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router

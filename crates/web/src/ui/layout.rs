@@ -14,6 +14,7 @@ use super::i18n::key;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
     None,
+    Inbox,
     Contacts,
     Privacy,
     Settings,
@@ -47,8 +48,9 @@ impl Layout {
         };
         let p = &v.principal;
         let role = v.role();
-        // The order of the sidebar. The inbox goes first when it arrives.
+        // The order of the sidebar.
         let entries = [
+            (Section::Inbox, key("nav.inbox"), "/inbox", "i-inbox", p.can(Permission::ConversationsRead)),
             (Section::Contacts, key("nav.contacts"), "/contacts", "i-contacts", p.can(Permission::ContactsRead)),
             (Section::Privacy, key("nav.privacy"), "/privacy", "i-shield", p.can(Permission::PrivacyManage)),
             (

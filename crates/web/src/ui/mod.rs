@@ -96,6 +96,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<PageSpec>) {
     let pages = Pages::new(state);
     let pages = pages::auth::routes(pages);
     let pages = pages::profile::routes(pages);
+    let pages = pages::inbox::routes(pages);
     let pages = pages::contacts::routes(pages);
     let pages = pages::privacy::routes(pages);
     let pages = pages::settings::routes(pages);

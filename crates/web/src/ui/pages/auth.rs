@@ -217,6 +217,12 @@ async fn logout(State(s): State<AppState>, jar: CookieJar, ClientIp(ip): ClientI
 }
 
 async fn home(v: Viewer) -> Response {
-    let to = if v.can(Permission::ContactsRead) { "/contacts" } else { "/profile" };
+    let to = if v.can(Permission::ConversationsRead) {
+        "/inbox"
+    } else if v.can(Permission::ContactsRead) {
+        "/contacts"
+    } else {
+        "/profile"
+    };
     Redirect::to(to).into_response()
 }

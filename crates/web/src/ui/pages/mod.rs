@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod contacts;
+pub mod inbox;
 pub mod privacy;
 pub mod profile;
 pub mod settings;

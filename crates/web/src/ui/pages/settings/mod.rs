@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod audit;
+mod canned;
 mod organisation;
 mod users;
 
@@ -21,6 +22,7 @@ pub fn routes(p: Pages) -> Pages {
     let p = users::routes(p);
     let p = api_keys::routes(p);
     let p = organisation::routes(p);
+    let p = canned::routes(p);
     audit::routes(p)
 }
 
@@ -29,17 +31,18 @@ pub enum Part {
     Users,
     ApiKeys,
     Organisation,
+    Canned,
     Audit,
 }
 
 impl Part {
-    const ALL: [Part; 4] = [Part::Users, Part::ApiKeys, Part::Organisation, Part::Audit];
+    const ALL: [Part; 5] = [Part::Users, Part::ApiKeys, Part::Organisation, Part::Canned, Part::Audit];
 
     fn permission(self) -> Permission {
         match self {
             Part::Users => Permission::UsersManage,
             Part::ApiKeys => Permission::ApiKeysManage,
-            Part::Organisation => Permission::SettingsManage,
+            Part::Organisation | Part::Canned => Permission::SettingsManage,
             Part::Audit => Permission::AuditRead,
         }
     }
@@ -49,6 +52,7 @@ impl Part {
             Part::Users => "/settings/users",
             Part::ApiKeys => "/settings/api-keys",
             Part::Organisation => "/settings/organisation",
+            Part::Canned => "/settings/canned-responses",
             Part::Audit => "/settings/audit",
         }
     }
@@ -58,6 +62,7 @@ impl Part {
             Part::Users => key("settings.users"),
             Part::ApiKeys => key("settings.api_keys"),
             Part::Organisation => key("settings.organisation"),
+            Part::Canned => key("settings.canned"),
             Part::Audit => key("settings.audit"),
         }
     }

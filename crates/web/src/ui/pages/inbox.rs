@@ -1,0 +1,920 @@
+//! The inbox: three panes — folders and filters, the conversation list, the open conversation
+//! with its composer and the contact beside it. Everything comes from the application's inbox
+//! functions, so masking (phones without `contacts:view_pii`), tenancy (another tenant's
+//! conversation is not found) and auditing (reading messages) are theirs. Live updates arrive
+//! over server-sent events (`/inbox/events`): the events name what changed, and the panes
+//! fetch their own fragments again through the same permission-checked pages.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect};
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_app::AppError;
+use switchboard_app::inbox::{ActivityView, CannedView};
+use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
+use switchboard_app::whatsapp::conversations::{
+    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView,
+};
+use switchboard_core::{ConversationId, Permission};
+use switchboard_storage::bus::Event;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::Access;
+use crate::state::AppState;
+use crate::ui::access::{PageResult, UiError, Viewer, percent_encode};
+use crate::ui::form::{Form, Query, filled};
+use crate::ui::htmx::{self, Hx};
+use crate::ui::i18n::{Tr, key};
+use crate::ui::layout::{Layout, Section, short_time};
+use crate::ui::notice::{Notice, inline, status_of};
+use crate::ui::{PageSpec, Pages};
+
+const LIST_SIZE: u32 = 50;
+const THREAD_SIZE: u32 = 100;
+/// A live stream ends after this long and the browser reconnects, so a session that ended or
+/// lost its permission stops receiving events soon after.
+const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+
+pub fn routes(p: Pages) -> Pages {
+    use Permission as P;
+    let read = Access::Perm(P::ConversationsRead);
+    let list_api = "/api/v1/conversations";
+    p.add(PageSpec::get("/inbox", read).mirrors(Method::GET, list_api), list)
+        .add(PageSpec::get("/inbox/events", read).mirrors(Method::GET, list_api), events)
+        .add(PageSpec::get("/inbox/{id}", read).mirrors(Method::GET, "/api/v1/conversations/{id}/messages"), show)
+        .add(
+            PageSpec::post("/inbox/{id}/messages", Access::Perm(P::MessagesSend))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
+            send,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}", Access::Perm(P::ConversationsManage))
+                .mirrors(Method::PATCH, "/api/v1/conversations/{id}"),
+            act,
+        )
+        .add(
+            PageSpec::post("/inbox/bulk", Access::Perm(P::ConversationsManage))
+                .mirrors(Method::PATCH, "/api/v1/conversations/{id}"),
+            bulk,
+        )
+}
+
+/// An id from the path; one that is not an id names no conversation.
+fn conversation_id(raw: &str) -> Result<ConversationId, UiError> {
+    raw.parse().map_err(|_| UiError(AppError::NotFound))
+}
+
+// --- Filters -----------------------------------------------------------------------------
+
+/// The left pane's choices, kept in the query string.
+#[derive(Deserialize, Default, Clone)]
+struct Filters {
+    /// `mine`, `unassigned` or empty (all).
+    #[serde(default)]
+    folder: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+impl Filters {
+    /// The query string of these filters with one of them changed (`None` keeps all).
+    fn with(&self, change: Option<(&str, &str)>) -> String {
+        let mut pairs = [
+            ("folder", self.folder.as_str()),
+            ("status", self.status.as_str()),
+            ("channel", self.channel.as_str()),
+            ("label", self.label.as_str()),
+            ("q", self.q.as_str()),
+        ];
+        if let Some((k, v)) = change
+            && let Some(p) = pairs.iter_mut().find(|p| p.0 == k)
+        {
+            p.1 = v;
+        }
+        let query: Vec<String> =
+            pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+        if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) }
+    }
+
+    fn query(&self) -> Result<ConversationQuery, AppError> {
+        let channel_id = match filled(&self.channel) {
+            Some(c) => Some(c.parse().map_err(|_| {
+                AppError::from(switchboard_core::Invalid::new("channel_id", "invalid_id", "not a channel id"))
+            })?),
+            None => None,
+        };
+        Ok(ConversationQuery {
+            status: filled(&self.status),
+            channel_id,
+            assignee: match self.folder.as_str() {
+                "mine" => Some("me".into()),
+                "unassigned" => Some("none".into()),
+                _ => None,
+            },
+            label: filled(&self.label),
+            q: filled(&self.q),
+            cursor: self.cursor.clone().filter(|c| !c.is_empty()),
+            limit: Some(LIST_SIZE),
+            ..ConversationQuery::default()
+        })
+    }
+}
+
+/// A link of the left pane.
+pub struct FilterLink {
+    pub label: String,
+    pub href: String,
+    pub active: bool,
+}
+
+struct FilterPane {
+    folders: Vec<FilterLink>,
+    statuses: Vec<FilterLink>,
+    channels: Vec<FilterLink>,
+}
+
+async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<FilterPane> {
+    let link = |label: String, field: &str, value: &str, current: &str| FilterLink {
+        label,
+        href: format!("/inbox{}", f.with(Some((field, value)))),
+        active: current == value,
+    };
+    let folders = [
+        ("", key("inbox.folder_all")),
+        ("mine", key("inbox.folder_mine")),
+        ("unassigned", key("inbox.folder_unassigned")),
+    ]
+    .into_iter()
+    .map(|(value, k)| link(v.t.get(k).to_owned(), "folder", value, &f.folder))
+    .collect();
+    let statuses = [
+        ("", key("inbox.status_any")),
+        ("open", key("inbox.status.open")),
+        ("pending", key("inbox.status.pending")),
+        ("snoozed", key("inbox.status.snoozed")),
+        ("resolved", key("inbox.status.resolved")),
+    ]
+    .into_iter()
+    .map(|(value, k)| link(v.t.get(k).to_owned(), "status", value, &f.status))
+    .collect();
+    let mut channels = Vec::new();
+    if v.can(Permission::ChannelsRead) {
+        let all = s.app.list_channels(&v.principal).await?;
+        if all.len() > 1 || !f.channel.is_empty() {
+            channels.push(link(v.t.get("inbox.channel_any").to_owned(), "channel", "", &f.channel));
+            for c in all {
+                let label = if c.name.is_empty() { c.display_phone_number.clone() } else { c.name.clone() };
+                channels.push(link(label, "channel", &c.id.to_string(), &f.channel));
+            }
+        }
+    }
+    Ok(FilterPane { folders, statuses, channels })
+}
+
+// --- The conversation list ---------------------------------------------------------------
+
+pub struct ConvItem {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub preview: String,
+    pub unread: i32,
+    pub time: String,
+    /// How long the customer-service window stays open, when it is.
+    pub window_left: Option<String>,
+    pub labels: Vec<String>,
+    pub mine: bool,
+    pub assigned: bool,
+}
+
+/// The translation key of a conversation status.
+#[must_use]
+pub fn status_key(status: &str) -> &'static str {
+    match status {
+        "open" => key("inbox.status.open"),
+        "pending" => key("inbox.status.pending"),
+        "snoozed" => key("inbox.status.snoozed"),
+        _ => key("inbox.status.resolved"),
+    }
+}
+
+/// `3h 12m`, `12m`, `< 1m`.
+fn duration_text(t: Tr, ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    let (h, m) = ((minutes / 60).to_string(), (minutes % 60).to_string());
+    match (minutes / 60, minutes % 60) {
+        (0, 0) => t.get("inbox.less_than_a_minute").to_owned(),
+        (0, _) => t.fmt("inbox.minutes", &[("m", &m)]),
+        _ => t.fmt("inbox.hours_minutes", &[("h", &h), ("m", &m)]),
+    }
+}
+
+fn millis(rfc3339: &str) -> Option<i64> {
+    rfc3339.parse::<jiff::Timestamp>().ok().map(jiff::Timestamp::as_millisecond)
+}
+
+fn preview_text(t: Tr, preview: Option<&Value>) -> String {
+    let Some(p) = preview else { return String::new() };
+    match p.get("text").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        Some(text) => text.to_owned(),
+        None => kind_label(t, p.get("kind").and_then(Value::as_str).unwrap_or_default()),
+    }
+}
+
+/// The name of a message kind (`[image]` and the like), for previews of messages without text.
+fn kind_label(t: Tr, kind: &str) -> String {
+    let k = format!("inbox.kind.{kind}");
+    t.lookup(&k).map_or_else(|| t.get("inbox.kind.other").to_owned(), str::to_owned)
+}
+
+impl ConvItem {
+    fn new(t: Tr, c: &ConversationView, me: Option<String>, now: i64) -> Self {
+        let window_left = c
+            .window_open
+            .then(|| c.window_expires_at.as_deref().and_then(millis))
+            .flatten()
+            .map(|e| duration_text(t, e - now));
+        Self {
+            id: c.id.to_string(),
+            name: c.contact.name.clone(),
+            status: c.status.clone(),
+            preview: preview_text(t, c.preview.as_ref()),
+            unread: c.unread_count,
+            time: short_time(&c.last_message_at),
+            window_left,
+            labels: c.labels.clone(),
+            mine: me.is_some() && c.assignee_id == me,
+            assigned: c.assignee_id.is_some(),
+        }
+    }
+}
+
+pub struct ListPane {
+    pub rows: Vec<ConvItem>,
+    pub next: Option<String>,
+    pub notice: Option<Notice>,
+    /// The conversation shown beside the list.
+    pub open: Option<String>,
+    /// The list's own address (live updates fetch it again).
+    pub refresh: String,
+    /// Rows can be ticked for a bulk action.
+    pub can_manage: bool,
+}
+
+fn me(v: &Viewer) -> Option<String> {
+    v.principal.user_id().map(|u| u.to_string())
+}
+
+async fn list_pane(s: &AppState, v: &Viewer, f: &Filters, open: Option<String>) -> PageResult<(StatusCode, ListPane)> {
+    let base = f.with(None);
+    let refresh = match &open {
+        Some(id) => format!("/inbox{}{}open={id}", base, if base.is_empty() { "?" } else { "&" }),
+        None => format!("/inbox{base}"),
+    };
+    let now = s.app.now().0;
+    let can_manage = v.can(Permission::ConversationsManage);
+    let page = match f.query() {
+        Ok(q) => s.app.list_conversations(&v.principal, q).await,
+        Err(e) => Err(e),
+    };
+    match page {
+        Ok(page) => {
+            let next = page.next_cursor.map(|c| {
+                format!("/inbox{}{}cursor={}", base, if base.is_empty() { "?" } else { "&" }, percent_encode(&c))
+            });
+            let me = me(v);
+            let rows = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
+            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage }))
+        }
+        Err(e) => Ok((
+            status_of(&e),
+            ListPane { rows: Vec::new(), next: None, notice: Some(inline(v.t, e)?), open, refresh, can_manage },
+        )),
+    }
+}
+
+// --- The open conversation ---------------------------------------------------------------
+
+pub struct MediaItem {
+    pub url: String,
+    pub kind: String,
+    pub mime: String,
+    pub available: bool,
+}
+
+pub struct MsgItem {
+    pub id: String,
+    pub outbound: bool,
+    pub text: Option<String>,
+    /// The delivery state (`sent`, `delivered`, `read`, `failed`, …; `received` inbound).
+    pub status: String,
+    pub status_label: String,
+    /// Meta's reason of a failed send.
+    pub error: Option<String>,
+    pub time: String,
+    pub media: Vec<MediaItem>,
+    pub reactions: Vec<String>,
+    /// The text of the quoted message (or a placeholder when it is not on this page).
+    pub quote: Option<String>,
+    /// Name, address and a map link of a location.
+    pub location: Option<(String, String)>,
+    /// Names of shared contact cards.
+    pub cards: Vec<String>,
+    pub kind_label: String,
+    pub forwarded: bool,
+    pub edited: bool,
+    pub deleted: bool,
+}
+
+fn status_label(t: Tr, status: &str) -> String {
+    t.lookup(&format!("inbox.tick.{status}")).map_or_else(|| status.to_owned(), str::to_owned)
+}
+
+fn location(details: &Value) -> Option<(String, String)> {
+    let lat = details.get("latitude")?.as_f64()?;
+    let lon = details.get("longitude")?.as_f64()?;
+    let name = [details.get("name"), details.get("address")]
+        .iter()
+        .filter_map(|v| v.and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let name = if name.is_empty() { format!("{lat:.5}, {lon:.5}") } else { name };
+    Some((name, format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}")))
+}
+
+fn cards(details: &Value) -> Vec<String> {
+    details
+        .get("contacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(|n| n.get("formatted_name")).and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+impl MsgItem {
+    fn new(t: Tr, m: &MessageView, all: &[MessageView]) -> Self {
+        let quote = m.reply_to.as_ref().map(|wamid| {
+            all.iter()
+                .find(|x| x.provider_message_id.as_deref() == Some(wamid))
+                .and_then(|x| x.text.clone())
+                .unwrap_or_else(|| t.get("inbox.quoted_earlier").to_owned())
+        });
+        let error = m.error.as_ref().map(|e| {
+            let parts: Vec<String> =
+                [e.code.map(|c| c.to_string()), e.title.clone(), e.details.clone()].into_iter().flatten().collect();
+            parts.join(" · ")
+        });
+        Self {
+            id: m.id.clone(),
+            outbound: m.direction == "outbound",
+            text: m.text.clone(),
+            status_label: status_label(t, &m.status),
+            status: m.status.clone(),
+            error,
+            time: short_time(&m.created_at),
+            media: m
+                .media
+                .iter()
+                .map(|x| MediaItem {
+                    url: x.url.clone(),
+                    kind: x.kind.clone(),
+                    mime: x.mime_type.clone().unwrap_or_default(),
+                    available: x.state == "stored",
+                })
+                .collect(),
+            reactions: m.reactions.iter().map(|r| r.emoji.clone()).filter(|e| !e.is_empty()).collect(),
+            quote,
+            location: location(&m.details),
+            cards: cards(&m.details),
+            kind_label: kind_label(t, &m.kind),
+            forwarded: m.forwarded,
+            edited: m.edited,
+            deleted: m.deleted,
+        }
+    }
+}
+
+/// An approved template offered when the window is closed: its body, and one input per
+/// placeholder (positional `{{1}}` or named).
+pub struct TemplateChoice {
+    pub name: String,
+    pub language: String,
+    pub body: String,
+    /// Placeholder names (`1`, `2`, … for positional templates).
+    pub params: Vec<String>,
+    pub named: bool,
+}
+
+fn template_choice(t: &switchboard_app::whatsapp::templates::TemplateView) -> TemplateChoice {
+    let body = component_text(&t.components, "BODY").unwrap_or_default().to_owned();
+    let (count, names) = placeholders(&body);
+    let named = t.parameter_format.eq_ignore_ascii_case("named") || !names.is_empty();
+    let params = if named { names } else { (1..=count).map(|n| n.to_string()).collect() };
+    TemplateChoice { name: t.name.clone(), language: t.language.clone(), body, params, named }
+}
+
+/// A line of the conversation: a message, or an activity line (assigned, resolved, …).
+pub enum Line {
+    Msg(Box<MsgItem>),
+    Activity { text: String, time: String },
+}
+
+pub struct Thread {
+    pub lines: Vec<Line>,
+    pub older: Option<String>,
+}
+
+pub struct Composer {
+    pub window_open: bool,
+    pub window_left: Option<String>,
+    /// Milliseconds the window stays open by the server's clock, for the countdown script.
+    pub window_left_ms: i64,
+    pub templates: Vec<TemplateChoice>,
+    /// Offered with "/" at the start of a reply.
+    pub canned: Vec<CannedView>,
+    pub can_send: bool,
+}
+
+pub struct ContactPanel {
+    pub id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub pii: bool,
+    pub labels: Vec<String>,
+    pub past: Vec<ConvItem>,
+}
+
+pub struct Open {
+    pub c: ConvItem,
+    pub snoozed_until: Option<String>,
+    pub thread: Thread,
+    pub composer: Composer,
+    pub contact: ContactPanel,
+    pub can_manage: bool,
+    pub notice: Option<Notice>,
+    /// What the composer had when a send was refused.
+    pub draft: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ThreadQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// Who did something, as the viewer reads it.
+fn who(t: Tr, v: &Viewer, user: Option<&str>) -> String {
+    match user {
+        Some(u) if me(v).as_deref() == Some(u) => t.get("inbox.activity.you").to_owned(),
+        Some(_) => t.get("inbox.activity.colleague").to_owned(),
+        None => t.get("inbox.activity.integration").to_owned(),
+    }
+}
+
+fn activity_text(t: Tr, v: &Viewer, a: &ActivityView) -> String {
+    let by = who(t, v, a.actor_user_id.as_deref());
+    match a.kind.as_str() {
+        "assigned" => {
+            t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
+        }
+        "unassigned" => t.fmt("inbox.activity.unassigned", &[("by", &by)]),
+        "resolved" => t.fmt("inbox.activity.resolved", &[("by", &by)]),
+        "reopened" => t.fmt("inbox.activity.reopened", &[("by", &by)]),
+        _ => t.fmt("inbox.activity.snoozed", &[("by", &by)]),
+    }
+}
+
+async fn thread(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<String>) -> PageResult<Thread> {
+    let latest_page = cursor.as_deref().is_none_or(str::is_empty);
+    let q = MessageQuery { cursor: cursor.filter(|c| !c.is_empty()), limit: Some(THREAD_SIZE) };
+    let page = s.app.list_messages(&v.principal, id, q).await?;
+    let time = |m: &MessageView| millis(&m.created_at).unwrap_or_default();
+    // Activity between the oldest message shown (or the start, on the last page) and the
+    // newest (or now, on the first page).
+    let from = if page.next_cursor.is_some() { page.items.last().map_or(0, time) } else { 0 };
+    let to = if latest_page { i64::MAX } else { page.items.first().map_or(i64::MAX, time) };
+    let activity = s.app.conversation_activity(&v.principal, id, from, to).await?;
+    let mut lines: Vec<(i64, Line)> = page
+        .items
+        .iter()
+        .map(|m| (time(m), Line::Msg(Box::new(MsgItem::new(v.t, m, &page.items)))))
+        .chain(activity.iter().map(|a| {
+            let line = Line::Activity { text: activity_text(v.t, v, a), time: short_time(&a.created_at) };
+            (millis(&a.created_at).unwrap_or_default(), line)
+        }))
+        .collect();
+    // Messages arrive newest first; a stable sort keeps equal times in reading order.
+    lines.reverse();
+    lines.sort_by_key(|(at, _)| *at);
+    Ok(Thread {
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
+        older: page.next_cursor.map(|c| format!("/inbox/{id}?cursor={}", percent_encode(&c))),
+    })
+}
+
+async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<String>) -> PageResult<Open> {
+    let conv = s.app.get_conversation(&v.principal, id).await?;
+    let thread = thread(s, v, id, cursor).await?;
+    let now = s.app.now().0;
+    let c = ConvItem::new(v.t, &conv, me(v), now);
+    let templates = if !conv.window_open && v.can(Permission::TemplatesRead) {
+        let channel = conv.channel_id.parse().map_err(|_| UiError(AppError::NotFound))?;
+        s.app
+            .list_templates(&v.principal, Some(channel))
+            .await?
+            .iter()
+            .filter(|t| t.status == "APPROVED")
+            .map(template_choice)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let canned = if conv.window_open && v.can(Permission::MessagesSend) {
+        s.app.list_canned(&v.principal).await?
+    } else {
+        Vec::new()
+    };
+    let labels = if v.can(Permission::ContactsRead) {
+        s.app.get_contact(&v.principal, conv.contact.id).await?.labels
+    } else {
+        Vec::new()
+    };
+    let past = s
+        .app
+        .list_conversations(
+            &v.principal,
+            ConversationQuery {
+                contact_id: Some(conv.contact.id.as_uuid()),
+                limit: Some(10),
+                ..ConversationQuery::default()
+            },
+        )
+        .await?
+        .items
+        .iter()
+        .filter(|x| x.id != conv.id)
+        .map(|x| ConvItem::new(v.t, x, me(v), now))
+        .collect();
+    Ok(Open {
+        composer: Composer {
+            window_open: conv.window_open,
+            window_left: c.window_left.clone(),
+            window_left_ms: conv.window_expires_at.as_deref().and_then(millis).map_or(0, |e| (e - now).max(0)),
+            templates,
+            canned,
+            can_send: v.can(Permission::MessagesSend),
+        },
+        contact: ContactPanel {
+            id: conv.contact.id.to_string(),
+            name: conv.contact.name.clone(),
+            phone: conv.contact.phone.clone(),
+            pii: v.can(Permission::ContactsViewPii),
+            labels,
+            past,
+        },
+        snoozed_until: conv.snoozed_until.as_deref().map(short_time),
+        c,
+        thread,
+        can_manage: v.can(Permission::ConversationsManage),
+        notice: None,
+        draft: String::new(),
+    })
+}
+
+// --- Pages -------------------------------------------------------------------------------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/index.html")]
+struct InboxPage {
+    t: Tr,
+    layout: Layout,
+    f: Filters,
+    pane: FilterPane,
+    list: ListPane,
+    open: Option<Open>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/index.html", block = "list")]
+struct ListFragment {
+    t: Tr,
+    list: ListPane,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/_thread.html")]
+struct ThreadFragment {
+    t: Tr,
+    thread: Thread,
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(flatten)]
+    f: Filters,
+    /// The conversation open beside the list (live refreshes keep it marked).
+    #[serde(default)]
+    open: Option<String>,
+}
+
+async fn page(s: &AppState, v: &Viewer, f: Filters, open: Option<Open>, status: StatusCode) -> PageResult {
+    let (list_status, list) = list_pane(s, v, &f, open.as_ref().map(|o| o.c.id.clone())).await?;
+    let page = InboxPage {
+        t: v.t,
+        layout: Layout::new(Some(v), Section::Inbox),
+        pane: filter_pane(s, v, &f).await?,
+        f,
+        list,
+        open,
+    };
+    Ok((if status == StatusCode::OK { list_status } else { status }, page).into_response())
+}
+
+async fn list(State(s): State<AppState>, v: Viewer, hx: Hx, Query(q): Query<ListQuery>) -> PageResult {
+    if hx.fragment() {
+        let open = q.open.filter(|o| !o.is_empty());
+        let (status, list) = list_pane(&s, &v, &q.f, open).await?;
+        return Ok((status, ListFragment { t: v.t, list }).into_response());
+    }
+    page(&s, &v, q.f, None, StatusCode::OK).await
+}
+
+async fn show(
+    State(s): State<AppState>,
+    v: Viewer,
+    hx: Hx,
+    Path(id): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    if hx.fragment() {
+        let thread = thread(&s, &v, id, q.cursor).await?;
+        return Ok(ThreadFragment { t: v.t, thread }.into_response());
+    }
+    let mut o = open(&s, &v, id, q.cursor).await?;
+    o.notice = match q.done.as_deref() {
+        Some("sent") => Some(key("inbox.done_sent")),
+        Some("saved") => Some(key("inbox.done_saved")),
+        _ => None,
+    }
+    .map(|k| Notice::success(v.t.get(k)));
+    page(&s, &v, Filters::default(), Some(o), StatusCode::OK).await
+}
+
+/// The conversation again with a problem beside the composer or the actions.
+async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draft: String) -> PageResult {
+    let status = status_of(&e);
+    let notice = inline(v.t, e)?;
+    let mut o = open(s, v, id, None).await?;
+    o.notice = Some(notice);
+    o.draft = draft;
+    Ok(htmx::at(&format!("/inbox/{id}"), page(s, v, Filters::default(), Some(o), status).await?))
+}
+
+// --- Sending -----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct SendForm {
+    #[serde(default)]
+    text: String,
+    /// A template's name and language: the window is closed.
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    param: Vec<String>,
+    /// The placeholder names of a named template, one per `param`.
+    #[serde(default)]
+    param_name: Vec<String>,
+}
+
+impl SendForm {
+    fn compose(&self) -> Compose {
+        if self.template.is_empty() {
+            return Compose::Text { text: self.text.trim().to_owned(), preview_url: false, reply_to: None };
+        }
+        let values = self.param.iter().map(|p| p.trim().to_owned());
+        let (parameters, named_parameters) = if self.param_name.is_empty() {
+            (values.collect(), Default::default())
+        } else {
+            (Vec::new(), self.param_name.iter().cloned().zip(values).collect())
+        };
+        Compose::Template {
+            name: self.template.clone(),
+            language: self.language.clone(),
+            parameters,
+            named_parameters,
+            header_parameters: Vec::new(),
+        }
+    }
+}
+
+async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<SendForm>) -> PageResult {
+    let id = conversation_id(&id)?;
+    match s.app.send_message(&v.principal, id, f.compose()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
+        Err(e) => refused(&s, &v, id, e, f.text).await,
+    }
+}
+
+// --- Actions -----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct ActionForm {
+    /// `assign_me`, `unassign`, `resolve`, `reopen`, `snooze`, `labels`.
+    #[serde(default)]
+    action: String,
+    /// `YYYY-MM-DDTHH:MM` (UTC) for `snooze`.
+    #[serde(default)]
+    until: String,
+    /// Comma-separated, for `labels`.
+    #[serde(default)]
+    labels: String,
+}
+
+impl ActionForm {
+    fn patch(&self, v: &Viewer) -> Result<ConversationPatch, AppError> {
+        let mut p = ConversationPatch::default();
+        match self.action.as_str() {
+            "assign_me" => p.assignee_id = Some(Some(v.principal.require_user()?.as_uuid())),
+            "unassign" => p.assignee_id = Some(None),
+            "resolve" => p.status = Some("resolved".into()),
+            "reopen" => p.status = Some("open".into()),
+            "snooze" => {
+                p.status = Some("snoozed".into());
+                // A datetime-local value has no zone: the form says it is UTC.
+                let until = self.until.trim();
+                let until = if until.len() == 16 { format!("{until}:00Z") } else { until.to_owned() };
+                p.snoozed_until = Some(until);
+            }
+            "labels" => p.labels = Some(self.labels.split(',').filter_map(filled).collect()),
+            _ => return Err(AppError::Malformed("unknown action".into())),
+        }
+        Ok(p)
+    }
+}
+
+async fn act(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<ActionForm>) -> PageResult {
+    let id = conversation_id(&id)?;
+    let result = match f.patch(&v) {
+        Ok(patch) => s.app.update_conversation(&v.principal, id, patch).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=saved")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, String::new()).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct BulkForm {
+    /// The conversations ticked in the list.
+    #[serde(default)]
+    id: Vec<String>,
+    /// `assign_me`, `resolve` or `label` (adds `label` to each).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    label: String,
+}
+
+/// One action on every ticked conversation, each through `update_conversation` (its own
+/// permission check, tenancy, audit and activity line). Stops at the first refusal.
+async fn bulk(State(s): State<AppState>, v: Viewer, Form(f): Form<BulkForm>) -> PageResult {
+    for raw in &f.id {
+        let id = conversation_id(raw)?;
+        let patch = if f.action == "label" {
+            let label = filled(&f.label)
+                .ok_or_else(|| AppError::from(switchboard_core::Invalid::new("label", "required", "a label")))?;
+            let mut labels = s.app.get_conversation(&v.principal, id).await?.labels;
+            labels.push(label);
+            ConversationPatch { labels: Some(labels), ..ConversationPatch::default() }
+        } else if matches!(f.action.as_str(), "assign_me" | "resolve") {
+            ActionForm { action: f.action.clone(), ..ActionForm::default() }.patch(&v)?
+        } else {
+            return Err(AppError::Malformed("unknown action".into()).into());
+        };
+        s.app.update_conversation(&v.principal, id, patch).await?;
+    }
+    Ok(Redirect::to("/inbox").into_response())
+}
+
+// --- Live updates ------------------------------------------------------------------------
+
+/// The SSE events a bus event becomes: `list` when the conversation list may have changed,
+/// `c-<conversation id>` when a conversation's messages or state did.
+fn sse_names(e: &Event) -> Vec<String> {
+    let conversation = match e.topic.as_str() {
+        "conversation.updated" => e.subject,
+        t if t.starts_with("message.") => e.related,
+        _ => None,
+    };
+    let mut names = Vec::new();
+    if matches!(e.topic.as_str(), "conversation.updated" | "message.created") {
+        names.push("list".to_owned());
+    }
+    if let Some(c) = conversation {
+        names.push(format!("c-{c}"));
+    }
+    names
+}
+
+async fn events(State(s): State<AppState>, v: Viewer) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let tenant = v.principal.tenant.as_uuid();
+    let rx = s.app.bus.subscribe();
+    let mut closing = s.closing.subscribe();
+    let deadline = tokio::time::Instant::now() + STREAM_LIFETIME;
+    let stream = async_stream(rx, move |e| (e.tenant_id == tenant).then(|| sse_names(e)), async move {
+        tokio::select! {
+            _ = closing.wait_for(|c| *c) => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+}
+
+/// Bus events as SSE events until `end` completes or the bus closes. A subscriber that fell
+/// behind gets a `list` event (refresh everything shown) instead of the ones it missed.
+fn async_stream(
+    rx: tokio::sync::broadcast::Receiver<Event>,
+    names: impl Fn(&Event) -> Option<Vec<String>> + Send + 'static,
+    end: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    use futures::StreamExt;
+    let end = Box::pin(end);
+    futures::stream::unfold((rx, end, names), |(mut rx, mut end, names)| async move {
+        loop {
+            let got = tokio::select! {
+                () = &mut end => return None,
+                got = rx.recv() => got,
+            };
+            let batch = match got {
+                Ok(e) => match names(&e) {
+                    Some(n) if !n.is_empty() => n,
+                    _ => continue,
+                },
+                Err(RecvError::Lagged(_)) => vec!["list".to_owned()],
+                Err(RecvError::Closed) => return None,
+            };
+            return Some((batch, (rx, end, names)));
+        }
+    })
+    .flat_map(|batch| futures::stream::iter(batch.into_iter().map(|n| Ok(SseEvent::default().event(n).data("1")))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_links_keep_the_other_filters() {
+        let f = Filters { folder: "mine".into(), label: "vip list".into(), ..Filters::default() };
+        assert_eq!(f.with(Some(("status", "open"))), "?folder=mine&status=open&label=vip%20list");
+        assert_eq!(f.with(Some(("folder", ""))), "?label=vip%20list");
+        assert_eq!(Filters::default().with(None), "");
+    }
+
+    #[test]
+    fn bus_events_name_what_to_refresh() {
+        let c = uuid::Uuid::new_v4();
+        let e = |topic: &str, subject, related| Event {
+            tenant_id: uuid::Uuid::nil(),
+            topic: topic.into(),
+            subject,
+            related,
+            at: 0,
+        };
+        assert_eq!(sse_names(&e("message.created", None, Some(c))), vec!["list".to_owned(), format!("c-{c}")]);
+        assert_eq!(sse_names(&e("message.status", None, Some(c))), vec![format!("c-{c}")]);
+        assert_eq!(sse_names(&e("conversation.updated", Some(c), None)), vec!["list".to_owned(), format!("c-{c}")]);
+        assert!(sse_names(&e("contact.updated", Some(c), None)).is_empty());
+    }
+
+    #[test]
+    fn times_are_read_from_rfc3339() {
+        assert_eq!(millis("2026-12-05T10:00:00Z"), Some(1_796_464_800_000));
+        assert_eq!(millis("soon"), None);
+    }
+}

@@ -1,0 +1,119 @@
+// The inbox, live: a simulator customer writes and the conversation appears without a reload;
+// "/" inserts a canned response; a reply's ticks go sent → delivered → read; assign, label, resolve (the `e` key), reopen; a
+// conversation whose window closed offers the template picker with a live preview, and a
+// template sends; HTML in a message and a contact name renders as text; an agent sees the
+// phone masked; another tenant's agent gets 404.
+// Args: {agent, outsider: {email, password}, sim, from, name, text, timestamp, masked_phone,
+//        phone, old_conversation, canned_shortcut, canned_body}.
+
+import { expect, scenario } from './lib.mjs';
+
+await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) => {
+  const noInjectedMarkup = async () => {
+    const injected = await page.$$eval('main img[src="x"], main b, main script:not([src])', (els) => els.length);
+    expect(injected === 0, `markup from data was rendered as HTML (${injected} elements)`);
+  };
+
+  step('an agent opens the inbox');
+  await login(args.agent.email, args.agent.password);
+  expect(new URL(page.url()).pathname === '/inbox', `at ${page.url()}`);
+  await page.waitForSelector('.inbox[sse-connect]');
+  // The event stream is open before the customer writes.
+  await page.waitForTimeout(300);
+
+  step('a customer writes: the conversation appears without a reload');
+  const marker = await page.evaluate(() => (window.__notReloaded = true));
+  const started = Date.now();
+  const res = await fetch(`${args.sim}/_sim/inbound`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ from: args.from, name: args.name, type: 'text', text: args.text, timestamp: args.timestamp }),
+  });
+  expect(res.ok, `simulator refused the inbound message: ${res.status}`);
+  const row = page.locator('.conv-row', { hasText: args.name });
+  await row.waitFor({ timeout: 5000 });
+  const elapsed = Date.now() - started;
+  console.log(`new conversation shown after ${elapsed} ms`);
+  expect(elapsed <= 1000, `the conversation took ${elapsed} ms to appear`);
+  expect(await page.evaluate(() => window.__notReloaded === true) && marker, 'the page was not reloaded');
+  await noInjectedMarkup();
+  await shot('list');
+
+  step('open it: name and message as text, phone masked');
+  await row.locator('a').click();
+  await page.waitForSelector('#thread .msg-in');
+  expect((await page.textContent('#conv-title')).trim() === args.name, 'literal name');
+  expect((await page.textContent('#thread .msg-in .msg-text')).trim() === args.text, 'literal message');
+  expect((await page.textContent('#contact-phone')).trim() === args.masked_phone, 'masked phone');
+  expect(!(await page.content()).includes(args.phone), 'the whole phone is nowhere in the page');
+  const countdown = (await page.textContent('#window-countdown')).trim();
+  expect(/ 23h 5\dm$/.test(countdown), `the window countdown follows the server's clock: ${countdown}`);
+  await noInjectedMarkup();
+
+  step('a canned response with "/", then a reply: the ticks go sent → delivered → read');
+  await page.evaluate(() => {
+    window.__ticks = [];
+    const note = () => {
+      const last = document.querySelector('#thread .msg-out:last-of-type');
+      const s = last && last.dataset.status;
+      if (s && window.__ticks[window.__ticks.length - 1] !== s) window.__ticks.push(s);
+    };
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  await page.locator('#conv-title').click();
+  await page.keyboard.press('/');
+  expect(await page.evaluate(() => document.activeElement && document.activeElement.id === 'composer-text'), '/ focuses the composer');
+  await page.keyboard.type(args.canned_shortcut.slice(0, 2));
+  await page.waitForSelector('#canned-list:not([hidden])');
+  await page.keyboard.press('Enter');
+  expect((await page.inputValue('#composer-text')) === args.canned_body, 'the canned response is inserted as text');
+  await page.fill('#composer-text', '');
+  await page.locator('#conv-title').click();
+  await page.keyboard.press('r');
+  expect(await page.evaluate(() => document.activeElement && document.activeElement.id === 'composer-text'), 'r focuses the composer');
+  await page.keyboard.type('Merhaba, nasıl yardımcı olabilirim?');
+  await page.click('#composer-send');
+  await page.waitForSelector('#thread .msg-out[data-status="read"]', { timeout: 15000 });
+  const ticks = await page.evaluate(() => window.__ticks);
+  console.log(`ticks seen: ${ticks.join(' → ')}`);
+  const order = ['sent', 'delivered', 'read'].map((s) => ticks.indexOf(s));
+  expect(order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2], `ticks ${ticks.join(', ')}`);
+  await shot('conversation');
+
+  step('assign to me, label, resolve with "e", reopen');
+  await page.click('#act-assign');
+  await page.waitForSelector('#act-unassign');
+  await page.fill('#conv-labels', 'vip, <i>x</i>');
+  await page.click('#labels-form button');
+  await page.locator('.conv-label', { hasText: 'vip' }).waitFor();
+  await page.locator('.conv-label', { hasText: '<i>x</i>' }).waitFor();
+  await page.locator('#conv-title').click();
+  await page.keyboard.press('e');
+  await page.waitForSelector('#act-reopen');
+  expect((await page.textContent('#conv-status')).trim() === 'Resolved', 'resolved');
+  await page.click('#act-reopen');
+  await page.waitForSelector('#act-resolve');
+  expect((await page.textContent('#conv-status')).trim() === 'Open', 'reopened');
+
+  step('a closed window offers the template picker; a template sends');
+  await page.goto(`${base}/inbox/${args.old_conversation}`);
+  await page.waitForSelector('#template-picker');
+  expect(!(await page.isVisible('#composer')), 'no free-text composer');
+  const tpl = page.locator('details.template', { hasText: 'appointment_reminder' });
+  await tpl.locator('summary').click();
+  const inputs = tpl.locator('input[name=param]');
+  await inputs.nth(0).fill('Ayşe');
+  await inputs.nth(1).fill('yarın 10:00');
+  const preview = await tpl.locator('.template-preview').textContent();
+  expect(preview.includes('Ayşe') && preview.includes('yarın 10:00'), `live preview: ${preview}`);
+  await tpl.locator('button[type=submit]').click();
+  await page.locator('#thread .msg-out', { hasText: 'yarın 10:00' }).waitFor();
+
+  step('another tenant\'s agent gets 404');
+  const conversation = new URL(page.url()).pathname;
+  await logout();
+  await login(args.outsider.email, args.outsider.password);
+  const other = await page.goto(`${base}${conversation}`);
+  expect(other.status() === 404, `status ${other.status()}`);
+  expect(!(await page.content()).includes('appointment_reminder'), 'nothing of it shows');
+});
