@@ -10,7 +10,7 @@ mod worker;
 
 pub use backoff::backoff_ms;
 pub use schedule::{Periodic, Scheduler};
-pub use worker::{Handler, JobError, QueueSpec, Worker};
+pub use worker::{Handler, JobError, QueueSpec, Worker, payload_id};
 
 /// Wakes idle workers when work is enqueued on this node (other nodes find it by polling).
 pub type Wakeup = std::sync::Arc<tokio::sync::Notify>;

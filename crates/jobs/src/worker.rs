@@ -26,6 +26,14 @@ pub enum JobError {
     Fatal(String),
 }
 
+/// The id stored under `key` in a job's JSON payload; a job without it can never succeed.
+pub fn payload_id(job: &JobRow, key: &str) -> Result<uuid::Uuid, JobError> {
+    serde_json::from_str::<serde_json::Value>(&job.payload)
+        .ok()
+        .and_then(|v| v.get(key)?.as_str()?.parse().ok())
+        .ok_or_else(|| JobError::Fatal(format!("payload without {key}")))
+}
+
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
     async fn run(&self, job: &JobRow) -> Result<(), JobError>;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use switchboard_channels::whatsapp::webhook::InboundMessage;
 use switchboard_core::privacy::{ConsentSource, RequestStatus};
 use switchboard_core::{ChannelId, ContactId, Millis, TenantId};
-use switchboard_jobs::{Handler, JobError};
+use switchboard_jobs::{Handler, JobError, payload_id};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
 use switchboard_storage::conversations::ConversationRow;
@@ -58,13 +58,6 @@ pub(crate) fn whole_second_end(stamped_ms: i64, received_at: i64) -> i64 {
 
 /// Runs the privacy queue's jobs.
 pub struct PrivacyJobs(pub Arc<App>);
-
-fn payload_id(job: &JobRow, key: &str) -> Result<Uuid, JobError> {
-    serde_json::from_str::<Value>(&job.payload)
-        .ok()
-        .and_then(|v| v.get(key)?.as_str()?.parse().ok())
-        .ok_or_else(|| JobError::Fatal(format!("payload without {key}")))
-}
 
 #[async_trait]
 impl Handler for PrivacyJobs {

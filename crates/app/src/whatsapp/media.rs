@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use switchboard_channels::whatsapp::ErrorKind;
 use switchboard_core::{ChannelId, ContactId, Permission, TenantId};
-use switchboard_jobs::{Handler, JobError};
+use switchboard_jobs::{Handler, JobError, payload_id};
 use switchboard_privacy::Aad;
 use switchboard_storage::Scope;
 use switchboard_storage::bus::Event;
@@ -258,13 +258,6 @@ impl App {
 
 /// Runs the WhatsApp jobs that are not sends: media downloads, read receipts, template syncs.
 pub struct WhatsAppJobs(pub Arc<App>);
-
-fn payload_id(job: &JobRow, key: &str) -> Result<Uuid, JobError> {
-    serde_json::from_str::<Value>(&job.payload)
-        .ok()
-        .and_then(|v| v.get(key)?.as_str()?.parse().ok())
-        .ok_or_else(|| JobError::Fatal(format!("payload without {key}")))
-}
 
 #[async_trait]
 impl Handler for WhatsAppJobs {

@@ -200,12 +200,7 @@ async fn inbox_live_replies_templates_and_actions() {
     if !browser_available("inbox") {
         return;
     }
-    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
-        jiff::Timestamp::now().as_millisecond(),
-    )));
-    let t = TestServer::start_full(Backend::Sqlite, AppConfig::for_tests(), Default::default(), clock.clone())
-        .await
-        .unwrap();
+    let (t, clock) = TestServer::with_manual_clock().await;
     let a = t.tenant("A").await;
     let b = t.tenant("B").await;
     // Statuses slow enough for each tick to be seen on the page.

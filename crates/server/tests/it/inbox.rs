@@ -260,17 +260,7 @@ async fn open_streams_end_on_shutdown() {
 /// When the window has closed the composer is a template picker, and a template sends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_window_offers_templates() {
-    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
-        jiff::Timestamp::now().as_millisecond(),
-    )));
-    let t = TestServer::start_full(
-        switchboard_storage::Backend::Sqlite,
-        switchboard_app::AppConfig::for_tests(),
-        Default::default(),
-        clock.clone(),
-    )
-    .await
-    .unwrap();
+    let (t, clock) = TestServer::with_manual_clock().await;
     let a = t.tenant("A").await;
     let wa = t.whatsapp(&a.key).await;
     let conv = customer_with_markup(&t, a.id, &wa).await;

@@ -68,6 +68,14 @@ impl TestServer {
         Self::start_full(backend, config, web, Arc::new(SystemClock)).await
     }
 
+    /// A SQLite server whose clock starts now and only moves when the test advances it.
+    pub async fn with_manual_clock() -> (Self, Arc<switchboard_app::clock::ManualClock>) {
+        let now = switchboard_core::Millis(jiff::Timestamp::now().as_millisecond());
+        let clock = Arc::new(switchboard_app::clock::ManualClock::new(now));
+        let t = Self::start_full(Backend::Sqlite, AppConfig::for_tests(), WebConfig::default(), clock.clone()).await;
+        (t.unwrap(), clock)
+    }
+
     pub async fn start_full(
         backend: Backend,
         config: AppConfig,

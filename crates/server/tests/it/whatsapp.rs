@@ -473,17 +473,7 @@ async fn restart_while_delivering_postgres() {
 /// get their parameters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_and_templates() {
-    let clock = std::sync::Arc::new(switchboard_app::clock::ManualClock::new(switchboard_core::Millis(
-        jiff::Timestamp::now().as_millisecond(),
-    )));
-    let t = TestServer::start_full(
-        switchboard_storage::Backend::Sqlite,
-        switchboard_app::AppConfig::for_tests(),
-        Default::default(),
-        clock.clone(),
-    )
-    .await
-    .unwrap();
+    let (t, clock) = TestServer::with_manual_clock().await;
     let acme = t.tenant("Acme").await;
     let api = Api::new(&t, &acme.key);
     let wa = t.whatsapp(&acme.key).await;
