@@ -82,15 +82,17 @@ pub async fn pick_messages(s: &mut Scope<'_>, pick: Pick<'_>, limit: i64) -> Res
             // Two index walks instead of one scan with an OR: past the cap by
             // `messages_created`, then the messages of resolved conversations by
             // `conversations_status` and `messages_conversation`. A scan would read every
-            // message of the tenant for each batch of a purge.
+            // message of the tenant for each batch of a purge. CROSS JOIN keeps SQLite from
+            // putting messages in the outer loop (it did, and read them all each batch);
+            // PostgreSQL plans it as the inner join it is.
             let sql = format!(
                 "SELECT id FROM (SELECT m.id FROM messages m
                                   WHERE m.tenant_id = $1 AND m.created_at < $3 AND {held}
                                   ORDER BY m.created_at LIMIT $5) past_cap
                  UNION
-                 SELECT id FROM (SELECT m.id FROM conversations c
-                                   JOIN messages m ON m.tenant_id = c.tenant_id AND m.conversation_id = c.id
-                                  WHERE c.tenant_id = $1 AND c.status = 'resolved' AND c.resolved_at < $2 AND {held}
+                 SELECT id FROM (SELECT m.id FROM conversations c CROSS JOIN messages m
+                                  WHERE m.tenant_id = c.tenant_id AND m.conversation_id = c.id
+                                    AND c.tenant_id = $1 AND c.status = 'resolved' AND c.resolved_at < $2 AND {held}
                                   LIMIT $5) resolved
                  LIMIT $5",
                 held = not_held("m")
