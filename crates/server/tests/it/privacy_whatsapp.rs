@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_core::TenantId;
 
-use crate::support::{Api, TestServer, Whatsapp, error_code};
+use crate::support::{Api, Tenant, TestServer, Whatsapp, error_code};
 
 const CUSTOMER: &str = "905321112233";
 
@@ -49,15 +49,22 @@ async fn keyword_events(t: &TestServer, tenant: TenantId, source: &str) -> i64 {
     t.count(tenant, "consent_events", &format!("AND source = '{source}'")).await
 }
 
+/// Tenant Acme with a connected number and a first message from [`CUSTOMER`]:
+/// (tenant, number, conversation id, contact id).
+async fn acme_with_customer(t: &TestServer) -> (Tenant, Whatsapp, String, String) {
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let (conversation, _) = t.customer_writes(acme.id, &wa, CUSTOMER, "Merhaba").await;
+    let (_, conv) = Api::new(t, &acme.key).get(&format!("/api/v1/conversations/{conversation}")).await;
+    let contact = conv["contact"]["id"].as_str().unwrap().to_owned();
+    (acme, wa, conversation, contact)
+}
+
 /// STOP from the customer withdraws marketing and is answered once, even when Meta delivers
 /// the webhook twice; sentences that contain a keyword are for a person; START resumes.
 async fn keyword_from_whatsapp(t: &TestServer) {
-    let acme = t.tenant("Acme").await;
+    let (acme, wa, conversation, contact) = acme_with_customer(t).await;
     let api = Api::new(t, &acme.key);
-    let wa = t.whatsapp(&acme.key).await;
-    let (conversation, _) = t.customer_writes(acme.id, &wa, CUSTOMER, "Merhaba").await;
-    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
-    let contact = conv["contact"]["id"].as_str().unwrap().to_owned();
 
     let body = text_body(&wa, CUSTOMER, "wamid.STOP-1", "STOP");
     assert_eq!(t.deliver(&wa, &body).await, StatusCode::OK);
@@ -96,12 +103,8 @@ async fn keyword_from_whatsapp(t: &TestServer) {
 
 /// WhatsApp's own "stop marketing messages" switch, replayed, and resumed.
 async fn meta_user_preferences(t: &TestServer) {
-    let acme = t.tenant("Acme").await;
+    let (acme, wa, _, contact) = acme_with_customer(t).await;
     let api = Api::new(t, &acme.key);
-    let wa = t.whatsapp(&acme.key).await;
-    let (conversation, _) = t.customer_writes(acme.id, &wa, CUSTOMER, "Merhaba").await;
-    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
-    let contact = conv["contact"]["id"].as_str().unwrap().to_owned();
     let ts = jiff::Timestamp::now().as_second() - 5;
     let stop = preference_body(&wa, CUSTOMER, "stop", ts);
     assert_eq!(t.deliver(&wa, &stop).await, StatusCode::OK);
@@ -131,12 +134,8 @@ async fn message_of(api: &Api<'_>, conversation: &str, id: &str) -> Value {
 /// A marketing template queued before the STOP is not sent after it; a restricted contact gets
 /// no marketing either; the refusal is audited.
 async fn marketing_checked_when_sending(t: &TestServer) {
-    let acme = t.tenant("Acme").await;
+    let (acme, wa, conversation, contact) = acme_with_customer(t).await;
     let api = Api::new(t, &acme.key);
-    let wa = t.whatsapp(&acme.key).await;
-    let (conversation, _) = t.customer_writes(acme.id, &wa, CUSTOMER, "Merhaba").await;
-    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
-    let contact = conv["contact"]["id"].as_str().unwrap().to_owned();
     let client = reqwest::Client::new();
     client
         .post(format!("{}/_sim/templates", wa.sim.base_url))
