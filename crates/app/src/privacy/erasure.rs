@@ -334,6 +334,12 @@ struct StepOutcome {
     hold_reason: Option<String>,
 }
 
+impl StepOutcome {
+    fn done(step: &'static str, rows: i64) -> Self {
+        Self { step, status: "done", rows: u64::try_from(rows).unwrap_or(0), hold_id: None, hold_reason: None }
+    }
+}
+
 impl App {
     /// Runs (or resumes) the erasure of a verified erasure request. Returns the status it ends
     /// in: `completed`, or `held` while a legal hold keeps some of the data.
@@ -370,13 +376,7 @@ impl App {
         let mut outcomes = Vec::new();
         for step in STEPS {
             if let Some((_, rows)) = done.iter().find(|(name, _)| name == step.name()) {
-                outcomes.push(StepOutcome {
-                    step: step.name(),
-                    status: "done",
-                    rows: u64::try_from(*rows).unwrap_or(0),
-                    hold_id: None,
-                    hold_reason: None,
-                });
+                outcomes.push(StepOutcome::done(step.name(), *rows));
                 continue;
             }
             let hold = active.iter().find(|h| match (&h.category, step.category()) {
@@ -418,11 +418,22 @@ impl App {
         }
         self.keys.forget_contact(tenant, subject.contact);
 
-        let held = outcomes.iter().any(|o| o.status == "held");
-        let status = if held { RequestStatus::Held } else { RequestStatus::Completed };
+        // Another node may have run the same request meanwhile (the resume schedule runs on
+        // every node): its finished steps count, and a finished request is never set back.
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(tenant);
         let mut row = repo::get(&mut s, request).await?;
+        if status_of(&row)? == RequestStatus::Completed {
+            return Ok(RequestStatus::Completed);
+        }
+        let done = repo::steps_done(&mut s, request).await?;
+        for o in outcomes.iter_mut().filter(|o| o.status == "held") {
+            if let Some((_, rows)) = done.iter().find(|(name, _)| name == o.step) {
+                *o = StepOutcome::done(o.step, *rows);
+            }
+        }
+        let held = outcomes.iter().any(|o| o.status == "held");
+        let status = if held { RequestStatus::Held } else { RequestStatus::Completed };
         let changed = row.status != status.as_str();
         let now = self.now().0;
         row.status = status.as_str().to_owned();
