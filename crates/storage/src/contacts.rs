@@ -8,7 +8,7 @@ use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
 use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
@@ -61,16 +61,19 @@ pub async fn update(s: &mut Scope<'_>, row: &ContactRow) -> Result<()> {
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
-/// Inserts many contacts, one statement per [`MAX_ROWS_PER_STATEMENT`] rows (bulk loads).
+/// Inserts many contacts, one statement per [`bulk_chunks`] chunk (bulk loads).
 pub async fn insert_many(s: &mut Scope<'_>, rows: &[ContactRow]) -> Result<()> {
     const COLS: usize = 11;
     let tid = s.tid();
-    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
+    for chunk in bulk_chunks(s.backend(), rows) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO contacts (tenant_id, id, name_sealed, phone_sealed, phone_index, email_sealed,
                  email_index, wa_id_sealed, wa_id_index, attributes_sealed, created_at, updated_at)
              SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
-            values_list(chunk.len(), COLS, 2)
+                values_list(chunk.len(), COLS, 2)
+            ),
         );
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
@@ -121,11 +124,14 @@ pub async fn find(s: &mut Scope<'_>, by: Lookup) -> Result<Option<ContactRow>> {
 pub async fn by_wa_indexes(s: &mut Scope<'_>, indexes: &[BlindIndex]) -> Result<Vec<(BlindIndex, Uuid, bool)>> {
     let tid = s.tid();
     let mut out = Vec::with_capacity(indexes.len());
-    for chunk in indexes.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT wa_id_index, id, name_sealed IS NOT NULL FROM contacts
+    for chunk in bulk_chunks(s.backend(), indexes) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT wa_id_index, id, name_sealed IS NOT NULL FROM contacts
              WHERE tenant_id = $1 AND wa_id_index IN {} ORDER BY id",
-            values_list(1, chunk.len(), 2)
+                values_list(1, chunk.len(), 2)
+            ),
         );
         let rows: Vec<(BlindIndex, Uuid, bool)> = on!(s.ex(), c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);

@@ -6,7 +6,7 @@ use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
 use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
@@ -46,11 +46,14 @@ pub async fn find_active(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Res
 pub async fn active_of(s: &mut Scope<'_>, channel: Uuid, contacts: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>> {
     let tid = s.tid();
     let mut out = Vec::with_capacity(contacts.len());
-    for chunk in contacts.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT contact_id, id FROM conversations
+    for chunk in bulk_chunks(s.backend(), contacts) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT contact_id, id FROM conversations
              WHERE tenant_id = $1 AND channel_id = $2 AND status <> 'resolved' AND contact_id IN {}",
-            values_list(1, chunk.len(), 3)
+                values_list(1, chunk.len(), 3)
+            ),
         );
         let rows: Vec<(Uuid, Uuid)> = on!(s.ex(), c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
@@ -87,15 +90,18 @@ pub async fn insert(s: &mut Scope<'_>, id: Uuid, contact: Uuid, channel: Uuid, n
     Ok(n == 1)
 }
 
-/// Inserts many conversations as they are, one statement per [`MAX_ROWS_PER_STATEMENT`] rows
+/// Inserts many conversations as they are, one statement per [`bulk_chunks`] chunk
 /// (bulk loads).
 pub async fn insert_many(s: &mut Scope<'_>, rows: &[ConversationRow]) -> Result<()> {
     const COLS: usize = 13;
     let tid = s.tid();
-    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO conversations ({COLUMNS}) SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
-            values_list(chunk.len(), COLS, 2)
+    for chunk in bulk_chunks(s.backend(), rows) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO conversations ({COLUMNS}) SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE",
+                values_list(chunk.len(), COLS, 2)
+            ),
         );
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
@@ -138,9 +144,9 @@ pub struct InboundTouch {
 pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Result<()> {
     const COLS: usize = 5;
     let tid = s.tid();
-    for chunk in touches.chunks(MAX_ROWS_PER_STATEMENT) {
+    for chunk in bulk_chunks(s.backend(), touches) {
         // A CTE rather than `FROM (VALUES …) AS v(…)`: SQLite names VALUES columns only there.
-        let sql = format!(
+        let sql = bulk_sql(s.backend(), format!(
             "WITH v (id, at, n, preview, now) AS (VALUES {})
              UPDATE conversations SET
                  last_message_at = CASE WHEN conversations.last_message_at < v.at THEN v.at ELSE conversations.last_message_at END,
@@ -153,7 +159,7 @@ pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Resul
                  updated_at = v.now
              FROM v WHERE conversations.tenant_id = $1 AND conversations.id = v.id",
             values_list(chunk.len(), COLS, 2)
-        );
+        ));
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
             for t in chunk {

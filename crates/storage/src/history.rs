@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
+use crate::filter::{bulk_chunks, bulk_sql, values_list};
 use crate::privacy::holds::not_held_sql;
 use crate::search;
 
@@ -118,10 +118,13 @@ pub async fn pick_media(s: &mut Scope<'_>, due: DueBefore<'_>, limit: i64) -> Re
 pub(crate) async fn delete_in(s: &mut Scope<'_>, table: &str, column: &str, ids: &[Uuid]) -> Result<u64> {
     let tid = s.tid();
     let mut n = 0;
-    for chunk in ids.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "DELETE FROM {table} WHERE tenant_id = $1 AND {column} IN (VALUES {})",
-            values_list(chunk.len(), 1, 2)
+    for chunk in bulk_chunks(s.backend(), ids) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND {column} IN (VALUES {})",
+                values_list(chunk.len(), 1, 2)
+            ),
         );
         n += on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
@@ -138,10 +141,13 @@ pub(crate) async fn delete_in(s: &mut Scope<'_>, table: &str, column: &str, ids:
 async fn blob_keys_of(s: &mut Scope<'_>, messages: &[Uuid]) -> Result<Vec<String>> {
     let tid = s.tid();
     let mut keys = Vec::new();
-    for chunk in messages.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT blob_key FROM media WHERE tenant_id = $1 AND blob_key IS NOT NULL AND message_id IN (VALUES {})",
-            values_list(chunk.len(), 1, 2)
+    for chunk in bulk_chunks(s.backend(), messages) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT blob_key FROM media WHERE tenant_id = $1 AND blob_key IS NOT NULL AND message_id IN (VALUES {})",
+                values_list(chunk.len(), 1, 2)
+            ),
         );
         let found: Vec<String> = on!(s.ex(), c => {
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid);

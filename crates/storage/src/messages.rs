@@ -9,7 +9,7 @@ use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
+use crate::filter::{bulk_chunks, bulk_sql, values_list};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,23 +70,26 @@ pub async fn insert(s: &mut Scope<'_>, m: &MessageRow) -> Result<bool> {
     Ok(!insert_many(s, std::slice::from_ref(m)).await?.is_empty())
 }
 
-/// Inserts messages with one statement per [`MAX_ROWS_PER_STATEMENT`] rows; returns the ids of
+/// Inserts messages with one statement per [`bulk_chunks`] chunk; returns the ids of
 /// those inserted (the others had a provider id that exists already). The rows' own
 /// `tenant_id` is ignored: the scope's tenant is written.
 pub async fn insert_many(s: &mut Scope<'_>, rows: &[MessageRow]) -> Result<Vec<Uuid>> {
     const COLS: usize = 21;
     let tid = s.tid();
     let mut inserted = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO messages (tenant_id, id, conversation_id, contact_id, channel_id, direction, kind,
+    for chunk in bulk_chunks(s.backend(), rows) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO messages (tenant_id, id, conversation_id, contact_id, channel_id, direction, kind,
                  provider_message_id, content_sealed, status, error_code, error_title, error_details,
                  reply_to_provider_id, sender_user_id, provider_ts, time_flagged, edited, deleted, sort_at,
                  created_at, updated_at)
              SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE
              ON CONFLICT (tenant_id, channel_id, provider_message_id) DO NOTHING
              RETURNING id",
-            values_list(chunk.len(), COLS, 2)
+                values_list(chunk.len(), COLS, 2)
+            ),
         );
         let ids: Vec<Uuid> = on!(s.ex(), c => {
             let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, Param, Where, values_list};
+use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
 use crate::history::delete_in;
 
 /// One token of a contact (`conversation_id` None, `owner_id` the contact) or of a message
@@ -20,17 +20,20 @@ pub struct TokenRow {
     pub conversation_id: Option<Uuid>,
 }
 
-/// Stores tokens with one statement per [`MAX_ROWS_PER_STATEMENT`] rows; tokens already stored
+/// Stores tokens with one statement per [`bulk_chunks`] chunk; tokens already stored
 /// (a replayed message) are skipped.
 pub async fn insert_many(s: &mut Scope<'_>, rows: &[TokenRow]) -> Result<()> {
     const COLS: usize = 4;
     let tid = s.tid();
-    for chunk in rows.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id)
+    for chunk in bulk_chunks(s.backend(), rows) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id)
              SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE
              ON CONFLICT (tenant_id, owner_id, token) DO NOTHING",
-            values_list(chunk.len(), COLS, 2)
+                values_list(chunk.len(), COLS, 2)
+            ),
         );
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);

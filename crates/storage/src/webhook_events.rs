@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::Scope;
-use crate::filter::{MAX_ROWS_PER_STATEMENT, values_list};
+use crate::filter::{bulk_chunks, bulk_sql, values_list};
 
 #[derive(Debug, Clone)]
 pub struct NewWebhookEvent {
@@ -23,16 +23,16 @@ pub async fn insert(s: &mut Scope<'_>, e: &NewWebhookEvent) -> Result<()> {
     insert_many(s, std::slice::from_ref(e)).await
 }
 
-/// The events of an ingest batch, one statement per [`MAX_ROWS_PER_STATEMENT`].
+/// The events of an ingest batch, one statement per [`bulk_chunks`] chunk.
 pub async fn insert_many(s: &mut Scope<'_>, events: &[NewWebhookEvent]) -> Result<()> {
     const COLS: usize = 8;
     let tid = s.tid();
-    for chunk in events.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
+    for chunk in bulk_chunks(s.backend(), events) {
+        let sql = bulk_sql(s.backend(), format!(
             "INSERT INTO webhook_events (tenant_id, id, channel_id, received_at, state, body_sealed, messages, statuses, error)
              SELECT $1, v.* FROM (VALUES {}) AS v",
             values_list(chunk.len(), COLS, 2)
-        );
+        ));
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
             for e in chunk {
