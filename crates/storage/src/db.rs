@@ -59,38 +59,8 @@ impl Default for DbOptions {
 pub struct Db(Arc<Pools>);
 
 enum Pools {
-    Sqlite { write: SqlitePool, read: SqlitePool, checkpoint: SqlitePool },
+    Sqlite { write: SqlitePool, read: SqlitePool },
     Pg(PgPool),
-}
-
-/// WAL pages after which the SQLite writer checkpoints itself: a safety net only; normally the
-/// checkpointer below keeps the WAL far shorter.
-const WRITER_AUTOCHECKPOINT: &str = "16384";
-
-/// How often the checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-/// Checkpoints the SQLite WAL from its own connection. SQLite's automatic checkpoint runs
-/// inside the commit that crosses the threshold, on the single writer: 9 % of the ingest
-/// writer's time, and the source of its commit-latency spikes. A PASSIVE checkpoint takes no
-/// write lock, so here it runs beside the writer instead of in its way. Ends when the `Db` is
-/// dropped or closed.
-fn spawn_checkpointer(pools: std::sync::Weak<Pools>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(pools) = pools.upgrade() else { break };
-            let Pools::Sqlite { checkpoint, .. } = &*pools else { break };
-            if checkpoint.is_closed() {
-                break;
-            }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(checkpoint).await {
-                tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoint takes over");
-            }
-        }
-    });
 }
 
 impl Db {
@@ -120,21 +90,14 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(opts.acquire_timeout)
-            .connect_with(base.clone().create_if_missing(true).pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT))
-            .await?;
-        let checkpoint = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(opts.acquire_timeout)
-            .connect_with(base.clone())
+            .connect_with(base.clone().create_if_missing(true))
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(2))
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(base.read_only(true))
             .await?;
-        let pools = Arc::new(Pools::Sqlite { write, read, checkpoint });
-        spawn_checkpointer(Arc::downgrade(&pools));
-        Ok(Self(pools))
+        Ok(Self(Arc::new(Pools::Sqlite { write, read })))
     }
 
     async fn connect_pg(url: &str, opts: &DbOptions) -> Result<Self> {
@@ -214,9 +177,8 @@ impl Db {
 
     pub async fn close(&self) {
         match &*self.0 {
-            Pools::Sqlite { write, read, checkpoint } => {
+            Pools::Sqlite { write, read } => {
                 read.close().await;
-                checkpoint.close().await;
                 write.close().await;
             }
             Pools::Pg(p) => p.close().await,
