@@ -24,20 +24,20 @@ pub async fn customer_with_markup(t: &TestServer, tenant: switchboard_core::Tena
 }
 
 /// Text as askama escapes it.
-fn escaped(s: &str) -> String {
+pub(crate) fn escaped(s: &str) -> String {
     s.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }
 
-async fn page(c: &reqwest::Client, t: &TestServer, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(c: &reqwest::Client, t: &TestServer, path: &str) -> (StatusCode, String) {
     let res = c.get(t.url(path)).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
-async fn post(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     c.post(t.url(path)).header("sec-fetch-site", "same-origin").form(form).send().await.unwrap()
 }
 
-async fn conversation(t: &TestServer, key: &str, id: &str) -> Value {
+pub(crate) async fn conversation(t: &TestServer, key: &str, id: &str) -> Value {
     Api::new(t, key).get(&format!("/api/v1/conversations/{id}")).await.1
 }
 

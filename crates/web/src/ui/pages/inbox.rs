@@ -19,9 +19,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
+use switchboard_app::teams::{AgentView, TeamView};
 use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
 use switchboard_app::whatsapp::conversations::{
-    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView,
+    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
 };
 use switchboard_core::{ConversationId, Permission};
 use switchboard_storage::bus::Event;
@@ -56,6 +57,11 @@ pub fn routes(p: Pages) -> Pages {
             send,
         )
         .add(
+            PageSpec::post("/inbox/{id}/notes", Access::Perm(P::ConversationsManage))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/notes"),
+            note,
+        )
+        .add(
             PageSpec::post("/inbox/{id}", Access::Perm(P::ConversationsManage))
                 .mirrors(Method::PATCH, "/api/v1/conversations/{id}"),
             act,
@@ -86,10 +92,23 @@ struct Filters {
     channel: String,
     #[serde(default)]
     label: String,
+    /// A team id: the team's folder.
+    #[serde(default)]
+    team: String,
     #[serde(default)]
     q: String,
     #[serde(default)]
     cursor: Option<String>,
+}
+
+/// An id from a form or query field; one that is not an id is a mistake of that field.
+fn field_id(field: &str, raw: &str) -> Result<Option<uuid::Uuid>, AppError> {
+    match filled(raw) {
+        Some(v) => Ok(Some(
+            v.parse().map_err(|_| AppError::from(switchboard_core::Invalid::new(field, "invalid_id", "not an id")))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 impl Filters {
@@ -100,6 +119,7 @@ impl Filters {
             ("status", self.status.as_str()),
             ("channel", self.channel.as_str()),
             ("label", self.label.as_str()),
+            ("team", self.team.as_str()),
             ("q", self.q.as_str()),
         ];
         if let Some((k, v)) = change
@@ -113,15 +133,10 @@ impl Filters {
     }
 
     fn query(&self) -> Result<ConversationQuery, AppError> {
-        let channel_id = match filled(&self.channel) {
-            Some(c) => Some(c.parse().map_err(|_| {
-                AppError::from(switchboard_core::Invalid::new("channel_id", "invalid_id", "not a channel id"))
-            })?),
-            None => None,
-        };
         Ok(ConversationQuery {
             status: filled(&self.status),
-            channel_id,
+            channel_id: field_id("channel_id", &self.channel)?,
+            team_id: field_id("team_id", &self.team)?,
             assignee: match self.folder.as_str() {
                 "mine" => Some("me".into()),
                 "unassigned" => Some("none".into()),
@@ -147,6 +162,8 @@ struct FilterPane {
     folders: Vec<FilterLink>,
     statuses: Vec<FilterLink>,
     channels: Vec<FilterLink>,
+    /// A folder per team (empty when there are none).
+    teams: Vec<FilterLink>,
 }
 
 async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<FilterPane> {
@@ -184,7 +201,13 @@ async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<Filter
             }
         }
     }
-    Ok(FilterPane { folders, statuses, channels })
+    let all = s.app.list_teams(&v.principal).await?;
+    let mut teams = Vec::new();
+    if !all.is_empty() {
+        teams.push(link(v.t.get("inbox.team_any").to_owned(), "team", "", &f.team));
+        teams.extend(all.into_iter().map(|t| link(t.name, "team", &t.id, &f.team)));
+    }
+    Ok(FilterPane { folders, statuses, channels, teams })
 }
 
 // --- The conversation list ---------------------------------------------------------------
@@ -321,6 +344,8 @@ pub struct MediaItem {
 pub struct MsgItem {
     pub id: String,
     pub outbound: bool,
+    /// An agent's private note (never sent).
+    pub note: bool,
     pub text: Option<String>,
     /// The delivery state (`sent`, `delivered`, `read`, `failed`, …; `received` inbound).
     pub status: String,
@@ -385,6 +410,7 @@ impl MsgItem {
         Self {
             id: m.id.clone(),
             outbound: m.direction == "outbound",
+            note: m.direction == NOTE_KIND,
             text: m.text.clone(),
             status_label: status_label(t, &m.status),
             status: m.status.clone(),
@@ -451,6 +477,10 @@ pub struct Composer {
     /// Offered with "/" at the start of a reply.
     pub canned: Vec<CannedView>,
     pub can_send: bool,
+    /// Private notes may be added (the Reply / Note toggle).
+    pub can_note: bool,
+    /// The note form is the one shown (a refused note comes back to it).
+    pub note_mode: bool,
 }
 
 pub struct ContactPanel {
@@ -464,6 +494,14 @@ pub struct ContactPanel {
 
 pub struct Open {
     pub c: ConvItem,
+    /// The conversation's assignee and team ids (empty for none), for the assign form.
+    pub assignee_id: String,
+    pub team_id: String,
+    /// The name of the conversation's team.
+    pub team: Option<String>,
+    /// Who and which team it can be assigned to (with `conversations:manage`).
+    pub agents: Vec<AgentView>,
+    pub teams: Vec<TeamView>,
     pub snoozed_until: Option<String>,
     pub thread: Thread,
     pub composer: Composer,
@@ -491,9 +529,17 @@ fn who(t: Tr, v: &Viewer, user: Option<&str>) -> String {
     }
 }
 
-fn activity_text(t: Tr, v: &Viewer, a: &ActivityView) -> String {
+fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamView]) -> String {
     let by = who(t, v, a.actor_user_id.as_deref());
+    let team = || {
+        teams
+            .iter()
+            .find(|x| Some(&x.id) == a.target_team_id.as_ref())
+            .map_or_else(|| t.get("inbox.activity.a_team").to_owned(), |x| x.name.clone())
+    };
     match a.kind.as_str() {
+        "team_assigned" => t.fmt("inbox.activity.team_assigned", &[("team", &team()), ("by", &by)]),
+        "team_unassigned" => t.fmt("inbox.activity.team_unassigned", &[("by", &by)]),
         "assigned" => {
             t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
         }
@@ -514,12 +560,17 @@ async fn thread(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Str
     let from = if page.next_cursor.is_some() { page.items.last().map_or(0, time) } else { 0 };
     let to = if latest_page { i64::MAX } else { page.items.first().map_or(i64::MAX, time) };
     let activity = s.app.conversation_activity(&v.principal, id, from, to).await?;
+    let teams = if activity.iter().any(|a| a.target_team_id.is_some()) {
+        s.app.list_teams(&v.principal).await?
+    } else {
+        Vec::new()
+    };
     let mut lines: Vec<(i64, Line)> = page
         .items
         .iter()
         .map(|m| (time(m), Line::Msg(Box::new(MsgItem::new(v.t, m, &page.items)))))
         .chain(activity.iter().map(|a| {
-            let line = Line::Activity { text: activity_text(v.t, v, a), time: short_time(&a.created_at) };
+            let line = Line::Activity { text: activity_text(v.t, v, a, &teams), time: short_time(&a.created_at) };
             (millis(&a.created_at).unwrap_or_default(), line)
         }))
         .collect();
@@ -575,7 +626,18 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         .filter(|x| x.id != conv.id)
         .map(|x| ConvItem::new(v.t, x, me(v), now))
         .collect();
+    let can_manage = v.can(Permission::ConversationsManage);
+    let (agents, teams) = if can_manage {
+        (s.app.list_agents(&v.principal).await?, s.app.list_teams(&v.principal).await?)
+    } else {
+        (Vec::new(), s.app.list_teams(&v.principal).await?)
+    };
     Ok(Open {
+        assignee_id: conv.assignee_id.clone().unwrap_or_default(),
+        team_id: conv.team_id.clone().unwrap_or_default(),
+        team: teams.iter().find(|x| Some(&x.id) == conv.team_id.as_ref()).map(|x| x.name.clone()),
+        agents,
+        teams,
         composer: Composer {
             window_open: conv.window_open,
             window_left: c.window_left.clone(),
@@ -583,6 +645,8 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             templates,
             canned,
             can_send: v.can(Permission::MessagesSend),
+            can_note: can_manage,
+            note_mode: false,
         },
         contact: ContactPanel {
             id: conv.contact.id.to_string(),
@@ -595,7 +659,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         snoozed_until: conv.snoozed_until.as_deref().map(short_time),
         c,
         thread,
-        can_manage: v.can(Permission::ConversationsManage),
+        can_manage,
         notice: None,
         draft: String::new(),
     })
@@ -681,13 +745,27 @@ async fn show(
     page(&s, &v, Filters::default(), Some(o), StatusCode::OK).await
 }
 
+/// What the composer held when it was refused, and which of its forms it was.
+enum Draft {
+    None,
+    Reply(String),
+    Note(String),
+}
+
 /// The conversation again with a problem beside the composer or the actions.
-async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draft: String) -> PageResult {
+async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draft: Draft) -> PageResult {
     let status = status_of(&e);
     let notice = inline(v.t, e)?;
     let mut o = open(s, v, id, None).await?;
     o.notice = Some(notice);
-    o.draft = draft;
+    match draft {
+        Draft::Reply(text) => o.draft = text,
+        Draft::Note(text) => {
+            o.draft = text;
+            o.composer.note_mode = true;
+        }
+        Draft::None => {}
+    }
     Ok(htmx::at(&format!("/inbox/{id}"), page(s, v, Filters::default(), Some(o), status).await?))
 }
 
@@ -734,7 +812,22 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
     let id = conversation_id(&id)?;
     match s.app.send_message(&v.principal, id, f.compose()).await {
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
-        Err(e) => refused(&s, &v, id, e, f.text).await,
+        Err(e) => refused(&s, &v, id, e, Draft::Reply(f.text)).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NoteForm {
+    #[serde(default)]
+    text: String,
+}
+
+async fn note(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<NoteForm>) -> PageResult {
+    let id = conversation_id(&id)?;
+    match s.app.add_note(&v.principal, id, &NoteInput { text: f.text.clone() }).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::Note(f.text)).await,
     }
 }
 
@@ -742,9 +835,16 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
 
 #[derive(Deserialize, Default)]
 struct ActionForm {
-    /// `assign_me`, `unassign`, `resolve`, `reopen`, `snooze`, `labels`.
+    /// `assign_me`, `unassign`, `assign` (`assignee` and `team`), `mark_unread`, `resolve`,
+    /// `reopen`, `snooze`, `labels`.
     #[serde(default)]
     action: String,
+    /// A user id, or empty for nobody, for `assign`.
+    #[serde(default)]
+    assignee: String,
+    /// A team id, or empty for none, for `assign`.
+    #[serde(default)]
+    team: String,
     /// `YYYY-MM-DDTHH:MM` (UTC) for `snooze`.
     #[serde(default)]
     until: String,
@@ -759,6 +859,11 @@ impl ActionForm {
         match self.action.as_str() {
             "assign_me" => p.assignee_id = Some(Some(v.principal.require_user()?.as_uuid())),
             "unassign" => p.assignee_id = Some(None),
+            "assign" => {
+                p.assignee_id = Some(field_id("assignee_id", &self.assignee)?);
+                p.team_id = Some(field_id("team_id", &self.team)?);
+            }
+            "mark_unread" => p.unread = Some(true),
             "resolve" => p.status = Some("resolved".into()),
             "reopen" => p.status = Some("open".into()),
             "snooze" => {
@@ -782,9 +887,11 @@ async fn act(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(
         Err(e) => Err(e),
     };
     match result {
+        // Showing the conversation again would read it: back to the list, where it is unread.
+        Ok(_) if f.action == "mark_unread" => Ok(Redirect::to("/inbox").into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=saved")).into_response()),
         Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
-        Err(e) => refused(&s, &v, id, e, String::new()).await,
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 
