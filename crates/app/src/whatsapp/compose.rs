@@ -344,17 +344,23 @@ impl App {
         let view = self.message_view(&mut s, &row, &[], &[]).await?;
         tx.commit().await?;
         self.wa.send_wakeup.notify_waiters();
+        self.message_created(p.tenant, &row, now).await;
+        Ok(view)
+    }
+
+    /// Tells live inboxes about a message our side wrote (after its commit). A lost event only
+    /// delays a refresh, so a failure to publish is not the caller's failure.
+    pub(crate) async fn message_created(&self, tenant: switchboard_core::TenantId, row: &MessageRow, now: i64) {
         let _ = self
             .bus
             .publish(&Event {
-                tenant_id: p.tenant.as_uuid(),
+                tenant_id: tenant.as_uuid(),
                 topic: "message.created".into(),
                 subject: Some(row.id),
-                related: Some(conv.id),
+                related: Some(row.conversation_id),
                 at: now,
             })
             .await;
-        Ok(view)
     }
 
     /// Writes a message our side wrote (a send or an agent's note): its content sealed under

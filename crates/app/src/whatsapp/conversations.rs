@@ -594,16 +594,7 @@ impl App {
             .await?;
         let view = self.message_view(&mut s, &row, &[], &[]).await?;
         tx.commit().await?;
-        let _ = self
-            .bus
-            .publish(&Event {
-                tenant_id: p.tenant.as_uuid(),
-                topic: "message.created".into(),
-                subject: Some(row.id),
-                related: Some(conv.id),
-                at: now,
-            })
-            .await;
+        self.message_created(p.tenant, &row, now).await;
         Ok(view)
     }
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_core::Role;
 
-use crate::inbox::{conversation, escaped, page, post};
+use crate::inbox::{conversation, escaped, forged, page, post};
 use crate::support::{Api, TestServer, error_code};
 use crate::ui::{location, logged_in};
 
@@ -65,15 +65,7 @@ async fn notes_are_private_messages(t: &TestServer) {
         post(&outsider, t, &format!("/inbox/{conv}/notes"), &[("text", "x")]).await.status(),
         StatusCode::NOT_FOUND
     );
-    let forged = agent
-        .post(t.url(&format!("/inbox/{conv}/notes")))
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("text", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forged(&agent, t, &format!("/inbox/{conv}/notes"), &[("text", "x")]).await, StatusCode::FORBIDDEN);
     assert_eq!(t.count(a.id, "messages", "AND kind = 'note'").await, 2);
     let (_, doc) = api.get("/api/v1/openapi.json").await;
     assert!(doc["paths"]["/api/v1/conversations/{id}/notes"]["post"].is_object(), "documented");

@@ -73,6 +73,13 @@ impl Part {
     }
 }
 
+/// `?done=…` after a change: which success message to show.
+#[derive(serde::Deserialize, Default)]
+struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 pub struct Tab {
     pub label: &'static str,
     pub href: &'static str,

@@ -12,7 +12,7 @@ use switchboard_app::teams::{AgentView, TeamInput, TeamView};
 use switchboard_core::Permission;
 use uuid::Uuid;
 
-use super::{Part, Tab, tabs};
+use super::{Done, Part, Tab, tabs};
 use crate::auth::Access;
 use crate::state::AppState;
 use crate::ui::access::{PageResult, UiError, Viewer};
@@ -54,12 +54,6 @@ impl TeamsPage {
     fn invalid(&self, field: &str) -> bool {
         crate::ui::notice::invalid(self.notice.as_ref(), field)
     }
-}
-
-#[derive(Deserialize, Default)]
-struct Done {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 /// The page, with a notice (a success, or a refusal beside the forms) and the name typed.
