@@ -231,3 +231,49 @@ async fn conversation_reads_are_audited_once_per_window(t: &TestServer) {
     assert_eq!(t.count(a.id, "audit_log", reads).await, 2);
 }
 server_test!(conversation_reads_are_audited_once_per_window);
+
+/// The contact panel edits name, labels and attributes through `update_contact`: audited,
+/// `contacts:write` needed, phone kept, another tenant's conversation not found.
+async fn contact_panel_edits(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let wa = t.whatsapp(&a.key).await;
+    let (conv, _) = t.customer_writes(a.id, &wa, "905321112233", "merhaba").await;
+    let contact = conversation(t, &a.key, &conv).await["contact"]["id"].as_str().unwrap().to_owned();
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    let (_, html) = page(&agent, t, &format!("/inbox/{conv}")).await;
+    assert!(html.contains("id=\"contact-form\""), "agents hold contacts:write");
+    let form = [
+        ("name", "Ayşe <b>Yılmaz</b>"),
+        ("labels", "vip, geri-ara"),
+        ("attr_key", "şehir"),
+        ("attr_value", "<i>İzmir</i>"),
+        ("attr_key", ""),
+        ("attr_value", ""),
+    ];
+    let res = post(&agent, t, &format!("/inbox/{conv}/contact"), &form).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, format!("/inbox/{conv}?done=contact")));
+    let (_, c) = Api::new(t, &a.key).get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(c["name"], "Ayşe <b>Yılmaz</b>");
+    assert_eq!(c["labels"], json!(["geri-ara", "vip"]));
+    assert_eq!(c["attributes"], json!({"şehir": "<i>İzmir</i>"}));
+    assert_eq!(c["phone"], "+905321112233", "the phone is kept");
+    let (_, html) = page(&agent, t, &format!("/inbox/{conv}")).await;
+    assert!(html.contains(&escaped("<i>İzmir</i>")) && !html.contains("<i>İzmir</i>"));
+    let updated = format!("AND action = 'contact.updated' AND target_id = '{contact}'");
+    assert_eq!(t.count(a.id, "audit_log", &updated).await, 1, "audited");
+    // A mistake is shown beside the conversation.
+    let res = post(&agent, t, &format!("/inbox/{conv}/contact"), &[("attr_key", ""), ("attr_value", "x")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Without contacts:write (an analyst) no form and no change; another tenant: not found.
+    let analyst = logged_in(t, &t.user(a.id, Role::Analyst).await).await;
+    assert!(!page(&analyst, t, &format!("/inbox/{conv}")).await.1.contains("id=\"contact-form\""));
+    let res = post(&analyst, t, &format!("/inbox/{conv}/contact"), &[("name", "x")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    let res = post(&outsider, t, &format!("/inbox/{conv}/contact"), &[("name", "x")]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(forged(&agent, t, &format!("/inbox/{conv}/contact"), &[("name", "x")]).await, StatusCode::FORBIDDEN);
+    assert_eq!(t.count(a.id, "audit_log", &updated).await, 1);
+}
+server_test!(contact_panel_edits);

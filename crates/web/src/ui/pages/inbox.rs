@@ -36,6 +36,7 @@ use crate::ui::htmx::{self, Hx};
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section, short_time};
 use crate::ui::notice::{Notice, inline, status_of};
+use crate::ui::pages::contacts::{ContactForm, ContactItem};
 use crate::ui::{PageSpec, Pages};
 
 const LIST_SIZE: u32 = 50;
@@ -60,6 +61,11 @@ pub fn routes(p: Pages) -> Pages {
             PageSpec::post("/inbox/{id}/notes", Access::Perm(P::ConversationsManage))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/notes"),
             note,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/contact", Access::Perm(P::ContactsWrite))
+                .mirrors(Method::PATCH, "/api/v1/contacts/{id}"),
+            edit_contact,
         )
         .add(
             PageSpec::post("/inbox/{id}", Access::Perm(P::ConversationsManage))
@@ -489,6 +495,9 @@ pub struct ContactPanel {
     pub phone: Option<String>,
     pub pii: bool,
     pub labels: Vec<String>,
+    pub attributes: Vec<(String, String)>,
+    /// The attribute rows of the edit form, with `contacts:write`.
+    pub edit_rows: Option<Vec<(String, String)>>,
     pub past: Vec<ConvItem>,
 }
 
@@ -605,10 +614,16 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
     } else {
         Vec::new()
     };
-    let labels = if v.can(Permission::ContactsRead) {
-        s.app.get_contact(&v.principal, conv.contact.id).await?.labels
+    let contact: Option<ContactItem> = if v.can(Permission::ContactsRead) {
+        Some(s.app.get_contact(&v.principal, conv.contact.id).await?.into())
     } else {
-        Vec::new()
+        None
+    };
+    // The edit form holds the name, labels and attributes; phone and e-mail stay on the
+    // contact page (an empty field there clears them, which a masked viewer must not do).
+    let edit_rows = match &contact {
+        Some(c) if v.can(Permission::ContactsWrite) => Some(ContactForm::from_item(c, false).rows()),
+        _ => None,
     };
     let past = s
         .app
@@ -653,7 +668,9 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             name: conv.contact.name.clone(),
             phone: conv.contact.phone.clone(),
             pii: v.can(Permission::ContactsViewPii),
-            labels,
+            labels: contact.as_ref().map(|c| c.labels.clone()).unwrap_or_default(),
+            attributes: contact.map(|c| c.attributes).unwrap_or_default(),
+            edit_rows,
             past,
         },
         snoozed_until: conv.snoozed_until.as_deref().map(short_time),
@@ -739,6 +756,7 @@ async fn show(
     o.notice = match q.done.as_deref() {
         Some("sent") => Some(key("inbox.done_sent")),
         Some("saved") => Some(key("inbox.done_saved")),
+        Some("contact") => Some(key("inbox.contact_saved")),
         _ => None,
     }
     .map(|k| Notice::success(v.t.get(k)));
@@ -828,6 +846,25 @@ async fn note(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
         Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
         Err(e) => refused(&s, &v, id, e, Draft::Note(f.text)).await,
+    }
+}
+
+// --- The contact panel -------------------------------------------------------------------
+
+/// Name, labels and attributes of the conversation's contact, through `update_contact` (its
+/// permission, validation and audit entry). Phone and e-mail are kept.
+async fn edit_contact(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<ContactForm>,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let contact = s.app.get_conversation(&v.principal, id).await?.contact.id;
+    match s.app.update_contact(&v.principal, contact, f.for_panel()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=contact")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 
