@@ -71,7 +71,7 @@ impl Audit {
 
     /// Appends an entry unless the same actor recorded the same action on the same target in
     /// the last `window_ms`. For reads that repeat without anything new being learnt (see
-    /// `list_messages`); an actor without an id is always recorded.
+    /// `list_messages`); an actor without an id, or a window of 0, is always recorded.
     pub async fn record_throttled(
         &self,
         app: &App,
@@ -81,7 +81,7 @@ impl Audit {
         details: serde_json::Value,
         window_ms: i64,
     ) -> AppResult<()> {
-        if let Some(actor_id) = &self.id {
+        if let Some(actor_id) = self.id.as_ref().filter(|_| window_ms > 0) {
             let recorded = audit::Recorded {
                 actor_kind: self.kind,
                 actor_id,

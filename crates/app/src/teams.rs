@@ -134,4 +134,16 @@ impl App {
         tx.commit().await?;
         Ok(view)
     }
+
+    /// Deletes a team; its conversations stay assigned to their agents, in no team.
+    pub async fn delete_team(&self, p: &Principal, team: Uuid) -> AppResult<()> {
+        p.require(Permission::UsersManage)?;
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        repo::delete(&mut s, team, now).await?;
+        Audit::of(p).record(self, &mut s, "team.deleted", Some(("team", team.to_string())), json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

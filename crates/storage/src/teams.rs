@@ -75,3 +75,18 @@ pub async fn remove_member(s: &mut Scope<'_>, team: Uuid, user: Uuid) -> Result<
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
+
+/// Deletes a team with its memberships; its conversations are left without a team. `NotFound`
+/// when there is no such team.
+pub async fn delete(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => {
+        sqlx::query("UPDATE conversations SET team_id = NULL, updated_at = $3 WHERE tenant_id = $1 AND team_id = $2")
+            .bind(tid).bind(id).bind(now).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2")
+            .bind(tid).bind(id).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM teams WHERE tenant_id = $1 AND id = $2")
+            .bind(tid).bind(id).execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

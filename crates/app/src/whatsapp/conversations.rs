@@ -424,9 +424,11 @@ impl App {
                 .await?;
             }
         }
-        // An open conversation is fetched again on every live update (each message, each
-        // status tick), so an entry per fetch would flood the chain with entries that say
-        // nothing new: who read which conversation is known from the first read of a window.
+        // An open conversation's latest page is fetched again on every live update (each
+        // message, each status tick), so an entry per fetch would flood the chain with entries
+        // that say nothing new: who read which conversation is known from the first read of a
+        // window. Older pages are read on purpose, one by one, and each is recorded.
+        let window = if before.is_none() { READ_AUDIT_WINDOW_MS } else { 0 };
         Audit::of(p)
             .record_throttled(
                 self,
@@ -434,7 +436,7 @@ impl App {
                 "conversation.read",
                 ("conversation", id.to_string()),
                 json!({"contact_id": conv.contact_id, "messages": ids.len()}),
-                READ_AUDIT_WINDOW_MS,
+                window,
             )
             .await?;
         tx.commit().await?;

@@ -206,7 +206,24 @@ async fn teams_and_assignment(t: &TestServer) {
     assert_eq!(post(&owner, t, &delete, &[]).await.status(), StatusCode::SEE_OTHER);
     let (_, teams) = api.get("/api/v1/teams").await;
     assert!(teams["items"].as_array().unwrap().iter().all(|x| x["name"] != "Destek <b>" || x["members"] == json!([])));
-    assert!(t.count(a.id, "audit_log", "AND action LIKE 'team.%'").await >= 5);
+
+    // Deleting a team leaves its conversations in no team.
+    let one = format!("/api/v1/teams/{team_id}");
+    assert_eq!(other.delete(&one).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(agent.delete(t.url(&one)).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(api.delete(&one).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(conversation(t, &a.key, &second).await["team_id"], Value::Null);
+    assert_eq!(api.delete(&one).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        post(&outsider, t, &format!("/settings/teams/{support_id}/delete"), &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(&owner, t, &format!("/settings/teams/{support_id}/delete"), &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(api.get("/api/v1/teams").await.1["items"].as_array().unwrap().is_empty());
+    assert!(t.count(a.id, "audit_log", "AND action LIKE 'team.%'").await >= 7);
     let (_, doc) = api.get("/api/v1/openapi.json").await;
     assert!(doc["paths"]["/api/v1/teams/{id}/members/{user_id}"]["put"].is_object(), "documented");
 }

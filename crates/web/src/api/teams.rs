@@ -33,6 +33,7 @@ pub fn routes(r: Routes) -> Routes {
             .status(StatusCode::CREATED),
         create,
     )
+    .add(RouteSpec::delete("/api/v1/teams/{id}", manage, "Delete a team (its conversations keep their agent)"), delete)
     .add(RouteSpec::put(member, manage, "Add a user to a team").returns::<TeamView>(), add_member)
     .add(RouteSpec::delete(member, manage, "Remove a user from a team").returns::<TeamView>(), remove_member)
 }
@@ -47,6 +48,11 @@ async fn create(
     Json(b): Json<TeamInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, AxumJson(s.app.create_team(&p, &b).await?)))
+}
+
+async fn delete(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    s.app.delete_team(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn add_member(

@@ -1,4 +1,5 @@
-//! Teams: the list with each team's members, creating a team, adding and removing members.
+//! Teams: the list with each team's members, creating and deleting a team, adding and removing
+//! members.
 //! Mirrors `/api/v1/teams`; managing users is the permission.
 
 use askama::Template;
@@ -30,6 +31,7 @@ pub fn routes(p: Pages) -> Pages {
     let member = "/api/v1/teams/{id}/members/{user_id}";
     p.add(PageSpec::get(PATH, a).mirrors(Method::POST, "/api/v1/teams"), show)
         .add(PageSpec::post(PATH, a).mirrors(Method::POST, "/api/v1/teams"), create)
+        .add(PageSpec::post("/settings/teams/{id}/delete", a).mirrors(Method::DELETE, "/api/v1/teams/{id}"), delete)
         .add(PageSpec::post("/settings/teams/{id}/members", a).mirrors(Method::PUT, member), add_member)
         .add(
             PageSpec::post("/settings/teams/{id}/members/{user_id}/delete", a).mirrors(Method::DELETE, member),
@@ -119,6 +121,11 @@ async fn add_member(
         Ok(user) => s.app.set_team_member(&v.principal, team, user, true).await,
         Err(_) => Err(switchboard_core::Invalid::new("user_id", "unknown_user", "no such user").into()),
     };
+    answer(&s, &v, result, String::new()).await
+}
+
+async fn delete(State(s): State<AppState>, v: Viewer, Path(team): Path<String>) -> PageResult {
+    let result = s.app.delete_team(&v.principal, path_id(&team)?).await;
     answer(&s, &v, result, String::new()).await
 }
 
