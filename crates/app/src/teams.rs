@@ -22,6 +22,13 @@ pub struct AgentView {
     pub name: String,
 }
 
+/// A team without its members: what the inbox shows (folders, the assign form, activity).
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRef {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TeamView {
     pub id: String,
@@ -65,6 +72,14 @@ impl App {
             out.push(self.team_view(&mut s, r).await?);
         }
         Ok(out)
+    }
+
+    /// Teams by name, without opening their members' names (one query: the inbox asks on
+    /// every page).
+    pub async fn team_names(&self, p: &Principal) -> AppResult<Vec<TeamRef>> {
+        p.require(Permission::ConversationsRead)?;
+        let rows = repo::list(&mut self.db.read().await?.tenant(p.tenant)).await?;
+        Ok(rows.into_iter().map(|r| TeamRef { id: r.id.to_string(), name: r.name }).collect())
     }
 
     /// The colleagues a conversation can be assigned to: every user not disabled.

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
-use switchboard_app::teams::{AgentView, TeamView};
+use switchboard_app::teams::{AgentView, TeamRef};
 use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
 use switchboard_app::whatsapp::conversations::{
     ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
@@ -207,7 +207,7 @@ async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<Filter
             }
         }
     }
-    let all = s.app.list_teams(&v.principal).await?;
+    let all = s.app.team_names(&v.principal).await?;
     let mut teams = Vec::new();
     if !all.is_empty() {
         teams.push(link(v.t.get("inbox.team_any").to_owned(), "team", "", &f.team));
@@ -510,7 +510,7 @@ pub struct Open {
     pub team: Option<String>,
     /// Who and which team it can be assigned to (with `conversations:manage`).
     pub agents: Vec<AgentView>,
-    pub teams: Vec<TeamView>,
+    pub teams: Vec<TeamRef>,
     pub snoozed_until: Option<String>,
     pub thread: Thread,
     pub composer: Composer,
@@ -538,7 +538,7 @@ fn who(t: Tr, v: &Viewer, user: Option<&str>) -> String {
     }
 }
 
-fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamView]) -> String {
+fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamRef]) -> String {
     let by = who(t, v, a.actor_user_id.as_deref());
     let team = || {
         teams
@@ -570,7 +570,7 @@ async fn thread(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Str
     let to = if latest_page { i64::MAX } else { page.items.first().map_or(i64::MAX, time) };
     let activity = s.app.conversation_activity(&v.principal, id, from, to).await?;
     let teams = if activity.iter().any(|a| a.target_team_id.is_some()) {
-        s.app.list_teams(&v.principal).await?
+        s.app.team_names(&v.principal).await?
     } else {
         Vec::new()
     };
@@ -642,11 +642,8 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         .map(|x| ConvItem::new(v.t, x, me(v), now))
         .collect();
     let can_manage = v.can(Permission::ConversationsManage);
-    let (agents, teams) = if can_manage {
-        (s.app.list_agents(&v.principal).await?, s.app.list_teams(&v.principal).await?)
-    } else {
-        (Vec::new(), s.app.list_teams(&v.principal).await?)
-    };
+    let agents = if can_manage { s.app.list_agents(&v.principal).await? } else { Vec::new() };
+    let teams = s.app.team_names(&v.principal).await?;
     Ok(Open {
         assignee_id: conv.assignee_id.clone().unwrap_or_default(),
         team_id: conv.team_id.clone().unwrap_or_default(),
