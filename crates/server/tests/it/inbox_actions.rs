@@ -246,6 +246,16 @@ async fn conversation_reads_are_audited_once_per_window(t: &TestServer) {
     let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
     assert_eq!(page(&agent, t, &format!("/inbox/{conv}")).await.0, StatusCode::OK);
     assert_eq!(t.count(a.id, "audit_log", reads).await, 2);
+    // Older pages are read on purpose: each read is recorded.
+    t.customer_writes(a.id, &wa, "905321112233", "ikinci mesaj").await;
+    let api = Api::new(t, &a.key);
+    let (_, first) = api.get(&format!("/api/v1/conversations/{conv}/messages?limit=1")).await;
+    let older =
+        format!("/api/v1/conversations/{conv}/messages?limit=1&cursor={}", first["next_cursor"].as_str().unwrap());
+    for _ in 0..2 {
+        assert_eq!(api.get(&older).await.0, StatusCode::OK);
+    }
+    assert_eq!(t.count(a.id, "audit_log", reads).await, 5, "the API key's first read, then two older pages");
 }
 server_test!(conversation_reads_are_audited_once_per_window);
 
