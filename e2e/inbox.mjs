@@ -1,10 +1,11 @@
 // The inbox, live: a simulator customer writes and the conversation appears without a reload;
 // "/" inserts a canned response; a reply's ticks go sent → delivered → read; assign, label, resolve (the `e` key), reopen; a
-// conversation whose window closed offers the template picker with a live preview, and a
+// private note through the Reply / Note toggle; assign to a team and a colleague, the team
+// folder; mark unread; a conversation whose window closed offers the template picker with a live preview, and a
 // template sends; HTML in a message and a contact name renders as text; an agent sees the
 // phone masked; another tenant's agent gets 404.
 // Args: {agent, outsider: {email, password}, sim, from, name, text, timestamp, masked_phone,
-//        phone, old_conversation, canned_shortcut, canned_body}.
+//        phone, old_conversation, canned_shortcut, canned_body, note, team, colleague}.
 
 import { expect, scenario } from './lib.mjs';
 
@@ -94,6 +95,38 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   await page.click('#act-reopen');
   await page.waitForSelector('#act-resolve');
   expect((await page.textContent('#conv-status')).trim() === 'Open', 'reopened');
+
+  step('a private note: the Reply / Note toggle, its own bubble, never a delivery state');
+  await page.click('#mode-note-label');
+  await page.waitForSelector('#note-text', { state: 'visible' });
+  expect(!(await page.isVisible('#composer-text')), 'the reply box is hidden while writing a note');
+  await page.fill('#note-text', args.note);
+  await page.click('#note-add');
+  const note = page.locator('#thread .msg-private', { hasText: args.note });
+  await note.waitFor();
+  expect((await note.locator('.tick').count()) === 0, 'a note has no ticks');
+  expect(await page.isVisible('#composer-text'), 'back to Reply after the note');
+  await noInjectedMarkup();
+
+  step('assign to a team and a colleague; the team folder lists it');
+  await page.selectOption('#assign-team', { label: args.team });
+  await page.selectOption('#assign-agent', { label: args.colleague });
+  await page.click('#act-assign-to');
+  await page.locator('#conv-team', { hasText: args.team }).waitFor();
+  await page.locator('#thread .activity', { hasText: `Assigned to team ${args.team} by you` }).waitFor();
+  await page.locator('#thread .activity', { hasText: 'Assigned to a colleague by you' }).waitFor();
+  expect((await page.textContent('#conv-assignee')).trim() === 'Assigned to a colleague', 'assigned to the colleague');
+  await page.locator('#inbox-teams a', { hasText: args.team }).click();
+  await page.waitForURL(/team=/);
+  await page.locator('.conv-row', { hasText: args.name }).waitFor();
+
+  step('mark unread: back to the list, which counts it unread');
+  await page.locator('.conv-row a', { hasText: args.name }).click();
+  await page.waitForSelector('#act-unread');
+  await page.click('#act-unread');
+  await page.waitForURL((url) => url.pathname === '/inbox');
+  await page.locator('.conv-row.unread', { hasText: args.name }).locator('.unread-count').waitFor();
+  await shot('unread');
 
   step('a closed window offers the template picker; a template sends');
   await page.goto(`${base}/inbox/${args.old_conversation}`);

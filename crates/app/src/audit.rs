@@ -68,6 +68,33 @@ impl Audit {
         .await?;
         Ok(())
     }
+
+    /// Appends an entry unless the same actor recorded the same action on the same target in
+    /// the last `window_ms`. For reads that repeat without anything new being learnt (see
+    /// `list_messages`); an actor without an id, or a window of 0, is always recorded.
+    pub async fn record_throttled(
+        &self,
+        app: &App,
+        s: &mut Scope<'_>,
+        action: &str,
+        target: (&str, String),
+        details: serde_json::Value,
+        window_ms: i64,
+    ) -> AppResult<()> {
+        if let Some(actor_id) = self.id.as_ref().filter(|_| window_ms > 0) {
+            let recorded = audit::Recorded {
+                actor_kind: self.kind,
+                actor_id,
+                action,
+                target_kind: target.0,
+                target_id: &target.1,
+            };
+            if audit::recorded_since(s, recorded, app.now().0 - window_ms).await? {
+                return Ok(());
+            }
+        }
+        self.record(app, s, action, Some(target), details).await
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -15,11 +15,13 @@ use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActivityView {
-    /// assigned, unassigned, resolved, reopened or snoozed
+    /// assigned, unassigned, team_assigned, team_unassigned, resolved, reopened or snoozed
     pub kind: String,
     pub actor_user_id: Option<String>,
     /// Who the conversation was assigned to.
     pub target_user_id: Option<String>,
+    /// The team it was assigned to.
+    pub target_team_id: Option<String>,
     pub created_at: String,
 }
 
@@ -78,21 +80,35 @@ fn shortcut_taken(e: switchboard_storage::error::StoreError) -> AppError {
     }
 }
 
+/// Whom an activity line is about: nobody, an agent, or a team.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ActivityTarget {
+    Nobody,
+    User(Option<Uuid>),
+    Team(Option<Uuid>),
+}
+
 /// Writes one activity line of a conversation (inside the caller's transaction).
 pub(crate) async fn record_activity(
     s: &mut Scope<'_>,
     p: &Principal,
     conversation: Uuid,
     kind: &str,
-    target: Option<Uuid>,
+    target: ActivityTarget,
     now: i64,
 ) -> AppResult<()> {
+    let (target_user_id, target_team_id) = match target {
+        ActivityTarget::Nobody => (None, None),
+        ActivityTarget::User(u) => (u, None),
+        ActivityTarget::Team(t) => (None, t),
+    };
     let row = ActivityRow {
         id: Uuid::now_v7(),
         conversation_id: conversation,
         kind: kind.to_owned(),
         actor_user_id: p.user_id().map(|u| u.as_uuid()),
-        target_user_id: target,
+        target_user_id,
+        target_team_id,
         created_at: now,
     };
     Ok(repo::record_activity(s, &row).await?)
@@ -118,6 +134,7 @@ impl App {
                 kind: r.kind,
                 actor_user_id: r.actor_user_id.map(|u| u.to_string()),
                 target_user_id: r.target_user_id.map(|u| u.to_string()),
+                target_team_id: r.target_team_id.map(|u| u.to_string()),
                 created_at: Millis(r.created_at).to_rfc3339(),
             })
             .collect())

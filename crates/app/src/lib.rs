@@ -19,6 +19,7 @@ pub mod privacy;
 pub mod ratelimit;
 pub mod search;
 pub mod seed;
+pub mod teams;
 pub mod tenants;
 pub mod users;
 pub mod whatsapp;

@@ -305,6 +305,7 @@ impl App {
                 created_at: created,
                 updated_at: last.0,
                 resolved_at: (status == "resolved").then_some(last.0),
+                team_id: None,
             });
         }
         contacts::insert_many(s, &people).await?;

@@ -146,6 +146,29 @@ pub async fn append(s: &mut Scope<'_>, key: &ChainKey, entry: &AuditEntry) -> Re
 }
 
 /// Filters for reading the log.
+/// Who did what to which target, for [`recorded_since`].
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub actor_kind: &'a str,
+    pub actor_id: &'a str,
+    pub action: &'a str,
+    pub target_kind: &'a str,
+    pub target_id: &'a str,
+}
+
+/// Whether this actor has an entry with this action on this target at or after `since`
+/// (found through `audit_log_target`).
+pub async fn recorded_since(s: &mut Scope<'_>, r: Recorded<'_>, since: i64) -> Result<bool> {
+    let tid = s.tid();
+    let found: Option<i32> = on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT 1 FROM audit_log WHERE tenant_id = $1 AND target_kind = $2 AND target_id = $3 AND action = $4
+           AND actor_kind = $5 AND actor_id = $6 AND at >= $7 LIMIT 1",
+    )
+    .bind(tid).bind(r.target_kind).bind(r.target_id).bind(r.action).bind(r.actor_kind).bind(r.actor_id).bind(since)
+    .fetch_optional(&mut *c).await)?;
+    Ok(found.is_some())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub target_kind: Option<String>,

@@ -26,10 +26,11 @@ pub struct ConversationRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub resolved_at: Option<i64>,
+    pub team_id: Option<Uuid>,
 }
 
 const COLUMNS: &str = "tenant_id, id, contact_id, channel_id, status, assignee_id, snoozed_until, \
-    last_message_at, last_inbound_at, unread_count, preview_sealed, created_at, updated_at, resolved_at";
+    last_message_at, last_inbound_at, unread_count, preview_sealed, created_at, updated_at, resolved_at, team_id";
 
 /// The conversation to reuse: open, pending or snoozed.
 pub async fn find_active(s: &mut Scope<'_>, contact: Uuid, channel: Uuid) -> Result<Option<(Uuid, String)>> {
@@ -93,7 +94,7 @@ pub async fn insert(s: &mut Scope<'_>, id: Uuid, contact: Uuid, channel: Uuid, n
 /// Inserts many conversations as they are, one statement per [`bulk_chunks`] chunk
 /// (bulk loads).
 pub async fn insert_many(s: &mut Scope<'_>, rows: &[ConversationRow]) -> Result<()> {
-    const COLS: usize = 13;
+    const COLS: usize = 14;
     let tid = s.tid();
     for chunk in bulk_chunks(s.backend(), rows) {
         let sql = bulk_sql(
@@ -108,7 +109,7 @@ pub async fn insert_many(s: &mut Scope<'_>, rows: &[ConversationRow]) -> Result<
             for r in chunk {
                 q = q.bind(r.id).bind(r.contact_id).bind(r.channel_id).bind(&r.status).bind(r.assignee_id)
                     .bind(r.snoozed_until).bind(r.last_message_at).bind(r.last_inbound_at).bind(r.unread_count)
-                    .bind(&r.preview_sealed).bind(r.created_at).bind(r.updated_at).bind(r.resolved_at);
+                    .bind(&r.preview_sealed).bind(r.created_at).bind(r.updated_at).bind(r.resolved_at).bind(r.team_id);
             }
             q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -224,6 +225,7 @@ pub struct ListFilter {
     pub assignee: Assignee,
     pub label: Option<String>,
     pub contact: Option<Uuid>,
+    pub team: Option<Uuid>,
     /// Search tokens, all required (see [`crate::search::require_terms`]).
     pub terms: Vec<BlindIndex>,
 }
@@ -247,6 +249,9 @@ pub async fn list(
         Assignee::Any => {}
         Assignee::Nobody => w.and("c.assignee_id IS NULL", []),
         Assignee::User(u) => w.and("c.assignee_id = ?", [Param::Uuid(u)]),
+    }
+    if let Some(team) = f.team {
+        w.and("c.team_id = ?", [Param::Uuid(team)]);
     }
     if let Some(contact) = f.contact {
         w.and("c.contact_id = ?", [Param::Uuid(contact)]);
@@ -299,6 +304,26 @@ pub async fn mark_read(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query("UPDATE conversations SET unread_count = 0 WHERE tenant_id = $1 AND id = $2")
         .bind(tid).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// An agent marks a conversation unread: it counts at least one unread message again (more
+/// when customer messages are waiting already).
+pub async fn mark_unread(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query(
+        "UPDATE conversations SET unread_count = CASE WHEN unread_count > 0 THEN unread_count ELSE 1 END
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Puts a conversation in a team (or, with `None`, in none).
+pub async fn set_team(s: &mut Scope<'_>, id: Uuid, team: Option<Uuid>, now: i64) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("UPDATE conversations SET team_id = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id).bind(team).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -29,6 +29,7 @@ pub mod privacy;
 pub mod schedules;
 pub mod search;
 pub mod sessions;
+pub mod teams;
 pub mod templates;
 pub mod tenants;
 pub mod users;

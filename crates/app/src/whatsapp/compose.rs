@@ -120,6 +120,19 @@ pub enum Compose {
     },
 }
 
+/// A message our side wrote, for [`App::store_message`].
+pub(crate) struct StoredMessage<'a> {
+    pub kind: &'a str,
+    pub status: &'static str,
+    /// The whole content, sealed as it is.
+    pub content: &'a Value,
+    /// The text shown in the inbox (and indexed for search).
+    pub text: Option<&'a str>,
+    /// The wamid replied to.
+    pub reply_to: Option<String>,
+    pub sender: Option<Uuid>,
+}
+
 /// A message for the outbox.
 pub(crate) struct Outbound {
     pub kind: String,
@@ -331,17 +344,68 @@ impl App {
         let view = self.message_view(&mut s, &row, &[], &[]).await?;
         tx.commit().await?;
         self.wa.send_wakeup.notify_waiters();
+        self.message_created(p.tenant, &row, now).await;
+        Ok(view)
+    }
+
+    /// Tells live inboxes about a message our side wrote (after its commit). A lost event only
+    /// delays a refresh, so a failure to publish is not the caller's failure.
+    pub(crate) async fn message_created(&self, tenant: switchboard_core::TenantId, row: &MessageRow, now: i64) {
         let _ = self
             .bus
             .publish(&Event {
-                tenant_id: p.tenant.as_uuid(),
+                tenant_id: tenant.as_uuid(),
                 topic: "message.created".into(),
                 subject: Some(row.id),
-                related: Some(conv.id),
+                related: Some(row.conversation_id),
                 at: now,
             })
             .await;
-        Ok(view)
+    }
+
+    /// Writes a message our side wrote (a send or an agent's note): its content sealed under
+    /// the contact's key, its words indexed for search, in the caller's transaction.
+    pub(crate) async fn store_message(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        m: StoredMessage<'_>,
+        now: i64,
+    ) -> AppResult<MessageRow> {
+        let tenant = s.tenant_id();
+        let contact = ContactId::from_uuid(conv.contact_id);
+        let id = MessageId::new().as_uuid();
+        let sealed =
+            self.keys.seal_contact(s, contact, &Aad::new(tenant, "messages", "content", id), m.content).await?;
+        let row = MessageRow {
+            tenant_id: tenant.as_uuid(),
+            id,
+            conversation_id: conv.id,
+            contact_id: conv.contact_id,
+            channel_id: conv.channel_id,
+            direction: "outbound".into(),
+            kind: m.kind.to_owned(),
+            provider_message_id: None,
+            content_sealed: Some(sealed),
+            status: m.status.into(),
+            error_code: None,
+            error_title: None,
+            error_details: None,
+            reply_to_provider_id: m.reply_to,
+            sender_user_id: m.sender,
+            provider_ts: None,
+            time_flagged: false,
+            edited: false,
+            deleted: false,
+            sort_at: now,
+            created_at: now,
+            updated_at: now,
+        };
+        messages::insert(s, &row).await?;
+        // What agents see is what they can find (a verification code is indexed masked).
+        let tokens = self.message_tokens(s, id, conv.contact_id, conv.id, m.text).await?;
+        search::insert_many(s, &tokens).await?;
+        Ok(row)
     }
 
     /// The outbox: stores the message (`queued`, content sealed under the contact's key),
@@ -362,39 +426,25 @@ impl App {
             obj.remove("to");
             obj.remove("biz_opaque_callback_data");
         }
-        let id = MessageId::new().as_uuid();
         let shown = o.shown.as_ref().or(o.text.as_ref());
-        let stored =
-            json!({"v": 1, "type": o.kind, "text": shown, "details": o.details, "reply_to": o.reply_to, "graph": body});
-        let sealed = self.keys.seal_contact(s, contact, &Aad::new(tenant, "messages", "content", id), &stored).await?;
-        let row = MessageRow {
-            tenant_id: tenant.as_uuid(),
-            id,
-            conversation_id: conv.id,
-            contact_id: conv.contact_id,
-            channel_id: conv.channel_id,
-            direction: "outbound".into(),
-            kind: o.kind.clone(),
-            provider_message_id: None,
-            content_sealed: Some(sealed),
-            status: "queued".into(),
-            error_code: None,
-            error_title: None,
-            error_details: None,
-            reply_to_provider_id: o.reply_to.clone(),
-            sender_user_id: o.sender,
-            provider_ts: None,
-            time_flagged: false,
-            edited: false,
-            deleted: false,
-            sort_at: now,
-            created_at: now,
-            updated_at: now,
-        };
-        messages::insert(s, &row).await?;
-        // What agents see is what they can find (a verification code is indexed masked).
-        let tokens = self.message_tokens(s, id, conv.contact_id, conv.id, shown.map(String::as_str)).await?;
-        search::insert_many(s, &tokens).await?;
+        let stored = json!({"v": 1, "type": o.kind, "text": shown, "details": o.details, "reply_to": o.reply_to,
+            "graph": body});
+        let row = self
+            .store_message(
+                s,
+                conv,
+                StoredMessage {
+                    kind: &o.kind,
+                    status: "queued",
+                    content: &stored,
+                    text: shown.map(String::as_str),
+                    reply_to: o.reply_to.clone(),
+                    sender: o.sender,
+                },
+                now,
+            )
+            .await?;
+        let id = row.id;
         let preview = content::preview(&o.kind, shown.map(String::as_str));
         let preview = self
             .keys

@@ -10,14 +10,14 @@ use switchboard_storage::conversations::{self, Assignee, ConversationRow, ListFi
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, MessageRow};
-use switchboard_storage::{Scope, contacts, users};
+use switchboard_storage::{Scope, contacts, teams, users};
 use uuid::Uuid;
 
-use super::compose::WINDOW_MS;
+use super::compose::{StoredMessage, WINDOW_MS};
 use super::content;
 use crate::audit::Audit;
 use crate::auth::Principal;
-use crate::inbox::record_activity;
+use crate::inbox::{ActivityTarget, record_activity};
 use crate::page::{self, Cursor, Page};
 use crate::{App, AppError, AppResult};
 
@@ -39,6 +39,8 @@ pub struct ConversationView {
     pub channel_id: String,
     pub contact: ContactBrief,
     pub assignee_id: Option<String>,
+    /// The team it is assigned to.
+    pub team_id: Option<String>,
     pub labels: Vec<String>,
     pub unread_count: i32,
     pub last_message_at: String,
@@ -82,12 +84,13 @@ pub struct ReactionView {
 pub struct MessageView {
     pub id: String,
     pub conversation_id: String,
-    /// inbound or outbound
+    /// inbound, outbound, or note (an agent's private note: never sent to the customer)
     pub direction: String,
     #[serde(rename = "type")]
     pub kind: String,
     pub text: Option<String>,
-    /// received (inbound); queued, sending, accepted, sent, delivered, read, failed, unknown
+    /// received (inbound); queued, sending, accepted, sent, delivered, read, failed, unknown;
+    /// recorded (a note)
     pub status: String,
     pub provider_message_id: Option<String>,
     pub created_at: String,
@@ -119,6 +122,8 @@ pub struct ConversationQuery {
     pub assignee: Option<String>,
     pub label: Option<String>,
     pub contact_id: Option<Uuid>,
+    /// Conversations assigned to this team.
+    pub team_id: Option<Uuid>,
     /// Search: contact name prefixes, phone digits (4 or more) and whole words of messages; every
     /// word must match. Fewer than 2 letters (or 4 digits) → 422 `query_too_short`.
     pub q: Option<String>,
@@ -158,7 +163,31 @@ pub struct ConversationPatch {
     /// RFC 3339; required when snoozing.
     pub snoozed_until: Option<String>,
     pub labels: Option<Vec<String>>,
+    /// A team id, or null to take it out of its team.
+    #[serde(default, deserialize_with = "explicit")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub team_id: Option<Option<Uuid>>,
+    /// `true` marks the conversation unread (it counts at least one unread message again);
+    /// `false` marks it read.
+    pub unread: Option<bool>,
 }
+
+/// An agent's private note on a conversation: shown to colleagues, never sent.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteInput {
+    /// 1 to 4096 characters.
+    pub text: String,
+}
+
+/// The kind of the message rows that hold notes. Notes live in `messages` (direction
+/// `outbound`, no provider id, status `received`, whose rank no status report can move) so they
+/// are sealed, searched, exported, erased and purged exactly like the messages around them;
+/// the API shows them with direction `note`.
+pub const NOTE_KIND: &str = "note";
+const NOTE_MAX: usize = 4096;
+/// `conversation.read` is recorded at most once per user and conversation in this window.
+const READ_AUDIT_WINDOW_MS: i64 = 10 * Millis::MINUTE;
 
 const STATUSES: [&str; 4] = ["open", "pending", "snoozed", "resolved"];
 
@@ -204,6 +233,7 @@ impl App {
             channel_id: c.channel_id.to_string(),
             contact: ContactBrief { id: contact, name, phone },
             assignee_id: c.assignee_id.map(|a| a.to_string()),
+            team_id: c.team_id.map(|t| t.to_string()),
             labels: conversations::labels(s, c.id).await?,
             unread_count: c.unread_count,
             last_message_at: Millis(c.last_message_at).to_rfc3339(),
@@ -246,6 +276,7 @@ impl App {
             assignee,
             label: q.label.filter(|l| !l.is_empty()),
             contact: q.contact_id,
+            team: q.team_id,
             terms,
         };
         let rows = conversations::list(&mut s, &filter, before, limit + 1).await?;
@@ -303,13 +334,14 @@ impl App {
             }
             None => content::Rendered { details: json!({}), ..content::Rendered::default() },
         };
+        let note = m.kind == NOTE_KIND;
         Ok(MessageView {
             id: m.id.to_string(),
             conversation_id: m.conversation_id.to_string(),
-            direction: m.direction.clone(),
+            direction: if note { NOTE_KIND.to_owned() } else { m.direction.clone() },
             kind: m.kind.clone(),
             text: rendered.text,
-            status: m.status.clone(),
+            status: if note { "recorded".to_owned() } else { m.status.clone() },
             provider_message_id: m.provider_message_id.clone(),
             created_at: Millis(m.created_at).to_rfc3339(),
             provider_timestamp: m.provider_ts.map(|t| Millis(t).to_rfc3339()),
@@ -392,13 +424,19 @@ impl App {
                 .await?;
             }
         }
+        // An open conversation's latest page is fetched again on every live update (each
+        // message, each status tick), so an entry per fetch would flood the chain with entries
+        // that say nothing new: who read which conversation is known from the first read of a
+        // window. Older pages are read on purpose, one by one, and each is recorded.
+        let window = if before.is_none() { READ_AUDIT_WINDOW_MS } else { 0 };
         Audit::of(p)
-            .record(
+            .record_throttled(
                 self,
                 &mut s,
                 "conversation.read",
-                Some(("conversation", id.to_string())),
+                ("conversation", id.to_string()),
                 json!({"contact_id": conv.contact_id, "messages": ids.len()}),
+                window,
             )
             .await?;
         tx.commit().await?;
@@ -417,7 +455,7 @@ impl App {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
         let mut row = conversations::get(&mut s, id.as_uuid()).await?;
-        let (status_before, assignee_before) = (row.status.clone(), row.assignee_id);
+        let (status_before, assignee_before, team_before) = (row.status.clone(), row.assignee_id, row.team_id);
         let mut changed = Vec::new();
         if let Some(status) = &patch.status {
             if !STATUSES.contains(&status.as_str()) {
@@ -450,6 +488,22 @@ impl App {
             row.assignee_id = assignee;
             changed.push("assignee_id");
         }
+        if let Some(team) = patch.team_id {
+            if let Some(t) = team {
+                teams::get(&mut s, t).await.map_err(|_| Invalid::new("team_id", "unknown_team", "no such team"))?;
+            }
+            conversations::set_team(&mut s, row.id, team, now).await?;
+            row.team_id = team;
+            changed.push("team_id");
+        }
+        match patch.unread {
+            Some(true) => conversations::mark_unread(&mut s, row.id).await?,
+            Some(false) => conversations::mark_read(&mut s, row.id).await?,
+            None => {}
+        }
+        if patch.unread.is_some() {
+            changed.push("unread");
+        }
         if let Some(labels) = &patch.labels {
             let clean = crate::contacts::clean_labels(labels)?;
             conversations::set_labels(&mut s, row.id, &clean).await?;
@@ -473,12 +527,16 @@ impl App {
                 _ => None,
             };
             if let Some(kind) = kind {
-                record_activity(&mut s, p, row.id, kind, None, now).await?;
+                record_activity(&mut s, p, row.id, kind, ActivityTarget::Nobody, now).await?;
             }
         }
         if row.assignee_id != assignee_before {
             let kind = if row.assignee_id.is_some() { "assigned" } else { "unassigned" };
-            record_activity(&mut s, p, row.id, kind, row.assignee_id, now).await?;
+            record_activity(&mut s, p, row.id, kind, ActivityTarget::User(row.assignee_id), now).await?;
+        }
+        if row.team_id != team_before {
+            let kind = if row.team_id.is_some() { "team_assigned" } else { "team_unassigned" };
+            record_activity(&mut s, p, row.id, kind, ActivityTarget::Team(row.team_id), now).await?;
         }
         Audit::of(p)
             .record(
@@ -502,6 +560,43 @@ impl App {
                 at: now,
             })
             .await;
+        Ok(view)
+    }
+
+    /// Adds an agent's private note to a conversation. It is stored with the messages but never
+    /// sent, and leaves the conversation's order, preview and unread count alone.
+    pub async fn add_note(&self, p: &Principal, id: ConversationId, input: &NoteInput) -> AppResult<MessageView> {
+        p.require(Permission::ConversationsManage)?;
+        let text = input.text.trim();
+        if text.is_empty() || text.chars().count() > NOTE_MAX {
+            return Err(Invalid::new("text", "invalid_note", "between 1 and 4096 characters").into());
+        }
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        let conv = conversations::get(&mut s, id.as_uuid()).await?;
+        let content = json!({"v": 1, "type": NOTE_KIND, "text": text});
+        let stored = StoredMessage {
+            kind: NOTE_KIND,
+            status: "received",
+            content: &content,
+            text: Some(text),
+            reply_to: None,
+            sender: p.user_id().map(|u| u.as_uuid()),
+        };
+        let row = self.store_message(&mut s, &conv, stored, now).await?;
+        Audit::of(p)
+            .record(
+                self,
+                &mut s,
+                "conversation.note_added",
+                Some(("conversation", id.to_string())),
+                json!({"contact_id": conv.contact_id, "message_id": row.id}),
+            )
+            .await?;
+        let view = self.message_view(&mut s, &row, &[], &[]).await?;
+        tx.commit().await?;
+        self.message_created(p.tenant, &row, now).await;
         Ok(view)
     }
 }

@@ -16,9 +16,18 @@ struct World<'a> {
     tenant: switchboard_core::TenantId,
     wa: Whatsapp,
     spare: Vec<Whatsapp>,
+    /// A user of the tenant, for `{user_id}`.
+    member: String,
 }
 
 impl World<'_> {
+    /// The route with its ids filled in: a fresh object for `{id}`, the tenant's user for
+    /// `{user_id}`.
+    async fn path_for(&mut self, template: &str) -> String {
+        let object = self.object_for(template).await;
+        template.replace("{id}", &object).replace("{user_id}", &self.member)
+    }
+
     /// A fresh object of tenant A for the `{id}` of `path`, so destructive calls never
     /// interfere with each other.
     async fn object_for(&mut self, path: &str) -> String {
@@ -61,6 +70,10 @@ impl World<'_> {
             let shortcut = format!("m{}", rand::random_range(0..1_000_000_000u32));
             let (_, c) = api.post("/api/v1/canned-responses", json!({"shortcut": shortcut, "body": "matrix"})).await;
             c["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/teams/") {
+            let name = format!("matrix {}", rand::random_range(0..1_000_000_000u32));
+            let (_, team) = api.post("/api/v1/teams", json!({"name": name})).await;
+            team["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/api/v1/media/") {
             // No media exists: permitted callers get 404, which the matrix accepts.
             uuid::Uuid::now_v7().to_string()
@@ -76,6 +89,7 @@ fn valid_body(template: &str) -> Value {
     match template {
         "/api/v1/conversations/{id}/messages" => json!({"type": "text", "text": "hello"}),
         "/api/v1/canned-responses/{id}" => json!({"shortcut": "elsewhere", "body": "hello"}),
+        "/api/v1/conversations/{id}/notes" => json!({"text": "hello"}),
         _ => json!({}),
     }
 }
@@ -92,8 +106,9 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
     let a = t.tenant("A").await;
     let b = t.tenant("B").await;
     let api_a = Api::new(t, &a.key);
+    let member = a.owner.id.to_string();
     let mut world =
-        World { t, api: Api::new(t, &a.key), tenant: a.id, wa: t.whatsapp(&a.key).await, spare: Vec::new() };
+        World { t, api: Api::new(t, &a.key), tenant: a.id, wa: t.whatsapp(&a.key).await, spare: Vec::new(), member };
     let doc: Value = reqwest::get(t.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
     let mut users: Vec<User> = Vec::new();
     for role in Role::ALL {
@@ -110,8 +125,7 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
             let label = format!("{method} {template}");
 
             // Anonymous.
-            let path =
-                if has_id { template.replace("{id}", &world.object_for(template).await) } else { template.clone() };
+            let path = if has_id { world.path_for(template).await } else { template.clone() };
             let status = call(t, &reqwest::Client::new(), &method, &path, json!({})).await;
             if public {
                 assert_ne!(status, StatusCode::UNAUTHORIZED, "{label} is public");
@@ -125,8 +139,7 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
 
             // Each role of tenant A.
             for user in &users {
-                let path =
-                    if has_id { template.replace("{id}", &world.object_for(template).await) } else { template.clone() };
+                let path = if has_id { world.path_for(template).await } else { template.clone() };
                 let client = t.login(user).await;
                 let status = call(t, &client, &method, &path, json!({})).await;
                 let allowed = needs.is_none_or(|p| user.role.can(p));
@@ -145,7 +158,7 @@ async fn every_route_enforces_its_permission(t: &TestServer) {
 
             // An admin of tenant B never reaches tenant A's objects.
             if has_id {
-                let path = template.replace("{id}", &world.object_for(template).await);
+                let path = world.path_for(template).await;
                 let client = t.login(&outsider).await;
                 assert_eq!(
                     call(t, &client, &method, &path, valid_body(template)).await,

@@ -217,6 +217,9 @@ async fn inbox_live_replies_templates_and_actions() {
     let canned =
         switchboard_app::inbox::CannedInput { shortcut: "greet".into(), body: "Merhaba <b>hoş geldiniz</b>".into() };
     t.app.save_canned(&Principal::system(a.id, "test"), None, &canned).await.unwrap();
+    let team = switchboard_app::teams::TeamInput { name: "Faturalama".into() };
+    t.app.create_team(&Principal::system(a.id, "test"), &team).await.unwrap();
+    let colleague = t.user(a.id, Role::Agent).await;
     clock.advance(25 * switchboard_core::Millis::HOUR);
     let phone = "+905321112233";
     let args = json!({
@@ -232,6 +235,9 @@ async fn inbox_live_replies_templates_and_actions() {
         "old_conversation": old,
         "canned_shortcut": canned.shortcut,
         "canned_body": canned.body,
+        "note": "<b>iade</b> istiyor",
+        "team": team.name,
+        "colleague": colleague.email,
     });
     run(&t, "inbox", &args).await;
     t.stop().await;

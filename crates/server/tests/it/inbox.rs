@@ -24,20 +24,26 @@ pub async fn customer_with_markup(t: &TestServer, tenant: switchboard_core::Tena
 }
 
 /// Text as askama escapes it.
-fn escaped(s: &str) -> String {
+pub(crate) fn escaped(s: &str) -> String {
     s.replace('&', "&#38;").replace('<', "&#60;").replace('>', "&#62;").replace('"', "&#34;").replace('\'', "&#39;")
 }
 
-async fn page(c: &reqwest::Client, t: &TestServer, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(c: &reqwest::Client, t: &TestServer, path: &str) -> (StatusCode, String) {
     let res = c.get(t.url(path)).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
-async fn post(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     c.post(t.url(path)).header("sec-fetch-site", "same-origin").form(form).send().await.unwrap()
 }
 
-async fn conversation(t: &TestServer, key: &str, id: &str) -> Value {
+/// A form posted from another site (CSRF): the status it gets.
+pub(crate) async fn forged(c: &reqwest::Client, t: &TestServer, path: &str, form: &[(&str, &str)]) -> StatusCode {
+    let res = c.post(t.url(path)).header("origin", "https://evil.example").header("sec-fetch-site", "cross-site");
+    res.form(form).send().await.unwrap().status()
+}
+
+pub(crate) async fn conversation(t: &TestServer, key: &str, id: &str) -> Value {
     Api::new(t, key).get(&format!("/api/v1/conversations/{id}")).await.1
 }
 
@@ -184,24 +190,9 @@ async fn inbox_pages_act_through_the_application(t: &TestServer) {
     assert_eq!(act(&[("action", "snooze"), ("until", "2099-01-01T10:00")]).await["status"], "snoozed");
 
     // Forms from another site are refused.
-    let res = owner
-        .post(t.url(&format!("/inbox/{conv}")))
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("action", "resolve")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = owner
-        .post(t.url(&format!("/inbox/{conv}/messages")))
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("text", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forged(&owner, t, &format!("/inbox/{conv}"), &[("action", "resolve")]).await, StatusCode::FORBIDDEN);
+    let status = forged(&owner, t, &format!("/inbox/{conv}/messages"), &[("text", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(conversation(t, &a.key, &conv).await["status"], "snoozed");
 }
 server_test!(inbox_pages_act_through_the_application);

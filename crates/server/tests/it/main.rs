@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod contacts;
 mod inbox;
+mod inbox_actions;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;

@@ -818,6 +818,10 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     })
     .await;
     assert_eq!(crate::support::files_under(t.app.blobs.root()).len(), 1);
+    // An agent's private note about the subject is erased with the messages.
+    let (s, _) =
+        api.post(&format!("/api/v1/conversations/{conversation}/notes"), json!({"text": "alerjisi var"})).await;
+    assert_eq!(s, StatusCode::CREATED);
     let (_, c) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
     let id = c["contact"]["id"].as_str().or(c["contact_id"].as_str()).unwrap().to_owned();
     // A second customer, deleted through the API rather than a request.
@@ -831,7 +835,7 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     let (s, r) = api.post(&format!("/api/v1/privacy/requests/{rid}/fulfil"), json!({})).await;
     assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
     let messages = r["result"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "messages").cloned();
-    assert_eq!(messages.unwrap()["rows"], 3, "two messages and one conversation");
+    assert_eq!(messages.unwrap()["rows"], 4, "two messages, a note and one conversation");
     assert_eq!(api.delete(&format!("/api/v1/contacts/{other}")).await.0, StatusCode::NO_CONTENT);
 
     let tenant = tid_sql(t, a.id);
@@ -840,8 +844,15 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     }
     assert_eq!(api.get(&format!("/api/v1/conversations/{conversation}")).await.0, StatusCode::NOT_FOUND);
     assert!(crate::support::files_under(t.app.blobs.root()).is_empty(), "the media file is deleted");
-    t.assert_not_stored(&["ilaç listem", "reçetem", "prescription-of-the-subject", "5551112233", "başka müşteri"])
-        .await;
+    t.assert_not_stored(&[
+        "ilaç listem",
+        "reçetem",
+        "alerjisi var",
+        "prescription-of-the-subject",
+        "5551112233",
+        "başka müşteri",
+    ])
+    .await;
 }
 server_test!(erasure_reaches_the_whatsapp_history);
 
@@ -854,6 +865,9 @@ async fn retention_of_messages(t: &TestServer, clock: &ManualClock) {
     let (resolved, _) = t.customer_writes(a.id, &wa, "905320000001", "eski sipariş").await;
     let (open, _) = t.customer_writes(a.id, &wa, "905320000002", "açık konuşma").await;
     let (held, _) = t.customer_writes(a.id, &wa, "905320000003", "dava dosyası").await;
+    // A note goes with the messages of its conversation.
+    let (s, _) = api.post(&format!("/api/v1/conversations/{resolved}/notes"), json!({"text": "iade edildi"})).await;
+    assert_eq!(s, StatusCode::CREATED);
     for c in [&resolved, &held] {
         let (s, v) = api.patch(&format!("/api/v1/conversations/{c}"), json!({"status": "resolved"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -874,9 +888,9 @@ async fn retention_of_messages(t: &TestServer, clock: &ManualClock) {
     clock.advance(2 * DAY);
     let (_, dry) = api.get("/api/v1/privacy/retention/dry-run").await;
     let cat = dry["categories"].as_array().unwrap().iter().find(|c| c["category"] == "messages").unwrap().clone();
-    assert_eq!((cat["enforced"].as_bool(), cat["would_purge"].as_u64()), (Some(true), Some(1)), "{cat}");
+    assert_eq!((cat["enforced"].as_bool(), cat["would_purge"].as_u64()), (Some(true), Some(2)), "{cat}");
     let report = t.app.run_retention(a.id, None).await.unwrap();
-    assert_eq!(report.purged["messages"], 1);
+    assert_eq!(report.purged["messages"], 2, "the message and the note");
     assert_eq!(api.get(&format!("/api/v1/conversations/{resolved}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!((messages_in(&open).await, messages_in(&held).await), (1, 1));
 
@@ -917,6 +931,9 @@ async fn export_holds_the_whatsapp_history(t: &TestServer) {
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{sent}");
+    let (s, _) =
+        api.post(&format!("/api/v1/conversations/{conversation}/notes"), json!({"text": "sabah arayın"})).await;
+    assert_eq!(s, StatusCode::CREATED);
     let (_, c) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
     let id = c["contact"]["id"].as_str().unwrap().to_owned();
 
@@ -934,14 +951,22 @@ async fn export_holds_the_whatsapp_history(t: &TestServer) {
     assert_eq!(res.status(), StatusCode::OK);
     let files = unzip(&res.bytes().await.unwrap());
     let csv = &files["messages.csv"];
-    for text in ["randevu almak istiyorum", "tahlil sonuçlarım", "Yarın 10:00 uygun", "inbound", "outbound"] {
+    for text in [
+        "randevu almak istiyorum",
+        "tahlil sonuçlarım",
+        "Yarın 10:00 uygun",
+        "sabah arayın",
+        "inbound",
+        "outbound",
+        "note",
+    ] {
         assert!(csv.contains(text), "{text} missing from messages.csv:\n{csv}");
     }
     assert!(!files.values().any(|f| f.contains("başka bir hastanın")), "another customer's message leaked");
     let pdf = files.iter().find(|(name, _)| name.starts_with("media/") && name.ends_with(".pdf")).unwrap();
     assert_eq!(pdf.1.as_bytes(), document.as_slice());
     let subject: Value = serde_json::from_str(&files["subject.json"]).unwrap();
-    assert_eq!(subject["conversations"][0]["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(subject["conversations"][0]["messages"].as_array().unwrap().len(), 4);
     assert!(files["README.txt"].contains("messages.csv"));
 }
 server_test!(export_holds_the_whatsapp_history);

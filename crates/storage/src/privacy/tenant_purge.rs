@@ -25,6 +25,7 @@ const fn t(name: &'static str, key: &'static str) -> TenantTable {
 
 /// Every tenant-owned table, children first; the tenant row itself last.
 pub const TENANT_TABLES: &[TenantTable] = &[
+    t("team_members", "team_id, user_id"),
     t("sessions", "token_hash"),
     t("user_recovery_codes", "user_id, code_hash"),
     t("users", "id"),
@@ -37,6 +38,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     t("conversation_activity", "id"),
     t("conversation_labels", "conversation_id, label"),
     t("conversations", "id"),
+    t("teams", "id"),
     t("templates", "id"),
     t("canned_responses", "id"),
     t("channel_events", "id"),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use switchboard_app::page::Page;
 use switchboard_app::whatsapp::compose::Compose;
 use switchboard_app::whatsapp::conversations::{
-    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, StartConversation,
+    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NoteInput, StartConversation,
 };
 use switchboard_core::{ConversationId, Permission};
 use uuid::Uuid;
@@ -45,7 +45,7 @@ pub fn routes(r: Routes) -> Routes {
         RouteSpec::patch(
             "/api/v1/conversations/{id}",
             Access::Perm(P::ConversationsManage),
-            "Assign, resolve, reopen, snooze, label",
+            "Assign (to an agent and/or a team), resolve, reopen, snooze, label, mark unread",
         )
         .body::<ConversationPatch>()
         .returns::<ConversationView>(),
@@ -71,6 +71,17 @@ pub fn routes(r: Routes) -> Routes {
         .returns::<MessageView>()
         .status(StatusCode::ACCEPTED),
         send,
+    )
+    .add(
+        RouteSpec::post(
+            "/api/v1/conversations/{id}/notes",
+            Access::Perm(P::ConversationsManage),
+            "Add a private note (listed with the messages as direction `note`; never sent)",
+        )
+        .body::<NoteInput>()
+        .returns::<MessageView>()
+        .status(StatusCode::CREATED),
+        note,
     )
     .add(RouteSpec::get("/api/v1/media/{id}", Access::Perm(P::ConversationsRead), "Download a message's media"), media)
 }
@@ -124,6 +135,15 @@ async fn send(
     Json(b): Json<Compose>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::ACCEPTED, AxumJson(s.app.send_message(&p, id, b).await?)))
+}
+
+async fn note(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<ConversationId>,
+    Json(b): Json<NoteInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, AxumJson(s.app.add_note(&p, id, &b).await?)))
 }
 
 async fn media(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<Uuid>) -> ApiResult<Response> {

@@ -11,6 +11,7 @@ pub mod me;
 pub mod privacy;
 pub mod session;
 pub mod settings;
+pub mod teams;
 pub mod users;
 
 use axum::Router;
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = channels::routes(routes);
     let routes = inbox::routes(routes);
     let routes = canned::routes(routes);
+    let routes = teams::routes(routes);
     let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router

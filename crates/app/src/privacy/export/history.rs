@@ -26,9 +26,10 @@ impl BundleSection for ConversationSection {
     fn readme(&self) -> &'static str {
         "conversations (messages.csv): every message between you and the organisation, \
 oldest first. conversation_id: the conversation it belongs to; created_at: when we stored it; \
-direction: inbound (you wrote) or outbound (the organisation wrote); type: text, image, \
-template, …; text: its text or caption; status: for messages to you, how far delivery got \
-(sent, delivered, read, failed); media: the files in media/ that belong to it.\n\
+direction: inbound (you wrote), outbound (the organisation wrote) or note (a note its staff \
+wrote about the conversation, never sent to you); type: text, image, template, note, …; text: its \
+text or caption; status: for messages to you, how far delivery got (sent, delivered, read, \
+failed); media: the files in media/ that belong to it.\n\
 media/: the pictures, recordings and documents of those messages, as received.\n"
     }
 

@@ -330,7 +330,7 @@ async fn show(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Quer
 
 /// The form's fields as typed (shown again when something is wrong).
 #[derive(Deserialize, Default)]
-struct ContactForm {
+pub(crate) struct ContactForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -347,7 +347,7 @@ struct ContactForm {
 }
 
 impl ContactForm {
-    fn from_item(c: &ContactItem, pii: bool) -> Self {
+    pub(crate) fn from_item(c: &ContactItem, pii: bool) -> Self {
         // Masked values are not editable values: without the permission the fields start
         // empty, and empty keeps what is stored.
         let personal = |v: &Option<String>| {
@@ -378,7 +378,7 @@ impl ContactForm {
     }
 
     /// The rows to show: those filled in, then a few empty ones.
-    fn rows(&self) -> Vec<(String, String)> {
+    pub(crate) fn rows(&self) -> Vec<(String, String)> {
         let mut rows: Vec<(String, String)> = self
             .attr_key
             .iter()
@@ -403,6 +403,11 @@ impl ContactForm {
 
     /// A change: empty clears a field, except personal fields of a viewer who cannot see
     /// them (their empty means "keep").
+    /// The inbox's contact panel: name, labels and attributes only; phone and e-mail are kept.
+    pub(crate) fn for_panel(&self) -> ContactInput {
+        ContactInput { phone: None, email: None, ..self.for_update(false) }
+    }
+
     fn for_update(&self, pii: bool) -> ContactInput {
         let personal = |v: &str| match filled(v) {
             Some(v) => Some(Some(v)),

@@ -19,9 +19,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
+use switchboard_app::teams::{AgentView, TeamRef};
 use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
 use switchboard_app::whatsapp::conversations::{
-    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView,
+    ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
 };
 use switchboard_core::{ConversationId, Permission};
 use switchboard_storage::bus::Event;
@@ -35,6 +36,7 @@ use crate::ui::htmx::{self, Hx};
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section, short_time};
 use crate::ui::notice::{Notice, inline, status_of};
+use crate::ui::pages::contacts::{ContactForm, ContactItem};
 use crate::ui::{PageSpec, Pages};
 
 const LIST_SIZE: u32 = 50;
@@ -54,6 +56,16 @@ pub fn routes(p: Pages) -> Pages {
             PageSpec::post("/inbox/{id}/messages", Access::Perm(P::MessagesSend))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
             send,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/notes", Access::Perm(P::ConversationsManage))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/notes"),
+            note,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/contact", Access::Perm(P::ContactsWrite))
+                .mirrors(Method::PATCH, "/api/v1/contacts/{id}"),
+            edit_contact,
         )
         .add(
             PageSpec::post("/inbox/{id}", Access::Perm(P::ConversationsManage))
@@ -86,10 +98,23 @@ struct Filters {
     channel: String,
     #[serde(default)]
     label: String,
+    /// A team id: the team's folder.
+    #[serde(default)]
+    team: String,
     #[serde(default)]
     q: String,
     #[serde(default)]
     cursor: Option<String>,
+}
+
+/// An id from a form or query field; one that is not an id is a mistake of that field.
+fn field_id(field: &str, raw: &str) -> Result<Option<uuid::Uuid>, AppError> {
+    match filled(raw) {
+        Some(v) => Ok(Some(
+            v.parse().map_err(|_| AppError::from(switchboard_core::Invalid::new(field, "invalid_id", "not an id")))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 impl Filters {
@@ -100,6 +125,7 @@ impl Filters {
             ("status", self.status.as_str()),
             ("channel", self.channel.as_str()),
             ("label", self.label.as_str()),
+            ("team", self.team.as_str()),
             ("q", self.q.as_str()),
         ];
         if let Some((k, v)) = change
@@ -113,15 +139,10 @@ impl Filters {
     }
 
     fn query(&self) -> Result<ConversationQuery, AppError> {
-        let channel_id = match filled(&self.channel) {
-            Some(c) => Some(c.parse().map_err(|_| {
-                AppError::from(switchboard_core::Invalid::new("channel_id", "invalid_id", "not a channel id"))
-            })?),
-            None => None,
-        };
         Ok(ConversationQuery {
             status: filled(&self.status),
-            channel_id,
+            channel_id: field_id("channel_id", &self.channel)?,
+            team_id: field_id("team_id", &self.team)?,
             assignee: match self.folder.as_str() {
                 "mine" => Some("me".into()),
                 "unassigned" => Some("none".into()),
@@ -147,6 +168,8 @@ struct FilterPane {
     folders: Vec<FilterLink>,
     statuses: Vec<FilterLink>,
     channels: Vec<FilterLink>,
+    /// A folder per team (empty when there are none).
+    teams: Vec<FilterLink>,
 }
 
 async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<FilterPane> {
@@ -184,7 +207,13 @@ async fn filter_pane(s: &AppState, v: &Viewer, f: &Filters) -> PageResult<Filter
             }
         }
     }
-    Ok(FilterPane { folders, statuses, channels })
+    let all = s.app.team_names(&v.principal).await?;
+    let mut teams = Vec::new();
+    if !all.is_empty() {
+        teams.push(link(v.t.get("inbox.team_any").to_owned(), "team", "", &f.team));
+        teams.extend(all.into_iter().map(|t| link(t.name, "team", &t.id, &f.team)));
+    }
+    Ok(FilterPane { folders, statuses, channels, teams })
 }
 
 // --- The conversation list ---------------------------------------------------------------
@@ -321,6 +350,8 @@ pub struct MediaItem {
 pub struct MsgItem {
     pub id: String,
     pub outbound: bool,
+    /// An agent's private note (never sent).
+    pub note: bool,
     pub text: Option<String>,
     /// The delivery state (`sent`, `delivered`, `read`, `failed`, …; `received` inbound).
     pub status: String,
@@ -385,6 +416,7 @@ impl MsgItem {
         Self {
             id: m.id.clone(),
             outbound: m.direction == "outbound",
+            note: m.direction == NOTE_KIND,
             text: m.text.clone(),
             status_label: status_label(t, &m.status),
             status: m.status.clone(),
@@ -451,6 +483,10 @@ pub struct Composer {
     /// Offered with "/" at the start of a reply.
     pub canned: Vec<CannedView>,
     pub can_send: bool,
+    /// Private notes may be added (the Reply / Note toggle).
+    pub can_note: bool,
+    /// The note form is the one shown (a refused note comes back to it).
+    pub note_mode: bool,
 }
 
 pub struct ContactPanel {
@@ -459,11 +495,22 @@ pub struct ContactPanel {
     pub phone: Option<String>,
     pub pii: bool,
     pub labels: Vec<String>,
+    pub attributes: Vec<(String, String)>,
+    /// The attribute rows of the edit form, with `contacts:write`.
+    pub edit_rows: Option<Vec<(String, String)>>,
     pub past: Vec<ConvItem>,
 }
 
 pub struct Open {
     pub c: ConvItem,
+    /// The conversation's assignee and team ids (empty for none), for the assign form.
+    pub assignee_id: String,
+    pub team_id: String,
+    /// The name of the conversation's team.
+    pub team: Option<String>,
+    /// Who and which team it can be assigned to (with `conversations:manage`).
+    pub agents: Vec<AgentView>,
+    pub teams: Vec<TeamRef>,
     pub snoozed_until: Option<String>,
     pub thread: Thread,
     pub composer: Composer,
@@ -491,9 +538,17 @@ fn who(t: Tr, v: &Viewer, user: Option<&str>) -> String {
     }
 }
 
-fn activity_text(t: Tr, v: &Viewer, a: &ActivityView) -> String {
+fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamRef]) -> String {
     let by = who(t, v, a.actor_user_id.as_deref());
+    let team = || {
+        teams
+            .iter()
+            .find(|x| Some(&x.id) == a.target_team_id.as_ref())
+            .map_or_else(|| t.get("inbox.activity.a_team").to_owned(), |x| x.name.clone())
+    };
     match a.kind.as_str() {
+        "team_assigned" => t.fmt("inbox.activity.team_assigned", &[("team", &team()), ("by", &by)]),
+        "team_unassigned" => t.fmt("inbox.activity.team_unassigned", &[("by", &by)]),
         "assigned" => {
             t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
         }
@@ -514,12 +569,17 @@ async fn thread(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Str
     let from = if page.next_cursor.is_some() { page.items.last().map_or(0, time) } else { 0 };
     let to = if latest_page { i64::MAX } else { page.items.first().map_or(i64::MAX, time) };
     let activity = s.app.conversation_activity(&v.principal, id, from, to).await?;
+    let teams = if activity.iter().any(|a| a.target_team_id.is_some()) {
+        s.app.team_names(&v.principal).await?
+    } else {
+        Vec::new()
+    };
     let mut lines: Vec<(i64, Line)> = page
         .items
         .iter()
         .map(|m| (time(m), Line::Msg(Box::new(MsgItem::new(v.t, m, &page.items)))))
         .chain(activity.iter().map(|a| {
-            let line = Line::Activity { text: activity_text(v.t, v, a), time: short_time(&a.created_at) };
+            let line = Line::Activity { text: activity_text(v.t, v, a, &teams), time: short_time(&a.created_at) };
             (millis(&a.created_at).unwrap_or_default(), line)
         }))
         .collect();
@@ -554,10 +614,16 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
     } else {
         Vec::new()
     };
-    let labels = if v.can(Permission::ContactsRead) {
-        s.app.get_contact(&v.principal, conv.contact.id).await?.labels
+    let contact: Option<ContactItem> = if v.can(Permission::ContactsRead) {
+        Some(s.app.get_contact(&v.principal, conv.contact.id).await?.into())
     } else {
-        Vec::new()
+        None
+    };
+    // The edit form holds the name, labels and attributes; phone and e-mail stay on the
+    // contact page (an empty field there clears them, which a masked viewer must not do).
+    let edit_rows = match &contact {
+        Some(c) if v.can(Permission::ContactsWrite) => Some(ContactForm::from_item(c, false).rows()),
+        _ => None,
     };
     let past = s
         .app
@@ -575,7 +641,15 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         .filter(|x| x.id != conv.id)
         .map(|x| ConvItem::new(v.t, x, me(v), now))
         .collect();
+    let can_manage = v.can(Permission::ConversationsManage);
+    let agents = if can_manage { s.app.list_agents(&v.principal).await? } else { Vec::new() };
+    let teams = s.app.team_names(&v.principal).await?;
     Ok(Open {
+        assignee_id: conv.assignee_id.clone().unwrap_or_default(),
+        team_id: conv.team_id.clone().unwrap_or_default(),
+        team: teams.iter().find(|x| Some(&x.id) == conv.team_id.as_ref()).map(|x| x.name.clone()),
+        agents,
+        teams,
         composer: Composer {
             window_open: conv.window_open,
             window_left: c.window_left.clone(),
@@ -583,19 +657,23 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             templates,
             canned,
             can_send: v.can(Permission::MessagesSend),
+            can_note: can_manage,
+            note_mode: false,
         },
         contact: ContactPanel {
             id: conv.contact.id.to_string(),
             name: conv.contact.name.clone(),
             phone: conv.contact.phone.clone(),
             pii: v.can(Permission::ContactsViewPii),
-            labels,
+            labels: contact.as_ref().map(|c| c.labels.clone()).unwrap_or_default(),
+            attributes: contact.map(|c| c.attributes).unwrap_or_default(),
+            edit_rows,
             past,
         },
         snoozed_until: conv.snoozed_until.as_deref().map(short_time),
         c,
         thread,
-        can_manage: v.can(Permission::ConversationsManage),
+        can_manage,
         notice: None,
         draft: String::new(),
     })
@@ -675,19 +753,34 @@ async fn show(
     o.notice = match q.done.as_deref() {
         Some("sent") => Some(key("inbox.done_sent")),
         Some("saved") => Some(key("inbox.done_saved")),
+        Some("contact") => Some(key("inbox.contact_saved")),
         _ => None,
     }
     .map(|k| Notice::success(v.t.get(k)));
     page(&s, &v, Filters::default(), Some(o), StatusCode::OK).await
 }
 
+/// What the composer held when it was refused, and which of its forms it was.
+enum Draft {
+    None,
+    Reply(String),
+    Note(String),
+}
+
 /// The conversation again with a problem beside the composer or the actions.
-async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draft: String) -> PageResult {
+async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draft: Draft) -> PageResult {
     let status = status_of(&e);
     let notice = inline(v.t, e)?;
     let mut o = open(s, v, id, None).await?;
     o.notice = Some(notice);
-    o.draft = draft;
+    match draft {
+        Draft::Reply(text) => o.draft = text,
+        Draft::Note(text) => {
+            o.draft = text;
+            o.composer.note_mode = true;
+        }
+        Draft::None => {}
+    }
     Ok(htmx::at(&format!("/inbox/{id}"), page(s, v, Filters::default(), Some(o), status).await?))
 }
 
@@ -734,7 +827,41 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
     let id = conversation_id(&id)?;
     match s.app.send_message(&v.principal, id, f.compose()).await {
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
-        Err(e) => refused(&s, &v, id, e, f.text).await,
+        Err(e) => refused(&s, &v, id, e, Draft::Reply(f.text)).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NoteForm {
+    #[serde(default)]
+    text: String,
+}
+
+async fn note(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<NoteForm>) -> PageResult {
+    let id = conversation_id(&id)?;
+    match s.app.add_note(&v.principal, id, &NoteInput { text: f.text.clone() }).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::Note(f.text)).await,
+    }
+}
+
+// --- The contact panel -------------------------------------------------------------------
+
+/// Name, labels and attributes of the conversation's contact, through `update_contact` (its
+/// permission, validation and audit entry). Phone and e-mail are kept.
+async fn edit_contact(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<ContactForm>,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let contact = s.app.get_conversation(&v.principal, id).await?.contact.id;
+    match s.app.update_contact(&v.principal, contact, f.for_panel()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=contact")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 
@@ -742,9 +869,16 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
 
 #[derive(Deserialize, Default)]
 struct ActionForm {
-    /// `assign_me`, `unassign`, `resolve`, `reopen`, `snooze`, `labels`.
+    /// `assign_me`, `unassign`, `assign` (`assignee` and `team`), `mark_unread`, `resolve`,
+    /// `reopen`, `snooze`, `labels`.
     #[serde(default)]
     action: String,
+    /// A user id, or empty for nobody, for `assign`.
+    #[serde(default)]
+    assignee: String,
+    /// A team id, or empty for none, for `assign`.
+    #[serde(default)]
+    team: String,
     /// `YYYY-MM-DDTHH:MM` (UTC) for `snooze`.
     #[serde(default)]
     until: String,
@@ -759,6 +893,11 @@ impl ActionForm {
         match self.action.as_str() {
             "assign_me" => p.assignee_id = Some(Some(v.principal.require_user()?.as_uuid())),
             "unassign" => p.assignee_id = Some(None),
+            "assign" => {
+                p.assignee_id = Some(field_id("assignee_id", &self.assignee)?);
+                p.team_id = Some(field_id("team_id", &self.team)?);
+            }
+            "mark_unread" => p.unread = Some(true),
             "resolve" => p.status = Some("resolved".into()),
             "reopen" => p.status = Some("open".into()),
             "snooze" => {
@@ -782,9 +921,11 @@ async fn act(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(
         Err(e) => Err(e),
     };
     match result {
+        // Showing the conversation again would read it: back to the list, where it is unread.
+        Ok(_) if f.action == "mark_unread" => Ok(Redirect::to("/inbox").into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=saved")).into_response()),
         Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
-        Err(e) => refused(&s, &v, id, e, String::new()).await,
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 

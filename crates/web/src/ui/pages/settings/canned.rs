@@ -12,7 +12,7 @@ use switchboard_app::inbox::{CannedInput, CannedView};
 use switchboard_core::Permission;
 use uuid::Uuid;
 
-use super::{Part, Tab, tabs};
+use super::{Done, Part, Tab, tabs};
 use crate::auth::Access;
 use crate::state::AppState;
 use crate::ui::access::{PageResult, UiError, Viewer};
@@ -67,12 +67,6 @@ async fn canned_page(s: &AppState, v: &Viewer) -> PageResult<CannedPage> {
         notice: None,
         done: None,
     })
-}
-
-#[derive(Deserialize, Default)]
-struct Done {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<Done>) -> PageResult {

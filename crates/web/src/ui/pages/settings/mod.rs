@@ -1,4 +1,4 @@
-//! Settings, by role: users, API keys, the organisation, the audit log. Each part needs its
+//! Settings, by role: users, teams, API keys, the organisation, the audit log. Each part needs its
 //! own permission (the one its API routes need); `/settings` opens the first part the user
 //! may see, and the tabs show only those.
 
@@ -6,6 +6,7 @@ mod api_keys;
 mod audit;
 mod canned;
 mod organisation;
+mod teams;
 mod users;
 
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,12 +24,14 @@ pub fn routes(p: Pages) -> Pages {
     let p = api_keys::routes(p);
     let p = organisation::routes(p);
     let p = canned::routes(p);
+    let p = teams::routes(p);
     audit::routes(p)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Users,
+    Teams,
     ApiKeys,
     Organisation,
     Canned,
@@ -36,11 +39,11 @@ pub enum Part {
 }
 
 impl Part {
-    const ALL: [Part; 5] = [Part::Users, Part::ApiKeys, Part::Organisation, Part::Canned, Part::Audit];
+    const ALL: [Part; 6] = [Part::Users, Part::Teams, Part::ApiKeys, Part::Organisation, Part::Canned, Part::Audit];
 
     fn permission(self) -> Permission {
         match self {
-            Part::Users => Permission::UsersManage,
+            Part::Users | Part::Teams => Permission::UsersManage,
             Part::ApiKeys => Permission::ApiKeysManage,
             Part::Organisation | Part::Canned => Permission::SettingsManage,
             Part::Audit => Permission::AuditRead,
@@ -50,6 +53,7 @@ impl Part {
     fn href(self) -> &'static str {
         match self {
             Part::Users => "/settings/users",
+            Part::Teams => "/settings/teams",
             Part::ApiKeys => "/settings/api-keys",
             Part::Organisation => "/settings/organisation",
             Part::Canned => "/settings/canned-responses",
@@ -60,12 +64,20 @@ impl Part {
     fn label(self) -> &'static str {
         match self {
             Part::Users => key("settings.users"),
+            Part::Teams => key("settings.teams"),
             Part::ApiKeys => key("settings.api_keys"),
             Part::Organisation => key("settings.organisation"),
             Part::Canned => key("settings.canned"),
             Part::Audit => key("settings.audit"),
         }
     }
+}
+
+/// `?done=…` after a change: which success message to show.
+#[derive(serde::Deserialize, Default)]
+struct Done {
+    #[serde(default)]
+    done: Option<String>,
 }
 
 pub struct Tab {

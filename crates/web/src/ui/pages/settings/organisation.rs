@@ -11,7 +11,7 @@ use serde::Deserialize;
 use switchboard_app::tenants::{SettingsPatch, TenantView};
 use switchboard_core::Permission;
 
-use super::{Part, Tab, tabs};
+use super::{Done, Part, Tab, tabs};
 use crate::auth::Access;
 use crate::state::AppState;
 use crate::ui::access::{PageResult, Viewer};
@@ -76,12 +76,6 @@ impl OrgPage {
     fn invalid(&self, field: &str) -> bool {
         crate::ui::notice::invalid(self.notice.as_ref(), field)
     }
-}
-
-#[derive(Deserialize, Default)]
-struct Done {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 async fn show(State(s): State<AppState>, v: Viewer, Query(q): Query<Done>) -> PageResult {
