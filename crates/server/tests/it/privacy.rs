@@ -94,7 +94,7 @@ pub fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
 /// Takes the privacy schedules' leases, as another node would, so the server's own scheduler
 /// does not run them while a test moves the clock and runs them itself.
 pub async fn hold_schedules(t: &TestServer) {
-    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge"] {
+    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge", "whatsapp.channel_purge"] {
         let mut tx = t.app.db.write().await.unwrap();
         switchboard_storage::schedules::ensure(&mut tx.platform(), name, 0).await.unwrap();
         tx.commit().await.unwrap();
@@ -945,3 +945,111 @@ async fn export_holds_the_whatsapp_history(t: &TestServer) {
     assert!(files["README.txt"].contains("messages.csv"));
 }
 server_test!(export_holds_the_whatsapp_history);
+
+/// Connects `wa`'s number again through the API (same phone_number_id and simulator).
+async fn reconnect(api: &Api<'_>, wa: &crate::support::Whatsapp, waba_id: &str) -> (StatusCode, Value) {
+    use crate::support::{SIM_SECRET, SIM_TOKEN, SIM_VERIFY};
+    api.post(
+        "/api/v1/channels/whatsapp",
+        json!({"phone_number_id": wa.phone_number_id, "waba_id": waba_id, "display_phone_number": "15550001111",
+            "access_token": SIM_TOKEN, "app_secret": SIM_SECRET, "verify_token": SIM_VERIFY,
+            "graph_base_url": wa.sim.base_url}),
+    )
+    .await
+}
+
+/// A disconnected number stops at once; its Meta data goes 30 days later in batches that
+/// resume, unless the number is connected again first or a legal hold keeps it.
+async fn disconnected_channel_is_purged(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Clinic").await;
+    let api = Api::new(t, &a.key);
+    let leaving = t.whatsapp(&a.key).await;
+    let other_waba = "880000000000777";
+    let cfg = switchboard_simulator::SimConfig {
+        waba_id: other_waba.into(),
+        status_delays_ms: (10, 20, 30),
+        ..Default::default()
+    };
+    let back = t.whatsapp_with(&a.key, cfg).await;
+    let (gone_conversation, _) = t.customer_writes(a.id, &leaving, "905320000011", "randevu iptali").await;
+    let (kept_conversation, _) = t.customer_writes(a.id, &back, "905320000012", "yeni randevu").await;
+    let waba = switchboard_simulator::SimConfig::default().waba_id;
+    t.eventually("templates synced", async || {
+        t.count(a.id, "templates", &format!("AND waba_id = '{waba}'")).await > 0
+            && t.count(a.id, "templates", &format!("AND waba_id = '{other_waba}'")).await > 0
+    })
+    .await;
+
+    assert_eq!(
+        api.delete(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, ch) = api.get(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await;
+    assert_eq!(
+        (ch["status"].as_str(), ch["purge_after"].clone()),
+        (Some("disconnected"), json!(Millis(START + 30 * DAY).to_rfc3339()))
+    );
+    // Webhooks for it are refused, sends too.
+    let empty = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    assert_eq!(t.deliver(&leaving, empty).await, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .post(
+            &format!("/api/v1/conversations/{gone_conversation}/messages"),
+            json!({"type": "text", "text": "merhaba"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // The other number is disconnected too, and connected again within the grace period.
+    assert_eq!(api.delete(&format!("/api/v1/channels/whatsapp/{}", back.channel_id)).await.0, StatusCode::NO_CONTENT);
+    clock.advance(10 * DAY);
+    assert!(t.app.purge_disconnected_channels(None).await.unwrap().is_empty(), "not due yet");
+    let (s, ch) = reconnect(&api, &back, other_waba).await;
+    assert_eq!(
+        (s, ch["id"].as_str(), ch["status"].as_str()),
+        (StatusCode::CREATED, Some(back.channel_id.as_str()), Some("active")),
+        "{ch}"
+    );
+    assert_eq!(ch["purge_after"], Value::Null);
+
+    // Due: a tenant-wide legal hold keeps it waiting.
+    clock.advance(21 * DAY);
+    let (_, hold) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": "Inspection 12"})).await;
+    let outcome = t.app.purge_disconnected_channels(None).await.unwrap();
+    assert_eq!(outcome.len(), 1);
+    assert_eq!(outcome[0].2, switchboard_app::whatsapp::purge::ChannelPurge::Held);
+    let (s, _) = api
+        .post(&format!("/api/v1/privacy/holds/{}/release", hold["id"].as_str().unwrap()), json!({"reason": "closed"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // One batch, then the rest: the same end state as one run.
+    use switchboard_app::whatsapp::purge::ChannelPurge;
+    assert_eq!(t.app.purge_disconnected_channels(Some(1)).await.unwrap()[0].2, ChannelPurge::Unfinished);
+    assert_eq!(t.app.purge_disconnected_channels(None).await.unwrap()[0].2, ChannelPurge::Purged);
+    assert!(t.app.purge_disconnected_channels(None).await.unwrap().is_empty());
+
+    let ch = tid_sql(t, &leaving.channel_id);
+    let conv = tid_sql(t, &gone_conversation);
+    for (table, column) in [
+        ("messages", "channel_id"),
+        ("conversations", "channel_id"),
+        ("webhook_events", "channel_id"),
+        ("channel_events", "channel_id"),
+        ("channels", "id"),
+        ("search_tokens", "conversation_id"),
+    ] {
+        let id = if column == "conversation_id" { &conv } else { &ch };
+        assert_eq!(count(t, &format!("SELECT COUNT(*) FROM {table} WHERE {column} = {id}")).await, 0, "{table}");
+    }
+    assert_eq!(t.count(a.id, "templates", &format!("AND waba_id = '{waba}'")).await, 0);
+    assert!(t.count(a.id, "templates", &format!("AND waba_id = '{other_waba}'")).await > 0);
+    assert_eq!(api.get(&format!("/api/v1/conversations/{kept_conversation}")).await.0, StatusCode::OK);
+    assert_eq!(api.get(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await.0, StatusCode::NOT_FOUND);
+    let (_, log) = api.get(&format!("/api/v1/audit?target_kind=channel&target_id={}", leaving.channel_id)).await;
+    let entry = log["items"].as_array().and_then(|i| i.iter().find(|e| e["action"] == "channel.purged")).cloned();
+    let rows = entry.map(|e| e["details"]["rows"].clone()).unwrap_or_default();
+    assert_eq!((rows["messages"].as_u64(), rows["conversations"].as_u64()), (Some(1), Some(1)), "{log}");
+    t.assert_not_stored(&["randevu iptali"]).await;
+}
+clock_test!(disconnected_channel_is_purged);
