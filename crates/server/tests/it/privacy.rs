@@ -824,6 +824,23 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     let (other_conversation, _) = t.customer_writes(a.id, &wa, "905559998877", "başka müşteri").await;
     let (_, oc) = api.get(&format!("/api/v1/conversations/{other_conversation}")).await;
     let other = oc["contact"]["id"].as_str().or(oc["contact_id"].as_str()).unwrap().to_owned();
+    // Deliveries whose processing failed are kept sealed under the tenant key (these were cut
+    // short, so the retry schedule keeps failing them); each names one of the customers.
+    let ch = t.app.webhook_channel(wa.channel_id.parse().unwrap()).await.unwrap().unwrap();
+    for (from, text) in [("905551112233", "şikayetim gizli kalsın"), ("905559998877", "diğer müşterinin şikayeti")]
+    {
+        let raw = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"changes":[{{"value":{{"messages":[{{"from":"{from}","text":{{"body":"{text}"#
+        );
+        let delivery = switchboard_app::whatsapp::ingest::Delivery {
+            channel: ch.clone(),
+            notification: switchboard_channels::whatsapp::webhook::parse(br#"{"object":"x","entry":[]}"#).unwrap(),
+            raw: raw.into_bytes().into(),
+            received_at: t.app.now().0,
+        };
+        t.app.keep_failed(&delivery, &switchboard_app::AppError::Internal("simulated".into())).await.unwrap();
+    }
+    assert_eq!(t.count(a.id, "webhook_events", "AND state = 'failed'").await, 2);
 
     let r = request(&api, &id, "erasure").await;
     let rid = r["id"].as_str().unwrap().to_owned();
@@ -832,7 +849,24 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
     let messages = r["result"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "messages").cloned();
     assert_eq!(messages.unwrap()["rows"], 3, "two messages and one conversation");
+    // Only the other customer's kept delivery is left, and its body does not name the subject.
+    let left = {
+        let mut conn = t.app.db.read().await.unwrap();
+        switchboard_storage::webhook_events::failed(&mut conn.tenant(a.id), 10).await.unwrap()
+    };
+    assert_eq!(left.len(), 1);
+    let mut tx = t.app.db.write().await.unwrap();
+    let aad = switchboard_privacy::Aad::new(a.id, "webhook_events", "body", left[0].id);
+    let body: Vec<u8> =
+        t.app.keys.open_tenant(&mut tx.tenant(a.id), &aad, left[0].body_sealed.as_ref().unwrap()).await.unwrap();
+    drop(tx);
+    assert!(!crate::support::contains(&body, b"5551112233") && crate::support::contains(&body, b"5559998877"));
     assert_eq!(api.delete(&format!("/api/v1/contacts/{other}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.count(a.id, "webhook_events", "").await,
+        t.count(a.id, "webhook_events", "AND state = 'processed'").await
+    );
+    assert_eq!(t.count(a.id, "webhook_event_subjects", "").await, 0);
 
     let tenant = tid_sql(t, a.id);
     for table in ["conversations", "messages", "media", "message_reactions"] {
@@ -840,8 +874,15 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     }
     assert_eq!(api.get(&format!("/api/v1/conversations/{conversation}")).await.0, StatusCode::NOT_FOUND);
     assert!(crate::support::files_under(t.app.blobs.root()).is_empty(), "the media file is deleted");
-    t.assert_not_stored(&["ilaç listem", "reçetem", "prescription-of-the-subject", "5551112233", "başka müşteri"])
-        .await;
+    t.assert_not_stored(&[
+        "ilaç listem",
+        "reçetem",
+        "prescription-of-the-subject",
+        "5551112233",
+        "başka müşteri",
+        "şikayetim gizli",
+    ])
+    .await;
 }
 server_test!(erasure_reaches_the_whatsapp_history);
 
