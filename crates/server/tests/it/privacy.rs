@@ -1094,3 +1094,62 @@ async fn disconnected_channel_is_purged(t: &TestServer, clock: &ManualClock) {
     t.assert_not_stored(&["randevu iptali"]).await;
 }
 clock_test!(disconnected_channel_is_purged);
+
+/// With every 24-hour window closed, a verification code goes in an approved AUTHENTICATION
+/// template (the code in the body and the copy-code button); without one the request says why.
+async fn verification_code_outside_the_window(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Bank").await;
+    let api = Api::new(t, &a.key);
+    let wa = t.whatsapp(&a.key).await;
+    let (conversation, _) = t.customer_writes(a.id, &wa, "905320000021", "Merhaba").await;
+    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
+    let id = conv["contact"]["id"].as_str().unwrap().to_owned();
+    clock.advance(2 * DAY);
+
+    let path = format!("/api/v1/privacy/requests/{}", request(&api, &id, "access").await["id"].as_str().unwrap());
+    t.eventually("delivery failed", async || api.get(&path).await.1["code_delivery"]["status"] == "failed").await;
+    assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], "no_authentication_template");
+
+    let (s, tpl) = api
+        .post(
+            "/api/v1/templates",
+            json!({"channel_id": wa.channel_id, "name": "data_request_code", "language": "en_US",
+                "category": "AUTHENTICATION", "components": [
+                    {"type": "BODY", "text": "{{1}} is your verification code.", "example": {"body_text": [["123456"]]}},
+                    {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{tpl}");
+    t.eventually("template approved", async || {
+        let (_, list) = api.get("/api/v1/templates").await;
+        list["items"].as_array().unwrap().iter().any(|t| t["name"] == "data_request_code" && t["status"] == "APPROVED")
+    })
+    .await;
+
+    let path = format!("/api/v1/privacy/requests/{}", request(&api, &id, "export").await["id"].as_str().unwrap());
+    let mut sent = Value::Null;
+    t.eventually("the code went out in the template", async || {
+        let v: Value = reqwest::get(format!("{}/_sim/sent", wa.sim.base_url)).await.unwrap().json().await.unwrap();
+        sent = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["body"]["template"]["name"] == "data_request_code")
+            .map(|m| m["body"]["template"].clone())
+            .unwrap_or_default();
+        !sent.is_null()
+    })
+    .await;
+    let code = sent["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6, "{sent}");
+    assert_eq!(sent["components"][1]["sub_type"], "url", "the copy-code button carries it too: {sent}");
+    assert_eq!(sent["components"][1]["parameters"][0]["text"], code.as_str());
+    let (_, r) = api.get(&path).await;
+    assert_eq!(r["code_delivery"]["template"], "data_request_code", "{r}");
+    let (_, page) = api.get(&format!("/api/v1/conversations/{conversation}/messages?limit=200")).await;
+    let shown = page.to_string();
+    assert!(!shown.contains(&code) && shown.contains("•••••• is your verification code"), "{shown}");
+    let (s, v) = api.post(&format!("{path}/verify"), json!({"code": code})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("verified")), "{v}");
+}
+clock_test!(verification_code_outside_the_window);
