@@ -167,10 +167,11 @@ struct RequestPage {
     notice: Option<Notice>,
 }
 
+/// `?done=…` after a change: which success message to show (only known ones are).
 #[derive(Deserialize, Default)]
-struct Done {
+pub(super) struct Done {
     #[serde(default)]
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 async fn request_page(s: &AppState, v: &Viewer, id: Uuid, notice: Option<Notice>) -> PageResult<RequestPage> {

@@ -26,6 +26,7 @@ use crate::ui::htmx;
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section, short_time};
 use crate::ui::notice::{Notice, inline, status_of};
+use crate::ui::pages::privacy::Done;
 use crate::ui::pages::settings::Tab;
 use crate::ui::{PageSpec, Pages};
 
@@ -124,12 +125,6 @@ struct HoldForm {
     category: String,
     #[serde(default)]
     reason: String,
-}
-
-#[derive(Deserialize, Default)]
-struct Done {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 async fn holds_page(s: &AppState, v: &Viewer, form: HoldForm, notice: Option<Notice>) -> PageResult<HoldsPage> {
