@@ -3,6 +3,8 @@
 -- in each batch's transaction, so a purge resumed after a crash still reports the whole of it.
 ALTER TABLE channels ADD COLUMN purge_after BIGINT;
 ALTER TABLE channels ADD COLUMN purge_counts TEXT;
+-- Numbers disconnected before this migration get the default grace period (30 days).
+UPDATE channels SET purge_after = disconnected_at + 2592000000 WHERE disconnected_at IS NOT NULL;
 CREATE INDEX channels_purge ON channels (purge_after);
 -- The purge finds a channel's conversations and webhook events without reading the tenant's.
 CREATE INDEX conversations_channel ON conversations (tenant_id, channel_id);
