@@ -669,6 +669,29 @@ mod tests {
     }
 
     #[test]
+    fn a_code_fills_the_authentication_body_and_its_copy_code_button() {
+        let mut t = template("{{1}} is your verification code.", "positional");
+        assert!(!otp_ready(&t), "a UTILITY template does not carry codes");
+        t.category = "AUTHENTICATION".into();
+        t.components = json!([{"type": "BODY", "text": "{{1}} is your verification code."},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Copy code", "url": "https://www.whatsapp.com/otp/code/?code=otp{{1}}"}]}])
+        .to_string();
+        assert!(otp_ready(&t));
+        let (c, text, shown) = otp_components(&t, "123456");
+        assert_eq!(
+            (text.as_str(), shown.as_str()),
+            ("123456 is your verification code.", "•••••• is your verification code.")
+        );
+        assert_eq!(c[0]["parameters"][0]["text"], "123456");
+        assert_eq!((c[1]["sub_type"].as_str(), c[1]["index"].as_str()), (Some("url"), Some("0")));
+        assert_eq!(c[1]["parameters"][0]["text"], "123456");
+        t.status = "PENDING".into();
+        assert!(!otp_ready(&t));
+        let two = template("{{1}} and {{2}}", "positional");
+        assert!(!otp_ready(&TemplateRow { category: "AUTHENTICATION".into(), ..two }));
+    }
+
+    #[test]
     fn positional_parameters_must_match() {
         let t = template("Merhaba {{1}}, randevunuz {{2}}.", "positional");
         let (c, text) = template_components(&t, &["Ayşe".into(), "yarın".into()], &BTreeMap::new(), &[]).unwrap();
