@@ -55,8 +55,12 @@ impl App {
         let mut out = Vec::with_capacity(due.len());
         for (tenant, channel) in due {
             let (tenant, channel) = (TenantId::from_uuid(tenant), ChannelId::from_uuid(channel));
-            let outcome = self.purge_channel(tenant, channel, max_batches).await?;
-            out.push((tenant, channel, outcome));
+            match self.purge_channel(tenant, channel, max_batches).await {
+                Ok(outcome) => out.push((tenant, channel, outcome)),
+                // Purged meanwhile (a run that lost its schedule lease finished it).
+                Err(AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
