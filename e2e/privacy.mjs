@@ -3,6 +3,8 @@
 // show in the table with their basis and source.
 // Then a data-subject request goes through the privacy page: intake, the deadline clock in
 // the list, a wrong code refused, verification by attestation, fulfilment, the export link.
+// Then the legal holds page (a hold on the contact without its id refused inline, placed,
+// released with a reason) and the retention page (a period saved, the dry run counted).
 // Args: {owner: {email, password}, contact_id}.
 
 import { expect, scenario } from './lib.mjs';
@@ -66,4 +68,37 @@ await scenario('privacy', async ({ page, base, args, step, shot, login }) => {
   const href = await page.getAttribute('#export-link', 'href');
   expect(href && href.includes('/api/v1/privacy/exports/'), `export link: ${href}`);
   await shot('request-fulfilled');
+
+  step('a legal hold needs its subject, is placed on the contact and released with a reason');
+  await page.goto(`${base}/privacy`);
+  await page.click('nav.tabs a[href="/privacy/holds"]');
+  await page.waitForSelector('#hold-form');
+  await page.selectOption('#hold-scope', 'contact');
+  await page.fill('#hold-reason', 'Case 2026/9');
+  await page.click('#hold-form button[type=submit]');
+  await page.waitForSelector('main [role=alert]');
+  expect(await page.$eval('#hold-subject', (e) => e.getAttribute('aria-invalid')) === 'true', 'subject marked');
+  await page.fill('#hold-subject', args.contact_id);
+  await page.click('#hold-form button[type=submit]');
+  await page.waitForSelector('#hold-table tr[data-active="true"]');
+  expect((await page.textContent('#hold-table')).includes('Case 2026/9'), 'reason listed');
+  await shot('holds');
+  await page.fill('#hold-table tr[data-active="true"] input[name=reason]', 'Case closed');
+  await page.click('#hold-table tr[data-active="true"] button[type=submit]');
+  await page.waitForSelector('#hold-table tr[data-active="false"]');
+
+  step('a retention period is saved and the dry run counts every category');
+  await page.click('nav.tabs a[href="/privacy/retention"]');
+  await page.waitForSelector('#retention-table');
+  const messages = '#retention-table tr[data-category="messages"] input[name=after_days]';
+  expect(await page.inputValue(messages) === '365', 'the seeds\' default');
+  await page.fill(messages, '200');
+  await page.click('#retention-form button[type=submit]');
+  await page.waitForSelector('main [role=status]');
+  expect(await page.inputValue(messages) === '200', 'saved');
+  await shot('retention');
+  await page.click('#dry-run-link');
+  await page.waitForSelector('#dry-run-table');
+  const counted = await page.$$eval('#dry-run-table tbody tr', (els) => els.length);
+  expect(counted === 11, `dry-run rows: ${counted}`);
 });

@@ -49,6 +49,9 @@ pub struct WhatsAppConfig {
     pub media_limits: MediaLimits,
     /// Whole-request limit for Graph API calls. A send that times out is `unknown`, not resent.
     pub graph_timeout: std::time::Duration,
+    /// A disconnected number's Meta data is purged this long after the disconnect, unless the
+    /// number is connected again first.
+    pub channel_purge_grace_ms: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +85,7 @@ impl Default for WhatsAppConfig {
                 sticker: MB / 2,
             },
             graph_timeout: std::time::Duration::from_secs(20),
+            channel_purge_grace_ms: 30 * 24 * 3_600_000,
         }
     }
 }

@@ -14,7 +14,7 @@ use switchboard_storage::tenants;
 use crate::audit::Audit;
 use crate::auth::Principal;
 use crate::page::{self, Cursor, Page};
-use crate::privacy::erasure::erase_history_batch;
+use crate::privacy::erasure::{StepBatch, erase_failed_webhooks_batch, erase_history_batch};
 use crate::{App, AppError, AppResult};
 
 /// `Some(None)` for an explicit `null` (clear the field), `None` when absent (keep it).
@@ -423,12 +423,20 @@ impl App {
     /// any copy of its sealed data (a backup) can no longer be opened.
     pub async fn delete_contact(&self, p: &Principal, id: ContactId) -> AppResult<()> {
         p.require(Permission::ContactsDelete)?;
-        // The history goes in batches of its own transactions, so a long one never holds the
-        // writer for long; a crash in between leaves a contact with less history, and the
-        // next attempt carries on.
+        // Kept webhook bodies naming the contact, then the history, in batches of their own
+        // transactions, so a long one never holds the writer for long; a crash in between
+        // leaves a contact with less history, and the next attempt carries on.
+        let mut webhooks_left = true;
         loop {
             let mut tx = self.db.write().await?;
-            let batch = erase_history_batch(self, &mut tx.tenant(p.tenant), id).await?;
+            let mut s = tx.tenant(p.tenant);
+            let batch = if webhooks_left {
+                let b = erase_failed_webhooks_batch(&mut s, id).await?;
+                webhooks_left = !b.finished;
+                StepBatch { finished: false, ..b }
+            } else {
+                erase_history_batch(self, &mut s, id).await?
+            };
             tx.commit().await?;
             if batch.finished {
                 break;

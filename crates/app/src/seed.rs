@@ -187,6 +187,8 @@ impl App {
             created_at: now,
             updated_at: now,
             disconnected_at: None,
+            purge_after: None,
+            purge_counts: None,
         };
         channels::insert(&mut s, &row).await?;
         tx.commit().await?;

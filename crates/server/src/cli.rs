@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// Days between a tenant's deletion request and the purge of its data.
     #[arg(long, env = "SWITCHBOARD_TENANT_PURGE_DAYS", default_value_t = 30)]
     pub tenant_purge_days: u32,
+    /// Days between a WhatsApp number's disconnect and the purge of its Meta data.
+    #[arg(long, env = "SWITCHBOARD_CHANNEL_PURGE_DAYS", default_value_t = 30)]
+    pub channel_purge_days: u32,
 }
 
 /// `switchboard sim`: the Meta simulator on its own (see docs/SIMULATOR.md).

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 const TEN_MINUTES: i64 = 10 * 60_000;
 const HOUR: i64 = 60 * 60_000;
-/// Batches (of at most 1,000 rows) one tenant's retention run may purge per schedule tick;
-/// an unfinished run resumes at the next tick, so no tenant holds the others up.
+/// Batches (of at most 1,000 rows) one tenant's retention run, or one channel's purge, may
+/// run per schedule tick; an unfinished one resumes at the next tick, so none holds the
+/// others up.
 const RETENTION_BATCHES_PER_TICK: u64 = 500;
 /// Finished jobs are kept this long so their dedupe keys still suppress duplicates
 /// (Meta redelivers for up to 7 days).
@@ -118,6 +119,21 @@ impl Periodic for TenantPurge {
     }
 }
 
+/// Disconnected WhatsApp numbers whose grace period is over (see
+/// `switchboard_app::whatsapp::purge`).
+struct ChannelPurge(Arc<App>);
+
+#[async_trait]
+impl Periodic for ChannelPurge {
+    async fn run(&self) -> Result<(), String> {
+        self.0
+            .purge_disconnected_channels(Some(RETENTION_BATCHES_PER_TICK))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Runs until `stop` is cancelled.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
     let scheduler = Scheduler::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone())
@@ -127,7 +143,8 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         .every("whatsapp.failed_webhooks", 60_000, Arc::new(FailedWebhooks(app.clone())))
         .every("privacy.retention", HOUR, Arc::new(Retention(app.clone())))
         .every("privacy.erasure_resume", TEN_MINUTES, Arc::new(ErasureResume(app.clone())))
-        .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())));
+        .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())))
+        .every("whatsapp.channel_purge", HOUR, Arc::new(ChannelPurge(app.clone())));
     let jobs = Arc::new(WhatsAppJobs(app.clone()));
     let privacy_jobs = Arc::new(PrivacyJobs(app.clone()));
     let worker = Worker::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone(), app.wa.jobs_wakeup.clone())

@@ -104,6 +104,7 @@ fn app_config(args: &ServeArgs) -> anyhow::Result<AppConfig> {
         cfg.whatsapp.allowed_graph_urls.push(format!("http://{}", args.sim_listen));
     }
     cfg.privacy.tenant_purge_grace_ms = i64::from(args.tenant_purge_days) * 24 * 3_600_000;
+    cfg.whatsapp.channel_purge_grace_ms = i64::from(args.channel_purge_days) * 24 * 3_600_000;
     for p in args.trusted_proxies.iter().filter(|p| !p.trim().is_empty()) {
         let net = switchboard_app::auth::parse_net(p)
             .with_context(|| format!("--trusted-proxy {p:?} is not an address or CIDR"))?;

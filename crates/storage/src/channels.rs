@@ -29,11 +29,16 @@ pub struct ChannelRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub disconnected_at: Option<i64>,
+    /// A disconnected channel's Meta data goes after this instant (see `purge_batch`).
+    pub purge_after: Option<i64>,
+    /// JSON object: rows removed so far by the purge, per table.
+    pub purge_counts: Option<String>,
 }
 
 const COLUMNS: &str = "tenant_id, id, kind, name, phone_number_id, waba_id, display_phone_number, \
     access_token_sealed, app_secret_sealed, verify_token_sealed, graph_base_url, api_version, status, \
-    throughput_per_sec, quality_rating, messaging_limit, created_at, updated_at, disconnected_at";
+    throughput_per_sec, quality_rating, messaging_limit, created_at, updated_at, disconnected_at, purge_after, \
+    purge_counts";
 
 pub async fn insert(s: &mut Scope<'_>, r: &ChannelRow) -> Result<()> {
     let tid = s.tid();
@@ -120,5 +125,129 @@ pub async fn set_quality(
     )
     .bind(tid).bind(id).bind(quality).bind(limit).bind(now)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Disconnects a channel: status `disconnected`, its Meta data due for purging at `purge_after`.
+pub async fn disconnect(s: &mut Scope<'_>, id: Uuid, now: i64, purge_after: i64) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE channels SET status = 'disconnected', updated_at = $3, disconnected_at = $3, purge_after = $4
+         WHERE tenant_id = $1 AND id = $2 AND disconnected_at IS NULL",
+    )
+    .bind(tid).bind(id).bind(now).bind(purge_after)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// The tenant's disconnected channel of a phone_number_id whose purge is not due yet before
+/// `now` (connecting the number again takes it back, with its history).
+pub async fn find_reconnectable(s: &mut Scope<'_>, phone_number_id: &str, now: i64) -> Result<Option<ChannelRow>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND phone_number_id = $2
+           AND disconnected_at IS NOT NULL AND purge_after > $3 AND purge_counts IS NULL
+         ORDER BY disconnected_at DESC LIMIT 1"
+    )))
+    .bind(tid).bind(phone_number_id).bind(now).fetch_optional(&mut *c).await)?)
+}
+
+/// Connects a disconnected channel again with new credentials: active, its purge cancelled.
+pub async fn reconnect(s: &mut Scope<'_>, r: &ChannelRow) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE channels SET name = $3, waba_id = $4, display_phone_number = $5, access_token_sealed = $6,
+             app_secret_sealed = $7, verify_token_sealed = $8, graph_base_url = $9, api_version = $10,
+             status = 'active', throughput_per_sec = $11, updated_at = $12, disconnected_at = NULL,
+             purge_after = NULL
+         WHERE tenant_id = $1 AND id = $2 AND disconnected_at IS NOT NULL AND purge_counts IS NULL",
+    )
+    .bind(tid).bind(r.id).bind(&r.name).bind(&r.waba_id).bind(&r.display_phone_number)
+    .bind(&r.access_token_sealed).bind(&r.app_secret_sealed).bind(&r.verify_token_sealed)
+    .bind(&r.graph_base_url).bind(&r.api_version).bind(r.throughput_per_sec).bind(r.updated_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Disconnected channels whose purge is due, across tenants (a platform entry point for the
+/// periodic purge): (tenant, channel).
+pub async fn purge_due(p: &mut Platform<'_>, now: i64, limit: i64) -> Result<Vec<(Uuid, Uuid)>> {
+    Ok(on!(p.ex(), c => sqlx::query_as(
+        "SELECT tenant_id, id FROM channels WHERE purge_after <= $1 AND disconnected_at IS NOT NULL
+         ORDER BY purge_after LIMIT $2",
+    )
+    .bind(now).bind(limit).fetch_all(&mut *c).await)?)
+}
+
+/// Records what a purge batch removed (in the batch's transaction).
+pub async fn set_purge_counts(s: &mut Scope<'_>, id: Uuid, counts: &str) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("UPDATE channels SET purge_counts = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id).bind(counts)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A table holding a channel's Meta data: `rows` is a condition on it where `$1` is the
+/// tenant and `$2` the channel; `key` identifies a row (batches are selected by it).
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelTable {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub rows: &'static str,
+}
+
+const OF_CHANNEL: &str = "channel_id = $2";
+
+/// What a channel purge deletes after its messages (which go through `history`, with their
+/// media rows and files and their search tokens), children first. Templates belong to the WhatsApp Business
+/// Account: they go only when no other channel of the tenant uses that account. The 24-hour
+/// window is a column of the conversation and goes with it.
+pub const CHANNEL_TABLES: &[ChannelTable] = &[
+    ChannelTable {
+        name: "conversation_activity",
+        key: "id",
+        rows: "conversation_id IN (SELECT id FROM conversations WHERE tenant_id = $1 AND channel_id = $2)",
+    },
+    ChannelTable {
+        name: "conversation_labels",
+        key: "conversation_id, label",
+        rows: "conversation_id IN (SELECT id FROM conversations WHERE tenant_id = $1 AND channel_id = $2)",
+    },
+    ChannelTable { name: "conversations", key: "id", rows: OF_CHANNEL },
+    ChannelTable { name: "parked_statuses", key: "channel_id, provider_message_id, status, error_code", rows: OF_CHANNEL },
+    ChannelTable { name: "channel_events", key: "id", rows: OF_CHANNEL },
+    ChannelTable {
+        name: "webhook_event_subjects",
+        key: "wa_id_index, event_id",
+        rows: "event_id IN (SELECT id FROM webhook_events WHERE tenant_id = $1 AND channel_id = $2)",
+    },
+    ChannelTable { name: "webhook_events", key: "id", rows: OF_CHANNEL },
+    ChannelTable {
+        name: "templates",
+        key: "id",
+        rows: "waba_id IN (SELECT waba_id FROM channels WHERE tenant_id = $1 AND id = $2)
+           AND NOT EXISTS (SELECT 1 FROM channels o WHERE o.tenant_id = $1 AND o.id <> $2 AND o.waba_id = templates.waba_id)",
+    },
+];
+
+/// Deletes up to `limit` rows of `table` belonging to `channel`.
+pub async fn purge_batch(s: &mut Scope<'_>, table: &ChannelTable, channel: Uuid, limit: i64) -> Result<u64> {
+    let tid = s.tid();
+    let ChannelTable { name, key, rows } = *table;
+    Ok(on!(s.ex(), c => sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {name} WHERE tenant_id = $1 AND ({key}) IN (
+             SELECT {key} FROM {name} WHERE tenant_id = $1 AND {rows} LIMIT $3)"
+    )))
+    .bind(tid).bind(channel).bind(limit)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?)
+}
+
+/// Removes the channel row itself, at the end of its purge (with its sealed secrets).
+pub async fn delete(s: &mut Scope<'_>, id: Uuid) -> Result<()> {
+    let tid = s.tid();
+    on!(s.ex(), c => sqlx::query("DELETE FROM channels WHERE tenant_id = $1 AND id = $2")
+        .bind(tid).bind(id)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -1,6 +1,6 @@
-//! Removing message history: all messages of one contact (erasure), or those past their
-//! retention period, with their reactions and media rows, and the conversations that are left
-//! with nothing. The blob keys of removed media are handed back: the blob store is not part of
+//! Removing message history: all messages of one contact (erasure) or of one channel (its purge
+//! after a disconnect), or those past their retention period, with their reactions and media
+//! rows, and the conversations that are left with nothing. The blob keys of removed media are handed back: the blob store is not part of
 //! the transaction, so the caller deletes the files (deleting a missing file is not an error,
 //! which makes a crash followed by a rerun safe).
 
@@ -27,6 +27,8 @@ pub struct DueBefore<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum Pick<'a> {
     Contact(Uuid),
+    /// Every message of a channel (its purge after a disconnect).
+    Channel(Uuid),
     Due(DueBefore<'a>),
 }
 
@@ -77,6 +79,11 @@ pub async fn pick_messages(s: &mut Scope<'_>, pick: Pick<'_>, limit: i64) -> Res
             "SELECT id FROM messages WHERE tenant_id = $1 AND contact_id = $2 ORDER BY id LIMIT $3",
         )
         .bind(tid).bind(contact).bind(limit)
+        .fetch_all(&mut *c).await)?,
+        Pick::Channel(channel) => on!(s.ex(), c => sqlx::query_scalar(
+            "SELECT id FROM messages WHERE tenant_id = $1 AND channel_id = $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tid).bind(channel).bind(limit)
         .fetch_all(&mut *c).await)?,
         Pick::Due(due) => {
             // Two index walks instead of one scan with an OR: past the cap by

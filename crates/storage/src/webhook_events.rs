@@ -1,6 +1,6 @@
 //! The webhook inbox and the channel event log.
 
-use switchboard_privacy::Sealed;
+use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
 use crate::Result;
@@ -63,9 +63,44 @@ pub async fn failed(s: &mut Scope<'_>, limit: i64) -> Result<Vec<FailedEvent>> {
     .bind(tid).bind(limit).fetch_all(&mut *c).await)?)
 }
 
-/// After a successful reprocessing: the body is no longer needed.
+/// Records whom a kept body is about (blind indexes of the WhatsApp ids it names), so an
+/// erasure finds it without opening every kept body.
+pub async fn insert_subjects(s: &mut Scope<'_>, event: Uuid, wa_indexes: &[BlindIndex]) -> Result<()> {
+    let tid = s.tid();
+    for chunk in wa_indexes.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO webhook_event_subjects (tenant_id, event_id, wa_id_index)
+             SELECT $1, $2, v.* FROM (VALUES {}) AS v WHERE true ON CONFLICT DO NOTHING",
+            values_list(chunk.len(), 1, 3)
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid).bind(event);
+            for index in chunk {
+                q = q.bind(*index);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Erasure: deletes up to `limit` kept webhook events that name this WhatsApp id (by its
+/// blind index), with their subject rows. Returns the events deleted.
+pub async fn delete_for_subject(s: &mut Scope<'_>, wa_index: BlindIndex, limit: i64) -> Result<u64> {
+    let tid = s.tid();
+    let events: Vec<Uuid> = on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT event_id FROM webhook_event_subjects WHERE tenant_id = $1 AND wa_id_index = $2 LIMIT $3",
+    )
+    .bind(tid).bind(wa_index).bind(limit)
+    .fetch_all(&mut *c).await)?;
+    crate::history::delete_in(s, "webhook_event_subjects", "event_id", &events).await?;
+    crate::history::delete_in(s, "webhook_events", "id", &events).await
+}
+
+/// After a successful reprocessing: the body is no longer needed, nor whom it was about.
 pub async fn mark_processed(s: &mut Scope<'_>, id: Uuid, messages: i32, statuses: i32) -> Result<()> {
     let tid = s.tid();
+    crate::history::delete_in(s, "webhook_event_subjects", "event_id", &[id]).await?;
     on!(s.ex(), c => sqlx::query(
         "UPDATE webhook_events SET state = 'processed', body_sealed = NULL, error = NULL,
              messages = $3, statuses = $4, attempts = attempts + 1

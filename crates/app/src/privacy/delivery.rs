@@ -16,6 +16,7 @@ use switchboard_storage::bus::Event;
 use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, JobRow, NewJob};
 use switchboard_storage::privacy::requests as requests_repo;
+use switchboard_storage::templates::{self, TemplateRow};
 use switchboard_storage::{Scope, conversations, messages};
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ use super::consent::{InboundRef, already_recorded};
 use super::requests::{VERIFICATION_JOB, VERIFICATION_QUEUE};
 use super::settings;
 use crate::audit::Audit;
-use crate::whatsapp::compose::WINDOW_MS;
+use crate::whatsapp::compose::{WINDOW_MS, otp_ready};
 use crate::whatsapp::content;
 use crate::{App, AppError, AppResult};
 
@@ -112,11 +113,14 @@ impl App {
         Ok(())
     }
 
-    /// Sends a data-subject request's verification code as a text in the contact's
-    /// conversation whose 24-hour window is open (the most recent). With no open window the
-    /// code stays unsent and the request says `code_delivery: failed` (`window_closed`), so
-    /// the operator verifies by attestation instead. The inbox shows the text with the code
-    /// masked; the code itself goes only to Meta, and never to logs or the audit trail.
+    /// Sends a data-subject request's verification code to the contact on WhatsApp: as a text
+    /// in the conversation whose 24-hour window is open (the most recent); with every window
+    /// closed, in an approved AUTHENTICATION template of the number of the contact's latest
+    /// conversation (one that needs no window). With neither the code stays unsent and the
+    /// request says `code_delivery: failed` with the reason (`no_conversation`: the contact
+    /// never wrote to an active number; `no_authentication_template`), so the operator
+    /// verifies by attestation instead. The inbox shows the message with the code masked; the
+    /// code itself goes only to Meta, and never to logs or the audit trail.
     pub async fn deliver_verification_code(&self, tenant: TenantId, request: Uuid) -> AppResult<()> {
         let now = self.now().0;
         let mut tx = self.db.write().await?;
@@ -126,15 +130,24 @@ impl App {
             return Ok(());
         }
         let mut sent = None;
-        let outcome = match self.open_window(&mut s, row.contact_id, now).await? {
-            None => serde_json::json!({"status": "failed", "reason": "window_closed"}),
-            Some(conv) => match self.take_code_in(&mut s, request).await? {
+        let outcome = match self.code_route(&mut s, row.contact_id, now).await? {
+            Err(reason) => serde_json::json!({"status": "failed", "reason": reason}),
+            Ok((conv, template)) => match self.take_code_in(&mut s, request).await? {
                 None => return Ok(()),
                 Some(d) => {
-                    let shown = d.text.replace(&d.code, "••••••");
-                    let m = self.queue_system_text(&mut s, &conv, d.text, Some(shown), now).await?;
+                    let m = match &template {
+                        None => {
+                            let shown = d.text.replace(&d.code, "••••••");
+                            self.queue_system_text(&mut s, &conv, d.text, Some(shown), now).await?
+                        }
+                        Some(t) => self.queue_system_code(&mut s, &conv, t, &d.code, now).await?,
+                    };
                     sent = Some((m.id, conv.id));
-                    serde_json::json!({"status": "queued", "message_id": m.id})
+                    let mut o = serde_json::json!({"status": "queued", "message_id": m.id});
+                    if let Some(t) = &template {
+                        o["template"] = serde_json::json!(t.name);
+                    }
+                    o
                 }
             },
         };
@@ -159,20 +172,43 @@ impl App {
         Ok(())
     }
 
-    /// The contact's conversation, on an active number, with the most recent customer message
-    /// inside the 24-hour window.
-    async fn open_window(&self, s: &mut Scope<'_>, contact: Uuid, now: i64) -> AppResult<Option<ConversationRow>> {
-        let mut best: Option<(i64, ConversationRow)> = None;
+    /// Where a code can go: the conversation (on an active number) with the most recent
+    /// customer message inside the 24-hour window, as a text (no template); else the most
+    /// recently active conversation with an AUTHENTICATION template of its number that can carry a
+    /// code, in the tenant's language when it has one. `Err` is the reason it cannot go.
+    async fn code_route(
+        &self,
+        s: &mut Scope<'_>,
+        contact: Uuid,
+        now: i64,
+    ) -> AppResult<Result<(ConversationRow, Option<TemplateRow>), &'static str>> {
+        let mut open: Option<(i64, ConversationRow)> = None;
+        let mut latest: Option<(ConversationRow, String)> = None;
         for c in conversations::of_contact(s, contact).await? {
-            let Some(last) = conversations::last_inbound_at(s, contact, c.channel_id).await? else { continue };
-            if now >= last + WINDOW_MS || best.as_ref().is_some_and(|(t, _)| *t >= last) {
+            let ch = self.channel_info(s.tenant_id(), ChannelId::from_uuid(c.channel_id)).await?;
+            if ch.status != "active" {
                 continue;
             }
-            if self.channel_info(s.tenant_id(), ChannelId::from_uuid(c.channel_id)).await?.status == "active" {
-                best = Some((last, c));
+            let last = conversations::last_inbound_at(s, contact, c.channel_id).await?;
+            if let Some(last) = last.filter(|l| now < l + WINDOW_MS && open.as_ref().is_none_or(|(t, _)| t < l)) {
+                open = Some((last, c.clone()));
+            }
+            if latest.as_ref().is_none_or(|(l, _)| l.last_message_at < c.last_message_at) {
+                latest = Some((c, ch.waba_id.clone()));
             }
         }
-        Ok(best.map(|(_, c)| c))
+        if let Some((_, conv)) = open {
+            return Ok(Ok((conv, None)));
+        }
+        let Some((conv, waba)) = latest else { return Ok(Err("no_conversation")) };
+        let language = settings::effective(s).await?.language.as_str();
+        let mut usable: Vec<TemplateRow> =
+            templates::list(s, Some(&waba)).await?.into_iter().filter(otp_ready).collect();
+        usable.sort_by_key(|t| !t.language.starts_with(language));
+        Ok(match usable.into_iter().next() {
+            Some(t) => Ok((conv, Some(t))),
+            None => Err("no_authentication_template"),
+        })
     }
 
     /// Wakes the sender and tells live views about a message the system queued.

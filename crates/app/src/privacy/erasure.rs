@@ -28,7 +28,7 @@ use switchboard_core::{ContactId, TenantId};
 use switchboard_storage::history::{self, Pick};
 use switchboard_storage::privacy::requests::{self as repo, NotificationRow};
 use switchboard_storage::privacy::{consents, holds, limits, transfers};
-use switchboard_storage::{Scope, contacts, jobs, keys, search};
+use switchboard_storage::{Scope, contacts, jobs, keys, search, webhook_events};
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -85,11 +85,21 @@ pub static STEPS: &[&dyn ErasureStep] = &[
     &Limits,
     &Jobs,
     &VerificationCodes,
+    &FailedWebhooks,
     &MessageHistory,
     &SearchTokens,
     &Profile,
     &ContactKey,
 ];
+
+/// The contact's row, or `None` once a (possibly earlier) run has deleted it.
+async fn contact_row(s: &mut Scope<'_>, id: ContactId) -> AppResult<Option<contacts::ContactRow>> {
+    match contacts::get(s, id.as_uuid()).await {
+        Ok(row) => Ok(Some(row)),
+        Err(switchboard_storage::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// Keeps the blind indexes of a contact that had opted out of marketing or objected.
 pub struct Suppress;
@@ -104,11 +114,7 @@ impl ErasureStep for Suppress {
     }
     async fn erase_batch(&self, app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
         let id = subject.contact.as_uuid();
-        let Some(row) = contacts::get(s, id).await.map(Some).or_else(|e| match e {
-            switchboard_storage::StoreError::NotFound => Ok(None),
-            other => Err(other),
-        })?
-        else {
+        let Some(row) = contact_row(s, subject.contact).await? else {
             return Ok(StepBatch::all(0));
         };
         let withdrawn = consents::current_for(s, id, Purpose::Marketing.as_str())
@@ -240,6 +246,34 @@ impl ErasureStep for VerificationCodes {
     async fn erase_batch(&self, _app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
         Ok(StepBatch::all(repo::delete_codes_for_contact(s, subject.contact.as_uuid()).await?))
     }
+}
+
+/// Raw webhook bodies kept (sealed under the tenant key, not the contact's) because their
+/// processing failed: they would outlive the contact's key, so they go by the blind index of
+/// its WhatsApp id, recorded with each kept body. The whole delivery goes, other customers'
+/// parts included: a partial body could not be processed again anyway, and Meta's own copy
+/// is what the others' data came from.
+pub struct FailedWebhooks;
+
+#[async_trait]
+impl ErasureStep for FailedWebhooks {
+    fn name(&self) -> &'static str {
+        "failed_webhooks"
+    }
+    fn category(&self) -> Option<DataCategory> {
+        Some(DataCategory::Messages)
+    }
+    async fn erase_batch(&self, _app: &App, s: &mut Scope<'_>, subject: &ErasureSubject) -> AppResult<StepBatch> {
+        erase_failed_webhooks_batch(s, subject.contact).await
+    }
+}
+
+/// Removes up to [`BATCH`] kept webhook bodies naming the contact's WhatsApp id.
+pub(crate) async fn erase_failed_webhooks_batch(s: &mut Scope<'_>, contact: ContactId) -> AppResult<StepBatch> {
+    let Some(index) = contact_row(s, contact).await?.and_then(|r| r.wa_id_index) else {
+        return Ok(StepBatch::all(0));
+    };
+    Ok(StepBatch::of(webhook_events::delete_for_subject(s, index, BATCH).await?))
 }
 
 /// Messages with their reactions, media rows and media files; then the conversations.

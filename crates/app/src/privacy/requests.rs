@@ -94,8 +94,10 @@ pub struct PrivacyRequestView {
     pub download_url: Option<String>,
     pub download_expires_at: Option<String>,
     /// How the verification code went out: `status` `queued`, `accepted`, `sent`,
-    /// `delivered`, `read` or `failed` (then `reason`, e.g. `window_closed`: verify by
-    /// operator attestation). Null before the delivery job ran.
+    /// `delivered`, `read` or `failed` (then `reason`: `no_conversation`,
+    /// `no_authentication_template` or Meta's error title; verify by operator attestation);
+    /// `template`: the AUTHENTICATION template it went in, when every window was closed. Null
+    /// before the delivery job ran.
     #[schema(value_type = Option<Object>)]
     pub code_delivery: Option<serde_json::Value>,
 }
@@ -212,11 +214,15 @@ impl App {
         };
         // The message goes with an erasure; the recorded state is what is left then.
         let Ok(m) = switchboard_storage::messages::get(s, message).await else { return Ok(Some(d)) };
-        Ok(Some(match m.status.as_str() {
+        let mut view = match m.status.as_str() {
             "failed" | "unknown" => serde_json::json!({"status": "failed", "reason": m.error_title}),
             "sending" => serde_json::json!({"status": "queued"}),
             other => serde_json::json!({"status": other}),
-        }))
+        };
+        if let Some(template) = d.get("template") {
+            view["template"] = template.clone();
+        }
+        Ok(Some(view))
     }
 
     /// Opens a request for one of the tenant's contacts, with its deadline, and sends the

@@ -12,8 +12,7 @@
 //! purge waits, and says why.
 //!
 //! Hook for channel integrations: a deactivated tenant's channels must stop sending and
-//! receiving; the WhatsApp module checks the tenant's status and owns its 30-day purge of
-//! Meta data after a disconnect.
+//! receiving. The purge of a disconnected number's Meta data is `whatsapp::purge`.
 
 use serde::Serialize;
 use switchboard_core::{Invalid, Millis, Permission, TenantId};

@@ -106,6 +106,9 @@ pub struct ChannelView {
     /// Paste this into Meta's webhook settings, with the verify token.
     pub webhook_url: String,
     pub created_at: String,
+    /// A disconnected number: when its Meta data (conversations, messages, media, templates,
+    /// webhook events) is purged, unless it is connected again before.
+    pub purge_after: Option<String>,
 }
 
 fn secret_aad(tenant: TenantId, column: &'static str, id: Uuid) -> Aad<'static> {
@@ -145,6 +148,7 @@ impl App {
             messaging_limit: r.messaging_limit.clone(),
             webhook_url: format!("{}/webhooks/whatsapp/{}", self.config.public_url, r.id),
             created_at: Millis(r.created_at).to_rfc3339(),
+            purge_after: r.purge_after.map(|t| Millis(t).to_rfc3339()),
         }
     }
 
@@ -215,9 +219,12 @@ impl App {
             });
         }
         let now = self.now().0;
-        let id = ChannelId::new();
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
+        // The same number connected again before its purge: the old channel comes back (with
+        // its conversations), and the purge is cancelled.
+        let previous = channels::find_reconnectable(&mut s, &phone_number_id, now).await?;
+        let id = previous.as_ref().map_or_else(ChannelId::new, |r| ChannelId::from_uuid(r.id));
         let row = ChannelRow {
             tenant_id: p.tenant.as_uuid(),
             id: id.as_uuid(),
@@ -251,8 +258,14 @@ impl App {
             created_at: now,
             updated_at: now,
             disconnected_at: None,
+            purge_after: None,
+            purge_counts: None,
         };
-        channels::insert(&mut s, &row).await.map_err(|e| match AppError::from(e) {
+        let stored = match &previous {
+            Some(_) => channels::reconnect(&mut s, &row).await,
+            None => channels::insert(&mut s, &row).await,
+        };
+        stored.map_err(|e| match AppError::from(e) {
             AppError::Conflict { .. } => AppError::Conflict {
                 field: Some("phone_number_id".into()),
                 message: "this number is already connected".into(),
@@ -260,17 +273,18 @@ impl App {
             other => other,
         })?;
         self.enqueue_template_sync(&mut s, id, now).await?;
-        Audit::of(p)
-            .record(
-                self,
-                &mut s,
-                "channel.connected",
-                Some(("channel", id.to_string())),
-                serde_json::json!({"kind": "whatsapp"}),
-            )
-            .await?;
+        let (action, details) = match &previous {
+            Some(r) => (
+                "channel.reconnected",
+                serde_json::json!({"kind": "whatsapp", "purge_cancelled": r.purge_after.map(|t| Millis(t).to_rfc3339())}),
+            ),
+            None => ("channel.connected", serde_json::json!({"kind": "whatsapp"})),
+        };
+        Audit::of(p).record(self, &mut s, action, Some(("channel", id.to_string())), details).await?;
         tx.commit().await?;
+        self.wa.channels.forget(id);
         self.wa.jobs_wakeup.notify_waiters();
+        let row = channels::get(&mut self.db.read().await?.tenant(p.tenant), id.as_uuid()).await?;
         Ok(self.channel_view(&row))
     }
 
@@ -303,20 +317,24 @@ impl App {
         Ok(self.channel_view(&row))
     }
 
-    /// Disconnects a number: webhooks and sends stop at once; its Meta data is purged after the
-    /// retention period unless it is connected again.
+    /// Disconnects a number: webhooks (404 on its URL, ignored on the platform URL) and sends
+    /// stop at once; its Meta data is purged after `channel_purge_grace_ms` unless the same
+    /// phone_number_id is connected again before (see `purge_disconnected_channels`).
     pub async fn disconnect_channel(&self, p: &Principal, id: ChannelId) -> AppResult<()> {
         p.require(Permission::ChannelsManage)?;
-        let now = self.now().0;
+        let now = self.now();
+        let purge_after = now.plus_ms(self.config.whatsapp.channel_purge_grace_ms);
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
-        let row = channels::get(&mut s, id.as_uuid()).await?;
-        if row.disconnected_at.is_some() {
-            return Err(AppError::NotFound);
-        }
-        channels::set_status(&mut s, id.as_uuid(), "disconnected", now).await?;
+        channels::disconnect(&mut s, id.as_uuid(), now.0, purge_after.0).await?;
         Audit::of(p)
-            .record(self, &mut s, "channel.disconnected", Some(("channel", id.to_string())), serde_json::json!({}))
+            .record(
+                self,
+                &mut s,
+                "channel.disconnected",
+                Some(("channel", id.to_string())),
+                serde_json::json!({"purge_after": purge_after.to_rfc3339()}),
+            )
             .await?;
         tx.commit().await?;
         self.wa.channels.forget(id);

@@ -262,6 +262,41 @@ fn template_components(
     Ok((out, rendered))
 }
 
+/// Whether a template can carry a one-time code: an approved AUTHENTICATION template whose
+/// body has exactly one positional placeholder (Meta's authentication templates do: "{{1}} is
+/// your verification code").
+#[must_use]
+pub fn otp_ready(t: &TemplateRow) -> bool {
+    let comps: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
+    let (count, names) = placeholders(component_text(&comps, "BODY").unwrap_or_default());
+    t.status == "APPROVED" && t.category.eq_ignore_ascii_case("AUTHENTICATION") && count == 1 && names.is_empty()
+}
+
+/// Meta's components for a one-time code in an AUTHENTICATION template: the code is the
+/// body's parameter and, when the template has a one-time-password button (copy code, one
+/// tap: listed as `OTP`, or `URL` once approved), that button's parameter too (PROTOCOLS.md
+/// §2.4). Returns the components, the text as sent and the text with the code masked.
+fn otp_components(t: &TemplateRow, code: &str) -> (Vec<Value>, String, String) {
+    let comps: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
+    let body = component_text(&comps, "BODY").unwrap_or("{{1}}");
+    let mut out = vec![json!({"type": "body", "parameters": [{"type": "text", "text": code}]})];
+    let mut buttons = comps
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("type").and_then(Value::as_str).is_some_and(|k| k.eq_ignore_ascii_case("BUTTONS")))
+        .filter_map(|c| c.get("buttons").and_then(Value::as_array))
+        .flatten();
+    let otp = |b: &Value| {
+        b.get("type").and_then(Value::as_str).is_some_and(|k| ["OTP", "URL"].iter().any(|o| k.eq_ignore_ascii_case(o)))
+    };
+    if let Some(index) = buttons.position(otp) {
+        out.push(json!({"type": "button", "sub_type": "url", "index": index.to_string(),
+            "parameters": [{"type": "text", "text": code}]}));
+    }
+    (out, body.replace("{{1}}", code), body.replace("{{1}}", "••••••"))
+}
+
 /// The wamid of one of the conversation's messages (for replies and reactions).
 async fn wamid_in(s: &mut Scope<'_>, conversation: ConversationId, id: Uuid, field: &str) -> AppResult<String> {
     let m = messages::in_conversation(s, conversation.as_uuid(), id)
@@ -482,18 +517,46 @@ impl App {
         shown: Option<String>,
         now: i64,
     ) -> AppResult<MessageRow> {
+        let content = Content::Text { body: text.clone(), preview_url: false };
+        self.queue_system(s, conv, content, text, shown, json!({"system": true}), now).await
+    }
+
+    /// Queues a one-time code in an approved AUTHENTICATION template (one the window does not
+    /// limit; see [`otp_ready`]). The inbox shows the template's text with the code masked.
+    pub(crate) async fn queue_system_code(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        t: &TemplateRow,
+        code: &str,
+        now: i64,
+    ) -> AppResult<MessageRow> {
+        let (components, text, shown) = otp_components(t, code);
+        let details =
+            json!({"system": true, "template": {"name": t.name, "language": t.language, "category": t.category}});
+        let content = Content::Template { name: t.name.clone(), language: t.language.clone(), components };
+        self.queue_system(s, conv, content, text, Some(shown), details, now).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn queue_system(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        content: Content,
+        text: String,
+        shown: Option<String>,
+        details: Value,
+        now: i64,
+    ) -> AppResult<MessageRow> {
         let to = self.recipient(s, ContactId::from_uuid(conv.contact_id)).await?;
-        let message = OutboundMessage {
-            to,
-            reply_to: None,
-            biz_opaque_callback_data: None,
-            content: Content::Text { body: text.clone(), preview_url: false },
-        };
+        let kind = content.type_name().to_owned();
+        let message = OutboundMessage { to, reply_to: None, biz_opaque_callback_data: None, content };
         let o = Outbound {
-            kind: "text".into(),
+            kind,
             text: Some(text),
             shown,
-            details: json!({"system": true}),
+            details,
             message,
             reply_to: None,
             sender: None,
@@ -653,6 +716,29 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn a_code_fills_the_authentication_body_and_its_copy_code_button() {
+        let mut t = template("{{1}} is your verification code.", "positional");
+        assert!(!otp_ready(&t), "a UTILITY template does not carry codes");
+        t.category = "AUTHENTICATION".into();
+        t.components = json!([{"type": "BODY", "text": "{{1}} is your verification code."},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Copy code", "url": "https://www.whatsapp.com/otp/code/?code=otp{{1}}"}]}])
+        .to_string();
+        assert!(otp_ready(&t));
+        let (c, text, shown) = otp_components(&t, "123456");
+        assert_eq!(
+            (text.as_str(), shown.as_str()),
+            ("123456 is your verification code.", "•••••• is your verification code.")
+        );
+        assert_eq!(c[0]["parameters"][0]["text"], "123456");
+        assert_eq!((c[1]["sub_type"].as_str(), c[1]["index"].as_str()), (Some("url"), Some("0")));
+        assert_eq!(c[1]["parameters"][0]["text"], "123456");
+        t.status = "PENDING".into();
+        assert!(!otp_ready(&t));
+        let two = template("{{1}} and {{2}}", "positional");
+        assert!(!otp_ready(&TemplateRow { category: "AUTHENTICATION".into(), ..two }));
     }
 
     #[test]

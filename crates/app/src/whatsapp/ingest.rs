@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use switchboard_channels::whatsapp::webhook::{self, Change, ChangeValue, Entry, Notification};
-use switchboard_core::{ChannelId, TenantId};
-use switchboard_privacy::Aad;
+use switchboard_core::{ChannelId, TenantId, WaId};
+use switchboard_privacy::{Aad, BlindKind};
 use switchboard_storage::webhook_events::{self, FailedEvent, NewWebhookEvent};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -232,9 +232,10 @@ impl App {
         Ok(fx)
     }
 
-    /// Stores a delivery whose processing failed, sealed, for the retry job; a database that is
+    /// Stores a delivery whose processing failed, sealed, for the retry job, with the blind
+    /// indexes of the WhatsApp ids it names (erasure finds it by them); a database that is
     /// down cannot store it either, so then the answer is 503 and Meta retries.
-    async fn keep_failed(&self, d: &Delivery, error: &AppError) -> AppResult<()> {
+    pub async fn keep_failed(&self, d: &Delivery, error: &AppError) -> AppResult<()> {
         if matches!(error, AppError::Unavailable) {
             return Err(AppError::Unavailable);
         }
@@ -258,6 +259,11 @@ impl App {
             },
         )
         .await?;
+        let mut subjects = Vec::new();
+        for wa in webhook::wa_ids(&d.raw).iter().filter_map(|w| WaId::parse(w).ok()) {
+            subjects.push(self.keys.blind_index(&mut s, BlindKind::WaId, wa.as_str()).await?);
+        }
+        webhook_events::insert_subjects(&mut s, id, &subjects).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod ingest;
 pub mod media;
 mod process;
+pub mod purge;
 pub mod sender;
 pub mod templates;
 

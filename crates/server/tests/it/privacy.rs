@@ -94,7 +94,7 @@ pub fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
 /// Takes the privacy schedules' leases, as another node would, so the server's own scheduler
 /// does not run them while a test moves the clock and runs them itself.
 pub async fn hold_schedules(t: &TestServer) {
-    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge"] {
+    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge", "whatsapp.channel_purge"] {
         let mut tx = t.app.db.write().await.unwrap();
         switchboard_storage::schedules::ensure(&mut tx.platform(), name, 0).await.unwrap();
         tx.commit().await.unwrap();
@@ -828,6 +828,23 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     let (other_conversation, _) = t.customer_writes(a.id, &wa, "905559998877", "başka müşteri").await;
     let (_, oc) = api.get(&format!("/api/v1/conversations/{other_conversation}")).await;
     let other = oc["contact"]["id"].as_str().or(oc["contact_id"].as_str()).unwrap().to_owned();
+    // Deliveries whose processing failed are kept sealed under the tenant key (these were cut
+    // short, so the retry schedule keeps failing them); each names one of the customers.
+    let ch = t.app.webhook_channel(wa.channel_id.parse().unwrap()).await.unwrap().unwrap();
+    for (from, text) in [("905551112233", "şikayetim gizli kalsın"), ("905559998877", "diğer müşterinin şikayeti")]
+    {
+        let raw = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"changes":[{{"value":{{"messages":[{{"from":"{from}","text":{{"body":"{text}"#
+        );
+        let delivery = switchboard_app::whatsapp::ingest::Delivery {
+            channel: ch.clone(),
+            notification: switchboard_channels::whatsapp::webhook::parse(br#"{"object":"x","entry":[]}"#).unwrap(),
+            raw: raw.into_bytes().into(),
+            received_at: t.app.now().0,
+        };
+        t.app.keep_failed(&delivery, &switchboard_app::AppError::Internal("simulated".into())).await.unwrap();
+    }
+    assert_eq!(t.count(a.id, "webhook_events", "AND state = 'failed'").await, 2);
 
     let r = request(&api, &id, "erasure").await;
     let rid = r["id"].as_str().unwrap().to_owned();
@@ -836,7 +853,24 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
     assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
     let messages = r["result"]["steps"].as_array().unwrap().iter().find(|s| s["step"] == "messages").cloned();
     assert_eq!(messages.unwrap()["rows"], 4, "two messages, a note and one conversation");
+    // Only the other customer's kept delivery is left, and its body does not name the subject.
+    let left = {
+        let mut conn = t.app.db.read().await.unwrap();
+        switchboard_storage::webhook_events::failed(&mut conn.tenant(a.id), 10).await.unwrap()
+    };
+    assert_eq!(left.len(), 1);
+    let mut tx = t.app.db.write().await.unwrap();
+    let aad = switchboard_privacy::Aad::new(a.id, "webhook_events", "body", left[0].id);
+    let body: Vec<u8> =
+        t.app.keys.open_tenant(&mut tx.tenant(a.id), &aad, left[0].body_sealed.as_ref().unwrap()).await.unwrap();
+    drop(tx);
+    assert!(!crate::support::contains(&body, b"5551112233") && crate::support::contains(&body, b"5559998877"));
     assert_eq!(api.delete(&format!("/api/v1/contacts/{other}")).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.count(a.id, "webhook_events", "").await,
+        t.count(a.id, "webhook_events", "AND state = 'processed'").await
+    );
+    assert_eq!(t.count(a.id, "webhook_event_subjects", "").await, 0);
 
     let tenant = tid_sql(t, a.id);
     for table in ["conversations", "messages", "media", "message_reactions"] {
@@ -851,6 +885,7 @@ async fn erasure_reaches_the_whatsapp_history(t: &TestServer) {
         "prescription-of-the-subject",
         "5551112233",
         "başka müşteri",
+        "şikayetim gizli",
     ])
     .await;
 }
@@ -970,3 +1005,170 @@ async fn export_holds_the_whatsapp_history(t: &TestServer) {
     assert!(files["README.txt"].contains("messages.csv"));
 }
 server_test!(export_holds_the_whatsapp_history);
+
+/// Connects `wa`'s number again through the API (same phone_number_id and simulator).
+async fn reconnect(api: &Api<'_>, wa: &crate::support::Whatsapp, waba_id: &str) -> (StatusCode, Value) {
+    use crate::support::{SIM_SECRET, SIM_TOKEN, SIM_VERIFY};
+    api.post(
+        "/api/v1/channels/whatsapp",
+        json!({"phone_number_id": wa.phone_number_id, "waba_id": waba_id, "display_phone_number": "15550001111",
+            "access_token": SIM_TOKEN, "app_secret": SIM_SECRET, "verify_token": SIM_VERIFY,
+            "graph_base_url": wa.sim.base_url}),
+    )
+    .await
+}
+
+/// A disconnected number stops at once; its Meta data goes 30 days later in batches that
+/// resume, unless the number is connected again first or a legal hold keeps it.
+async fn disconnected_channel_is_purged(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Clinic").await;
+    let api = Api::new(t, &a.key);
+    let leaving = t.whatsapp(&a.key).await;
+    let other_waba = "880000000000777";
+    let cfg = switchboard_simulator::SimConfig {
+        waba_id: other_waba.into(),
+        status_delays_ms: (10, 20, 30),
+        ..Default::default()
+    };
+    let back = t.whatsapp_with(&a.key, cfg).await;
+    let (gone_conversation, _) = t.customer_writes(a.id, &leaving, "905320000011", "randevu iptali").await;
+    let (kept_conversation, _) = t.customer_writes(a.id, &back, "905320000012", "yeni randevu").await;
+    let waba = switchboard_simulator::SimConfig::default().waba_id;
+    t.eventually("templates synced", async || {
+        t.count(a.id, "templates", &format!("AND waba_id = '{waba}'")).await > 0
+            && t.count(a.id, "templates", &format!("AND waba_id = '{other_waba}'")).await > 0
+    })
+    .await;
+
+    assert_eq!(
+        api.delete(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, ch) = api.get(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await;
+    assert_eq!(
+        (ch["status"].as_str(), ch["purge_after"].clone()),
+        (Some("disconnected"), json!(Millis(START + 30 * DAY).to_rfc3339()))
+    );
+    // Webhooks for it are refused, sends too.
+    let empty = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    assert_eq!(t.deliver(&leaving, empty).await, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .post(
+            &format!("/api/v1/conversations/{gone_conversation}/messages"),
+            json!({"type": "text", "text": "merhaba"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // The other number is disconnected too, and connected again within the grace period.
+    assert_eq!(api.delete(&format!("/api/v1/channels/whatsapp/{}", back.channel_id)).await.0, StatusCode::NO_CONTENT);
+    clock.advance(10 * DAY);
+    assert!(t.app.purge_disconnected_channels(None).await.unwrap().is_empty(), "not due yet");
+    let (s, ch) = reconnect(&api, &back, other_waba).await;
+    assert_eq!(
+        (s, ch["id"].as_str(), ch["status"].as_str()),
+        (StatusCode::CREATED, Some(back.channel_id.as_str()), Some("active")),
+        "{ch}"
+    );
+    assert_eq!(ch["purge_after"], Value::Null);
+
+    // Due: a tenant-wide legal hold keeps it waiting.
+    clock.advance(21 * DAY);
+    let (_, hold) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": "Inspection 12"})).await;
+    let outcome = t.app.purge_disconnected_channels(None).await.unwrap();
+    assert_eq!(outcome.len(), 1);
+    assert_eq!(outcome[0].2, switchboard_app::whatsapp::purge::ChannelPurge::Held);
+    let (s, _) = api
+        .post(&format!("/api/v1/privacy/holds/{}/release", hold["id"].as_str().unwrap()), json!({"reason": "closed"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // One batch, then the rest: the same end state as one run.
+    use switchboard_app::whatsapp::purge::ChannelPurge;
+    assert_eq!(t.app.purge_disconnected_channels(Some(1)).await.unwrap()[0].2, ChannelPurge::Unfinished);
+    assert_eq!(t.app.purge_disconnected_channels(None).await.unwrap()[0].2, ChannelPurge::Purged);
+    assert!(t.app.purge_disconnected_channels(None).await.unwrap().is_empty());
+
+    let ch = tid_sql(t, &leaving.channel_id);
+    let conv = tid_sql(t, &gone_conversation);
+    for (table, column) in [
+        ("messages", "channel_id"),
+        ("conversations", "channel_id"),
+        ("webhook_events", "channel_id"),
+        ("channel_events", "channel_id"),
+        ("channels", "id"),
+        ("search_tokens", "conversation_id"),
+    ] {
+        let id = if column == "conversation_id" { &conv } else { &ch };
+        assert_eq!(count(t, &format!("SELECT COUNT(*) FROM {table} WHERE {column} = {id}")).await, 0, "{table}");
+    }
+    assert_eq!(t.count(a.id, "templates", &format!("AND waba_id = '{waba}'")).await, 0);
+    assert!(t.count(a.id, "templates", &format!("AND waba_id = '{other_waba}'")).await > 0);
+    assert_eq!(api.get(&format!("/api/v1/conversations/{kept_conversation}")).await.0, StatusCode::OK);
+    assert_eq!(api.get(&format!("/api/v1/channels/whatsapp/{}", leaving.channel_id)).await.0, StatusCode::NOT_FOUND);
+    let (_, log) = api.get(&format!("/api/v1/audit?target_kind=channel&target_id={}", leaving.channel_id)).await;
+    let entry = log["items"].as_array().and_then(|i| i.iter().find(|e| e["action"] == "channel.purged")).cloned();
+    let rows = entry.map(|e| e["details"]["rows"].clone()).unwrap_or_default();
+    assert_eq!((rows["messages"].as_u64(), rows["conversations"].as_u64()), (Some(1), Some(1)), "{log}");
+    t.assert_not_stored(&["randevu iptali"]).await;
+}
+clock_test!(disconnected_channel_is_purged);
+
+/// With every 24-hour window closed, a verification code goes in an approved AUTHENTICATION
+/// template (the code in the body and the copy-code button); without one the request says why.
+async fn verification_code_outside_the_window(t: &TestServer, clock: &ManualClock) {
+    let a = t.tenant("Bank").await;
+    let api = Api::new(t, &a.key);
+    let wa = t.whatsapp(&a.key).await;
+    let (conversation, _) = t.customer_writes(a.id, &wa, "905320000021", "Merhaba").await;
+    let (_, conv) = api.get(&format!("/api/v1/conversations/{conversation}")).await;
+    let id = conv["contact"]["id"].as_str().unwrap().to_owned();
+    clock.advance(2 * DAY);
+
+    let path = format!("/api/v1/privacy/requests/{}", request(&api, &id, "access").await["id"].as_str().unwrap());
+    t.eventually("delivery failed", async || api.get(&path).await.1["code_delivery"]["status"] == "failed").await;
+    assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], "no_authentication_template");
+
+    let (s, tpl) = api
+        .post(
+            "/api/v1/templates",
+            json!({"channel_id": wa.channel_id, "name": "data_request_code", "language": "en_US",
+                "category": "AUTHENTICATION", "components": [
+                    {"type": "BODY", "text": "{{1}} is your verification code.", "example": {"body_text": [["123456"]]}},
+                    {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{tpl}");
+    t.eventually("template approved", async || {
+        let (_, list) = api.get("/api/v1/templates").await;
+        list["items"].as_array().unwrap().iter().any(|t| t["name"] == "data_request_code" && t["status"] == "APPROVED")
+    })
+    .await;
+
+    let path = format!("/api/v1/privacy/requests/{}", request(&api, &id, "export").await["id"].as_str().unwrap());
+    let mut sent = Value::Null;
+    t.eventually("the code went out in the template", async || {
+        let v: Value = reqwest::get(format!("{}/_sim/sent", wa.sim.base_url)).await.unwrap().json().await.unwrap();
+        sent = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["body"]["template"]["name"] == "data_request_code")
+            .map(|m| m["body"]["template"].clone())
+            .unwrap_or_default();
+        !sent.is_null()
+    })
+    .await;
+    let code = sent["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6, "{sent}");
+    assert_eq!(sent["components"][1]["sub_type"], "url", "the copy-code button carries it too: {sent}");
+    assert_eq!(sent["components"][1]["parameters"][0]["text"], code.as_str());
+    let (_, r) = api.get(&path).await;
+    assert_eq!(r["code_delivery"]["template"], "data_request_code", "{r}");
+    let (_, page) = api.get(&format!("/api/v1/conversations/{conversation}/messages?limit=200")).await;
+    let shown = page.to_string();
+    assert!(!shown.contains(&code) && shown.contains("•••••• is your verification code"), "{shown}");
+    let (s, v) = api.post(&format!("{path}/verify"), json!({"code": code})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("verified")), "{v}");
+}
+clock_test!(verification_code_outside_the_window);

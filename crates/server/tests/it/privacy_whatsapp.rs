@@ -278,13 +278,14 @@ async fn verification_code_over_whatsapp(t: &TestServer) {
     let (s, v) = api.post(&format!("{path}/verify"), json!({"code": code})).await;
     assert_eq!((s, v["status"].as_str(), v["verified_by"].as_str()), (StatusCode::OK, Some("verified"), Some("code")));
 
-    // A contact who never wrote: no window, so the code cannot go out and the request says so.
+    // A contact who never wrote: no conversation, so the code cannot go out and the request
+    // says so.
     let (s, c) = api.post("/api/v1/contacts", json!({"name": "Mehmet", "phone": "+905551112233"})).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     let (_, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": c["id"], "type": "erasure"})).await;
     let path = format!("/api/v1/privacy/requests/{}", r["id"].as_str().unwrap());
     t.eventually("delivery failed", async || api.get(&path).await.1["code_delivery"]["status"] == "failed").await;
-    assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], "window_closed");
+    assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], "no_conversation");
 }
 
 server_test!(keyword_from_whatsapp);

@@ -345,3 +345,82 @@ async fn csrf_headers_assets_and_not_found(t: &TestServer) {
     assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
 }
 server_test!(csrf_headers_assets_and_not_found);
+
+/// Legal holds and retention through their pages: place (a mistake shown beside the form),
+/// list, release with a reason; periods saved and shown; the dry run counts and names the hold
+/// that keeps a category; another tenant's hold is 404 and a cross-site form is refused.
+async fn privacy_holds_and_retention_pages(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let c = logged_in(t, &a.owner).await;
+    let text = async |path: &str| {
+        let res = c.get(t.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.text().await.unwrap()
+    };
+    assert!(text("/privacy/holds").await.contains("No legal holds."));
+
+    let res = c.post(t.url("/privacy/holds")).form(&[("scope", "contact"), ("reason", "Case 7")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains(r#"id="hold-subject" value="" class="mono" aria-invalid="true""#), "{body}");
+    let res = c
+        .post(t.url("/privacy/holds"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("scope", "tenant"), ("reason", "Forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let form = [("scope", "tenant"), ("subject_id", ""), ("category", "messages"), ("reason", "Tax audit 2026/4")];
+    let res = c.post(t.url("/privacy/holds")).form(&form).send().await.unwrap();
+    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/privacy/holds?done=placed"));
+    let page = text("/privacy/holds?done=placed").await;
+    assert!(page.contains("Legal hold placed.") && page.contains("Tax audit 2026/4") && page.contains("release-form"));
+    let hold = page.split(r#"data-id=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    // The dry run names the hold that keeps messages; the other categories are counted.
+    let dry = text("/privacy/retention/dry-run").await;
+    assert!(dry.contains("Kept by a legal hold") && dry.contains("Tax audit 2026/4"), "{dry}");
+    assert!(dry.contains(r#"data-category="verification_codes""#));
+
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    let res =
+        outsider.post(t.url(&format!("/privacy/holds/{hold}/release"))).form(&[("reason", "x")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = c.post(t.url(&format!("/privacy/holds/{hold}/release"))).form(&[("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a release needs its reason");
+    let res = c
+        .post(t.url(&format!("/privacy/holds/{hold}/release")))
+        .form(&[("reason", "Audit closed")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = text("/privacy/holds").await;
+    assert!(page.contains("Released") && page.contains("Audit closed") && !page.contains("release-form"));
+
+    // Retention: the seeds' defaults, a change saved, a wrong value shown.
+    let page = text("/privacy/retention").await;
+    assert!(page.contains(r#"data-category="messages""#) && page.contains(r#"name="after_days" value="365""#));
+    let res = c
+        .post(t.url("/privacy/retention"))
+        .form(&[("category", "messages"), ("after_days", "30"), ("cap_days", "abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = c
+        .post(t.url("/privacy/retention"))
+        .form(&[("category", "messages"), ("after_days", "30"), ("cap_days", "60")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/privacy/retention?done=saved"));
+    let policies = t.app.retention_policies(&Principal::system(a.id, "test")).await.unwrap();
+    let m = policies.iter().find(|p| p.category == "messages").unwrap();
+    assert_eq!((m.after_days, m.cap_days, m.customised), (Some(30), Some(60), true));
+    assert!(text("/privacy/retention?done=saved").await.contains("Retention periods saved."));
+}
+server_test!(privacy_holds_and_retention_pages);

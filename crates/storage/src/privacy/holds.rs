@@ -98,6 +98,21 @@ pub async fn any_active(s: &mut Scope<'_>) -> Result<Option<HoldRow>> {
     .fetch_optional(&mut *c).await)?)
 }
 
+/// An active hold that keeps a channel's purge waiting: a tenant-wide one, or one on a
+/// conversation of the channel or on a contact who wrote to it (in any category: the purge
+/// removes the channel's data as a whole).
+pub async fn active_on_channel(s: &mut Scope<'_>, channel: Uuid) -> Result<Option<HoldRow>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, HoldRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM legal_holds h WHERE h.tenant_id = $1 AND h.released_at IS NULL
+           AND (h.scope = 'tenant' OR EXISTS (SELECT 1 FROM conversations c WHERE c.tenant_id = $1
+                AND c.channel_id = $2 AND (c.id = h.subject_id OR c.contact_id = h.subject_id)))
+         ORDER BY h.placed_at, h.id LIMIT 1"
+    )))
+    .bind(tid).bind(channel)
+    .fetch_optional(&mut *c).await)?)
+}
+
 /// A SQL condition that is true when no active hold of the subject named by
 /// `alias.subject_column` covers `category`, where `category_param` is the placeholder bound
 /// to the category name. For purges of contact- or conversation-owned rows:

@@ -42,6 +42,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     t("templates", "id"),
     t("canned_responses", "id"),
     t("channel_events", "id"),
+    t("webhook_event_subjects", "wa_id_index, event_id"),
     t("webhook_events", "id"),
     t("channels", "id"),
     t("contact_labels", "contact_id, label"),

@@ -99,6 +99,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<PageSpec>) {
     let pages = pages::inbox::routes(pages);
     let pages = pages::contacts::routes(pages);
     let pages = pages::privacy::routes(pages);
+    let pages = pages::privacy_controls::routes(pages);
     let pages = pages::settings::routes(pages);
     let router = pages
         .router

@@ -222,5 +222,51 @@ pub fn parse(body: &[u8]) -> Result<Notification, ParseError> {
     Ok(serde_json::from_slice(body)?)
 }
 
+/// Fields of a webhook that hold a customer's WhatsApp id: the contacts block (`wa_id`), an
+/// inbound message's sender (`from`), a status's addressee (`recipient_id`), an echo's
+/// addressee (`to`), and user-preference changes (`wa_id`).
+const WA_ID_FIELDS: &[&str] = &["wa_id", "from", "recipient_id", "to"];
+
+/// Every distinct WhatsApp id a webhook body names, wherever it sits, read from the raw JSON
+/// rather than the typed parse: a body kept because processing failed may be one the parse
+/// does not understand, and erasure must still find it. The ids are returned as written
+/// (the caller normalises them). In a body that is not JSON (cut short, say) every run of 7 to
+/// 15 digits counts: a phone-number-like value there may be a customer's id, and a spare one
+/// only costs an index row that matches no contact.
+#[must_use]
+pub fn wa_ids(body: &[u8]) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if WA_ID_FIELDS.contains(&k.as_str()) => {
+                            if !out.contains(s) {
+                                out.push(s.clone());
+                            }
+                        }
+                        other => walk(other, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => walk(&v, &mut out),
+        Err(_) => {
+            for run in body.split(|b| !b.is_ascii_digit()).filter(|r| (7..=15).contains(&r.len())) {
+                let id = String::from_utf8_lossy(run).into_owned();
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -474,3 +474,18 @@ fn language_codes_compare_loosely() {
     assert!(same_language("pt_BR", "PT-br"));
     assert!(!same_language("en", "en_US"));
 }
+
+#[test]
+fn wa_ids_are_found_wherever_they_sit() {
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "messages", "value": {"metadata": {"phone_number_id": "42"},
+            "contacts": [{"wa_id": "905320000001"}],
+            "messages": [{"from": "905320000001", "id": "wamid.1", "type": "text", "text": {"body": "x"}}],
+            "statuses": [{"id": "wamid.2", "recipient_id": "905320000002"}]}},
+        {"field": "smb_message_echoes", "value": {"message_echoes": [{"from": "15550001111", "to": "905320000003"}]}},
+        {"field": "user_preferences", "value": {"user_preferences": [{"wa_id": "905320000004"}]}}]}]}))
+    .unwrap();
+    assert_eq!(wa_ids(&body), ["905320000001", "905320000002", "15550001111", "905320000003", "905320000004"]);
+    let cut = br#"{"entry": [{"changes": [{"value": {"messages": [{"from": "905320000001", "timestamp": "17"#;
+    assert_eq!(wa_ids(cut), ["905320000001"], "cut short: the digit runs");
+}

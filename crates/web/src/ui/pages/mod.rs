@@ -4,5 +4,6 @@ pub mod auth;
 pub mod contacts;
 pub mod inbox;
 pub mod privacy;
+pub mod privacy_controls;
 pub mod profile;
 pub mod settings;

@@ -102,6 +102,7 @@ impl From<PrivacyRequestView> for RequestItem {
 struct IndexPage {
     t: Tr,
     layout: Layout,
+    tabs: Vec<crate::ui::pages::settings::Tab>,
     rows: Vec<RequestItem>,
     /// (value, translation key) of each request type.
     kinds: Vec<(&'static str, String)>,
@@ -120,6 +121,7 @@ async fn index_page(s: &AppState, v: &Viewer, contact_id: String, notice: Option
     Ok(IndexPage {
         t: v.t,
         layout: Layout::new(Some(v), Section::Privacy),
+        tabs: super::privacy_controls::tabs("/privacy"),
         rows: page.items.into_iter().map(Into::into).collect(),
         kinds: KINDS.iter().map(|k| (*k, format!("privacy.kind.{k}"))).collect(),
         contact_id,
@@ -165,10 +167,11 @@ struct RequestPage {
     notice: Option<Notice>,
 }
 
+/// `?done=…` after a change: which success message to show (only known ones are).
 #[derive(Deserialize, Default)]
-struct Done {
+pub(super) struct Done {
     #[serde(default)]
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 async fn request_page(s: &AppState, v: &Viewer, id: Uuid, notice: Option<Notice>) -> PageResult<RequestPage> {

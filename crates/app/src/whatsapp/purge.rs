@@ -1,0 +1,127 @@
+//! The purge of a disconnected number's Meta data (issue 5: "disconnecting a channel purges
+//! that channel's Meta data after 30 days unless it is reconnected").
+//!
+//! `disconnect_channel` sets the channel's `purge_after`; connecting the same phone_number_id
+//! before then takes the channel back and clears it. Once due, the `whatsapp.channel_purge`
+//! schedule removes, in transactions of at most [`BATCH`] rows: the channel's messages (with
+//! their reactions, media rows and files, and search tokens), then every table of
+//! `channels::CHANNEL_TABLES` (conversation activity and labels,
+//! conversations with their sealed previews and 24-hour windows, parked statuses, channel
+//! events, webhook events, and the account's templates when no other number uses them), and
+//! last the channel row with its sealed secrets, appending `channel.purged` with the counts.
+//! Every batch adds its count to the channel row in its own transaction, so a purge cut short
+//! (crash, budget) resumes where it stopped and still reports the whole of it. Contacts stay:
+//! they belong to the tenant, not to the number. A legal hold on the tenant, or on a
+//! conversation or contact of the number, keeps the purge waiting.
+
+use serde_json::{Map, Value};
+use switchboard_core::{ChannelId, TenantId};
+use switchboard_storage::Scope;
+use switchboard_storage::channels::{self, CHANNEL_TABLES};
+use switchboard_storage::history::{self, Pick};
+use switchboard_storage::privacy::holds;
+
+use crate::audit::Audit;
+use crate::{App, AppError, AppResult};
+
+/// Rows per transaction, at most.
+pub const BATCH: i64 = 1000;
+
+/// How far one call got with a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelPurge {
+    /// Every row is gone and the summary audited.
+    Purged,
+    /// The batch budget ran out; the next call carries on.
+    Unfinished,
+    /// A legal hold keeps the data.
+    Held,
+}
+
+fn add_count(counts: &mut Map<String, Value>, table: &str, n: u64) {
+    let before = counts.get(table).and_then(Value::as_u64).unwrap_or(0);
+    counts.insert(table.to_owned(), (before + n).into());
+}
+
+impl App {
+    /// The `whatsapp.channel_purge` schedule: purges every disconnected channel whose grace
+    /// period is over, spending at most `max_batches` transactions per channel (`None`: no
+    /// limit). Returns each channel looked at with how far it got.
+    pub async fn purge_disconnected_channels(
+        &self,
+        max_batches: Option<u64>,
+    ) -> AppResult<Vec<(TenantId, ChannelId, ChannelPurge)>> {
+        let due = channels::purge_due(&mut self.db.read().await?.platform(), self.now().0, 100).await?;
+        let mut out = Vec::with_capacity(due.len());
+        for (tenant, channel) in due {
+            let (tenant, channel) = (TenantId::from_uuid(tenant), ChannelId::from_uuid(channel));
+            match self.purge_channel(tenant, channel, max_batches).await {
+                Ok(outcome) => out.push((tenant, channel, outcome)),
+                // Purged meanwhile (a run that lost its schedule lease finished it).
+                Err(AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn purge_channel(
+        &self,
+        tenant: TenantId,
+        channel: ChannelId,
+        max_batches: Option<u64>,
+    ) -> AppResult<ChannelPurge> {
+        let id = channel.as_uuid();
+        let mut budget = max_batches.unwrap_or(u64::MAX);
+        if let Some(hold) = holds::active_on_channel(&mut self.db.read().await?.tenant(tenant), id).await? {
+            tracing::info!(%tenant, %channel, hold = %hold.id, "channel purge waits for a legal hold");
+            return Ok(ChannelPurge::Held);
+        }
+        loop {
+            if budget == 0 {
+                return Ok(ChannelPurge::Unfinished);
+            }
+            budget -= 1;
+            let mut tx = self.db.write().await?;
+            let mut s = tx.tenant(tenant);
+            let row = channels::get(&mut s, id).await?;
+            let mut counts: Map<String, Value> = match &row.purge_counts {
+                Some(json) => serde_json::from_str(json).map_err(AppError::internal)?,
+                None => Map::new(),
+            };
+            let Some((table, n)) = self.purge_channel_batch(&mut s, id).await? else {
+                let summary = serde_json::json!({"phone_number_id": row.phone_number_id, "rows": counts});
+                Audit::system("channel_purge")
+                    .record(self, &mut s, "channel.purged", Some(("channel", channel.to_string())), summary)
+                    .await?;
+                channels::delete(&mut s, id).await?;
+                tx.commit().await?;
+                self.wa.channels.forget(channel);
+                tracing::info!(%tenant, %channel, "disconnected channel purged");
+                return Ok(ChannelPurge::Purged);
+            };
+            add_count(&mut counts, table, n);
+            channels::set_purge_counts(&mut s, id, &Value::Object(counts).to_string()).await?;
+            tx.commit().await?;
+        }
+    }
+
+    /// One batch of the first table that still holds rows of the channel: (table, rows).
+    /// `None` when nothing is left. Media files are deleted before the caller commits (a
+    /// rollback leaves rows whose file is gone, which the rerun removes).
+    async fn purge_channel_batch(&self, s: &mut Scope<'_>, id: uuid::Uuid) -> AppResult<Option<(&'static str, u64)>> {
+        let ids = history::pick_messages(s, Pick::Channel(id), BATCH).await?;
+        if !ids.is_empty() {
+            let removed = history::remove_messages(s, &ids).await?;
+            self.delete_blobs(&removed.blob_keys).await?;
+            return Ok(Some(("messages", removed.rows)));
+        }
+        for table in CHANNEL_TABLES {
+            let n = channels::purge_batch(s, table, id, BATCH).await?;
+            if n > 0 {
+                return Ok(Some((table.name, n)));
+            }
+        }
+        Ok(None)
+    }
+}
