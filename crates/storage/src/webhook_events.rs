@@ -67,11 +67,14 @@ pub async fn failed(s: &mut Scope<'_>, limit: i64) -> Result<Vec<FailedEvent>> {
 /// erasure finds it without opening every kept body.
 pub async fn insert_subjects(s: &mut Scope<'_>, event: Uuid, wa_indexes: &[BlindIndex]) -> Result<()> {
     let tid = s.tid();
-    for chunk in wa_indexes.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO webhook_event_subjects (tenant_id, event_id, wa_id_index)
-             SELECT $1, $2, v.* FROM (VALUES {}) AS v WHERE true ON CONFLICT DO NOTHING",
-            values_list(chunk.len(), 1, 3)
+    for chunk in bulk_chunks(s.backend(), wa_indexes) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO webhook_event_subjects (tenant_id, event_id, wa_id_index)
+                 SELECT $1, $2, v.* FROM (VALUES {}) AS v WHERE true ON CONFLICT DO NOTHING",
+                values_list(chunk.len(), 1, 3)
+            ),
         );
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid).bind(event);
