@@ -65,9 +65,18 @@ pub async fn get(s: &mut Scope<'_>, id: Uuid) -> Result<ChannelRow> {
 }
 
 pub async fn list(s: &mut Scope<'_>) -> Result<Vec<ChannelRow>> {
+    list_where(s, "disconnected_at IS NULL").await
+}
+
+/// The connected numbers and the disconnected ones whose data is not purged yet.
+pub async fn list_with_disconnected(s: &mut Scope<'_>) -> Result<Vec<ChannelRow>> {
+    list_where(s, "purge_counts IS NULL").await
+}
+
+async fn list_where(s: &mut Scope<'_>, filter: &'static str) -> Result<Vec<ChannelRow>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND disconnected_at IS NULL ORDER BY created_at"
+        "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND {filter} ORDER BY created_at"
     )))
     .bind(tid).fetch_all(&mut *c).await)?)
 }

@@ -306,8 +306,21 @@ impl App {
     }
 
     pub async fn list_channels(&self, p: &Principal) -> AppResult<Vec<ChannelView>> {
+        self.channels_listed(p, false).await
+    }
+
+    /// The connected numbers and, until their data is purged, the disconnected ones (with
+    /// `purge_after`), for the settings page.
+    pub async fn list_channels_with_disconnected(&self, p: &Principal) -> AppResult<Vec<ChannelView>> {
+        self.channels_listed(p, true).await
+    }
+
+    async fn channels_listed(&self, p: &Principal, disconnected: bool) -> AppResult<Vec<ChannelView>> {
         p.require(Permission::ChannelsRead)?;
-        let rows = channels::list(&mut self.db.read().await?.tenant(p.tenant)).await?;
+        let mut s = self.db.read().await?;
+        let mut s = s.tenant(p.tenant);
+        let rows =
+            if disconnected { channels::list_with_disconnected(&mut s).await? } else { channels::list(&mut s).await? };
         Ok(rows.iter().map(|r| self.channel_view(r)).collect())
     }
 

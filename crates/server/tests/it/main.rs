@@ -23,4 +23,5 @@ mod privacy_whatsapp;
 mod search;
 mod seed;
 mod ui;
+mod ui_whatsapp;
 mod whatsapp;

@@ -382,18 +382,26 @@ impl TestServer {
         self.whatsapp_with(key, fast).await
     }
 
-    pub async fn whatsapp_with(&self, key: &str, base: switchboard_simulator::SimConfig) -> Whatsapp {
-        let phone_number_id = format!("1{:014}", rand::random_range(0..100_000_000_000_000u64));
+    /// A simulator with a fresh phone_number_id and the test secrets, not connected yet.
+    pub async fn simulator(
+        &self,
+        base: switchboard_simulator::SimConfig,
+    ) -> (switchboard_simulator::SimHandle, switchboard_simulator::SimConfig) {
         let cfg = switchboard_simulator::SimConfig {
             webhook_url: self.url("/webhooks/whatsapp"),
             app_secret: SIM_SECRET.into(),
             access_token: SIM_TOKEN.into(),
             verify_token: SIM_VERIFY.into(),
-            phone_number_id: phone_number_id.clone(),
+            phone_number_id: format!("1{:014}", rand::random_range(0..100_000_000_000_000u64)),
             ..base
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = switchboard_simulator::Simulator::start(listener, cfg.clone()).await.unwrap();
+        (switchboard_simulator::Simulator::start(listener, cfg.clone()).await.unwrap(), cfg)
+    }
+
+    pub async fn whatsapp_with(&self, key: &str, base: switchboard_simulator::SimConfig) -> Whatsapp {
+        let (sim, cfg) = self.simulator(base).await;
+        let phone_number_id = cfg.phone_number_id.clone();
         let (status, ch) = Api::new(self, key)
             .post(
                 "/api/v1/channels/whatsapp",

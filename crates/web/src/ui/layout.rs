@@ -37,8 +37,14 @@ pub struct Layout {
 }
 
 /// The permissions that open a part of the settings; the settings entry shows for any.
-pub const SETTINGS_PERMISSIONS: [Permission; 4] =
-    [Permission::UsersManage, Permission::ApiKeysManage, Permission::SettingsManage, Permission::AuditRead];
+pub const SETTINGS_PERMISSIONS: [Permission; 6] = [
+    Permission::UsersManage,
+    Permission::ApiKeysManage,
+    Permission::SettingsManage,
+    Permission::ChannelsManage,
+    Permission::TemplatesManage,
+    Permission::AuditRead,
+];
 
 impl Layout {
     #[must_use]

@@ -1,13 +1,17 @@
-//! Settings, by role: users, teams, API keys, the organisation, the audit log. Each part needs its
-//! own permission (the one its API routes need); `/settings` opens the first part the user
-//! may see, and the tabs show only those.
+//! Settings, by role: users, teams, API keys, the organisation, canned responses, WhatsApp
+//! numbers, message templates, the audit log. Each part needs its own permission (the one its
+//! API routes need; numbers and templates, which every role may read, are in the tabs for those
+//! who may change them); `/settings` opens the first part the user may see, and the tabs show
+//! only those.
 
 mod api_keys;
 mod audit;
 mod canned;
 mod organisation;
 mod teams;
+mod templates;
 mod users;
+mod whatsapp;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use switchboard_app::AppError;
@@ -25,6 +29,8 @@ pub fn routes(p: Pages) -> Pages {
     let p = organisation::routes(p);
     let p = canned::routes(p);
     let p = teams::routes(p);
+    let p = whatsapp::routes(p);
+    let p = templates::routes(p);
     audit::routes(p)
 }
 
@@ -35,17 +41,32 @@ pub enum Part {
     ApiKeys,
     Organisation,
     Canned,
+    WhatsApp,
+    Templates,
     Audit,
 }
 
 impl Part {
-    const ALL: [Part; 6] = [Part::Users, Part::Teams, Part::ApiKeys, Part::Organisation, Part::Canned, Part::Audit];
+    const ALL: [Part; 8] = [
+        Part::Users,
+        Part::Teams,
+        Part::ApiKeys,
+        Part::Organisation,
+        Part::Canned,
+        Part::WhatsApp,
+        Part::Templates,
+        Part::Audit,
+    ];
 
     fn permission(self) -> Permission {
         match self {
             Part::Users | Part::Teams => Permission::UsersManage,
             Part::ApiKeys => Permission::ApiKeysManage,
             Part::Organisation | Part::Canned => Permission::SettingsManage,
+            // Everyone may read numbers and templates (agents pick them in the inbox); the
+            // settings show them to those who manage them.
+            Part::WhatsApp => Permission::ChannelsManage,
+            Part::Templates => Permission::TemplatesManage,
             Part::Audit => Permission::AuditRead,
         }
     }
@@ -57,6 +78,8 @@ impl Part {
             Part::ApiKeys => "/settings/api-keys",
             Part::Organisation => "/settings/organisation",
             Part::Canned => "/settings/canned-responses",
+            Part::WhatsApp => "/settings/whatsapp",
+            Part::Templates => "/settings/templates",
             Part::Audit => "/settings/audit",
         }
     }
@@ -68,6 +91,8 @@ impl Part {
             Part::ApiKeys => key("settings.api_keys"),
             Part::Organisation => key("settings.organisation"),
             Part::Canned => key("settings.canned"),
+            Part::WhatsApp => key("settings.whatsapp"),
+            Part::Templates => key("settings.templates"),
             Part::Audit => key("settings.audit"),
         }
     }
