@@ -15,6 +15,7 @@ use switchboard_app::whatsapp::templates::{NewTemplate, TemplateView};
 use switchboard_core::{ChannelId, Invalid, Permission};
 use uuid::Uuid;
 
+use super::whatsapp::graph_notice;
 use super::{Part, Tab, tabs};
 use crate::auth::Access;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ use crate::ui::form::{Form, Query};
 use crate::ui::htmx;
 use crate::ui::i18n::Tr;
 use crate::ui::layout::{Layout, Section};
-use crate::ui::notice::{Notice, inline, status_of};
+use crate::ui::notice::{Notice, status_of};
 use crate::ui::{PageSpec, Pages};
 
 const PATH: &str = "/settings/templates";
@@ -157,16 +158,6 @@ fn new_template(f: &TemplateForm) -> Result<NewTemplate, AppError> {
         parameter_format: None,
         components: if f.body.trim().is_empty() { Vec::new() } else { vec![body] },
     })
-}
-
-/// Meta's refusals are shown with its own words; the rest as every form shows them.
-fn graph_notice(t: Tr, e: AppError) -> Result<Notice, AppError> {
-    match e {
-        AppError::Upstream { message, .. } => {
-            Ok(Notice::error(t.fmt("settings.wa_graph_error", &[("detail", &message)])))
-        }
-        other => inline(t, other),
-    }
 }
 
 async fn create(State(s): State<AppState>, v: Viewer, Form(f): Form<TemplateForm>) -> PageResult {

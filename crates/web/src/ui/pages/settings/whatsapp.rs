@@ -152,15 +152,17 @@ async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<Done>) -> Pa
     Ok(page.into_response())
 }
 
-/// Graph API refusals (a wrong token, an unknown number, an unreachable server) are shown
-/// with Meta's own words beside the form; the rest as every form shows them.
-fn connect_notice(t: Tr, e: AppError) -> Result<Notice, AppError> {
+/// Meta's refusals (a wrong token, an unknown number, a refused template, an unreachable Graph
+/// API) are shown beside the form in Meta's words; the rest as every form shows them.
+pub(super) fn graph_notice(t: Tr, e: AppError) -> Result<Notice, AppError> {
     let graph = |detail: &str, field: Option<String>| Notice {
         field,
         ..Notice::error(t.fmt("settings.wa_graph_error", &[("detail", detail)]))
     };
     match e {
-        AppError::Invalid(i) if matches!(i.code, "invalid_access_token" | "phone_number_rejected") => {
+        AppError::Invalid(i)
+            if matches!(i.code, "invalid_access_token" | "phone_number_rejected" | "rejected_by_meta") =>
+        {
             Ok(graph(&i.message, Some(i.field)))
         }
         AppError::Upstream { message, .. } => Ok(graph(&message, None)),
@@ -193,7 +195,7 @@ async fn connect(State(s): State<AppState>, v: Viewer, Form(f): Form<ConnectForm
         }
         Err(e) => {
             let status = status_of(&e);
-            let notice = connect_notice(v.t, e)?;
+            let notice = graph_notice(v.t, e)?;
             let mut page = numbers_page(&s, &v).await?;
             page.form = ConnectForm {
                 access_token: String::new(),
