@@ -1,7 +1,10 @@
 // Settings as an owner: create a user (generated password shown once), change a role in place,
 // the last owner refused inline; create an API key (shown once, then only its prefix), revoke
-// it; the allow-list that would lock the owner out is refused; the audit chain verifies.
-// Args: {email, password}.
+// it; the allow-list that would lock the owner out is refused; a WhatsApp number: a wrong token
+// refused with Meta's words, connected (webhook URL and verify token shown once), its templates
+// fetched and one submitted, disconnected after the confirmation; the audit chain verifies.
+// Args: {email, password, whatsapp: {phone_number_id, waba_id, display_phone_number, access_token,
+// app_secret, verify_token, graph_base_url}} (a simulator's).
 
 import { expect, scenario } from './lib.mjs';
 
@@ -72,6 +75,62 @@ await scenario('settings', async ({ page, base, args, step, shot, login }) => {
   await page.waitForSelector('[role=alert]');
   expect((await page.textContent('[role=alert]')).includes('lock you out'), 'says why');
   expect((await page.getAttribute('#org-allowlist', 'aria-invalid')) === 'true', 'marks the field');
+
+  const wa = args.whatsapp;
+  const fillNumber = async (token) => {
+    for (const [id, value] of [
+      ['#wa-phone-number-id', wa.phone_number_id], ['#wa-waba-id', wa.waba_id],
+      ['#wa-display', wa.display_phone_number], ['#wa-access-token', token], ['#wa-app-secret', wa.app_secret],
+      ['#wa-verify-token-input', wa.verify_token], ['#wa-graph-url', wa.graph_base_url],
+    ]) {
+      await page.fill(id, value);
+    }
+    await page.click('#connect-form button[type=submit]');
+  };
+
+  step('a WhatsApp number with a wrong token is refused in Meta\'s words');
+  await page.click('nav.tabs a[href="/settings/whatsapp"]');
+  await page.waitForURL('**/settings/whatsapp');
+  await fillNumber('not-the-token');
+  await page.waitForSelector('#connect-form >> xpath=.. >> [role=alert]');
+  const graphError = await page.textContent('[role=alert]');
+  expect(graphError.includes('The Graph API refused'), `Meta's refusal shown: ${graphError}`);
+  expect((await page.getAttribute('#wa-access-token', 'aria-invalid')) === 'true', 'marks the token');
+  expect((await page.inputValue('#wa-phone-number-id')) === wa.phone_number_id, 'keeps the number');
+  expect((await page.inputValue('#wa-app-secret')) === '', 'secrets are not sent back');
+
+  step('connect it: the webhook URL and verify token to paste into Meta');
+  await fillNumber(wa.access_token);
+  await page.waitForSelector('#wa-webhook-url');
+  const hook = (await page.textContent('#wa-webhook-url')).trim();
+  expect(hook.startsWith(`${base}/webhooks/whatsapp/`), `the webhook URL: ${hook}`);
+  expect((await page.textContent('#wa-verify-token')).trim() === wa.verify_token, 'the verify token');
+  expect(!(await page.content()).includes(wa.access_token), 'the access token is never shown');
+  expect(new URL(page.url()).pathname === '/settings/whatsapp', 'a reload does not post again');
+  await shot('whatsapp-connected');
+
+  step('its templates: fetched from Meta, one submitted for approval');
+  await page.click('nav.tabs a[href="/settings/templates"]');
+  await page.waitForURL('**/settings/templates');
+  await page.click('form[action$="/sync"] button');
+  await page.waitForURL('**/settings/templates?done=synced*');
+  await page.fill('#tpl-name', 'order_shipped');
+  await page.fill('#tpl-body', 'Your order {{1}} is on its way.');
+  await page.fill('#tpl-examples', 'A-1001');
+  await page.click('#template-form button[type=submit]');
+  await page.waitForURL('**/settings/templates?done=created');
+  const tpl = page.locator('tr[data-template="order_shipped"]');
+  expect((await tpl.count()) === 1, 'the template is listed');
+  await shot('templates');
+
+  step('disconnect it after the confirmation');
+  await page.click('nav.tabs a[href="/settings/whatsapp"]');
+  await page.waitForURL('**/settings/whatsapp');
+  await page.click('details.confirm summary');
+  await page.check('.disconnect-form input[name=confirm]');
+  await page.click('.disconnect-form button[type=submit]');
+  await page.waitForURL('**/settings/whatsapp?done=disconnected');
+  expect((await page.textContent('#numbers-table')).includes('Data purged after'), 'the purge date is shown');
 
   step('the audit chain verifies');
   await page.click('nav.tabs a[href="/settings/audit"]');

@@ -133,7 +133,14 @@ async fn settings_users_and_api_keys() {
     }
     let t = start().await;
     let a = t.tenant("A").await;
-    run(&t, "settings", &login_args(&a.owner)).await;
+    let (sim, cfg) = t.simulator(switchboard_simulator::SimConfig::default()).await;
+    let mut args = login_args(&a.owner);
+    args["whatsapp"] = json!({
+        "phone_number_id": cfg.phone_number_id, "waba_id": cfg.waba_id, "display_phone_number": cfg.display_phone_number,
+        "access_token": crate::support::SIM_TOKEN, "app_secret": crate::support::SIM_SECRET,
+        "verify_token": crate::support::SIM_VERIFY, "graph_base_url": sim.base_url,
+    });
+    run(&t, "settings", &args).await;
     t.stop().await;
 }
 
