@@ -39,7 +39,8 @@ pub fn routes(p: Pages) -> Pages {
 
 pub struct NumberItem {
     pub id: String,
-    pub name: String,
+    /// The number's name, when it is not just the number.
+    pub name: Option<String>,
     pub display_phone_number: String,
     pub phone_number_id: String,
     pub waba_id: String,
@@ -69,7 +70,7 @@ impl From<ChannelView> for NumberItem {
     fn from(c: ChannelView) -> Self {
         Self {
             id: c.id.to_string(),
-            name: c.name,
+            name: Some(c.name).filter(|n| n.trim_start_matches('+') != c.display_phone_number),
             display_phone_number: c.display_phone_number,
             phone_number_id: c.phone_number_id,
             waba_id: c.waba_id,
