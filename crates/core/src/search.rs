@@ -106,8 +106,11 @@ pub fn query_terms(q: &str) -> Result<Vec<String>, QueryError> {
         && q.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
     if phone_like {
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        let digits = digits.trim_start_matches('0');
-        return if digits.len() >= MIN_PHONE_DIGITS { Ok(vec![digits.to_owned()]) } else { Err(QueryError::TooShort) };
+        // A leading 0 is a trunk prefix ("0532 …"), except in a short tail such as the last
+        // four digits "0246", which are a suffix as typed.
+        let national = digits.trim_start_matches('0');
+        let term = if national.len() >= MIN_PHONE_DIGITS { national } else { digits.as_str() };
+        return if term.len() >= MIN_PHONE_DIGITS { Ok(vec![term.to_owned()]) } else { Err(QueryError::TooShort) };
     }
     let mut out = Vec::new();
     for w in words(q).filter(|w| w.chars().count() >= MIN_TERM_CHARS) {
@@ -165,6 +168,8 @@ mod tests {
         assert_eq!(query_terms("+90 (532) 111-22-33"), Ok(vec!["905321112233".to_owned()]));
         assert_eq!(query_terms("2233"), Ok(vec!["2233".to_owned()]));
         assert_eq!(query_terms("223"), Err(QueryError::TooShort));
+        assert_eq!(query_terms("0246"), Ok(vec!["0246".to_owned()]), "the last four digits, as typed");
+        assert_eq!(query_terms("024"), Err(QueryError::TooShort));
         assert_eq!(query_terms("a"), Err(QueryError::TooShort));
         assert_eq!(query_terms("  !! "), Err(QueryError::TooShort));
         assert_eq!(query_terms("a sipariş nerede"), Ok(vec!["siparis".to_owned(), "nerede".to_owned()]));
