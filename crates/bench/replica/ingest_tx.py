@@ -6,9 +6,14 @@ without rebuilding the server (see docs/PERFORMANCE.md, "Ingest writer, 2026-12-
 
 VARIANT: base (today's schema), notok (no word tokens), notouch (no conversation touch),
 wr (search_tokens WITHOUT ROWID), noidx (no search_tokens_token index), noconflict,
-split / splitrowid (message tokens in their own table keyed by token, message).
+split / splitrowid (message tokens in their own table keyed by token, message),
+fts (one search_docs row per message, its tokens as hex words in a contentless FTS5 table).
 """
-import sqlite3, os, time, uuid, random, sys, glob
+try:  # SQLite >= 3.43 for FTS5's contentless_delete (pip install pysqlite3-binary)
+    import pysqlite3 as sqlite3
+except ImportError:
+    import sqlite3
+import os, time, uuid, random, sys, glob
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..")
 variant = sys.argv[1]
 path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"replica_{variant}.sqlite")
@@ -28,6 +33,10 @@ if variant == "split":
 if variant == "splitrowid":
     db.executescript("""CREATE TABLE message_tokens (tenant_id BLOB NOT NULL, token BLOB NOT NULL, message_id BLOB NOT NULL, conversation_id BLOB NOT NULL, contact_id BLOB NOT NULL, PRIMARY KEY (tenant_id, token, message_id));
     CREATE INDEX message_tokens_message ON message_tokens (tenant_id, message_id);""")
+if variant == "fts":
+    db.executescript("""CREATE TABLE search_docs (id INTEGER PRIMARY KEY, tenant_id BLOB NOT NULL, owner_id BLOB NOT NULL, contact_id BLOB NOT NULL, conversation_id BLOB);
+    CREATE UNIQUE INDEX search_docs_owner ON search_docs (tenant_id, owner_id);
+    CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none);""")
 T = uuid.uuid4().bytes; CH = uuid.uuid4().bytes
 convs = [(uuid.uuid4().bytes, uuid.uuid4().bytes) for _ in range(1000)]
 db.execute("BEGIN")
@@ -35,7 +44,8 @@ for cv, ct in convs:
     db.execute("INSERT INTO conversations (tenant_id,id,contact_id,channel_id,status,last_message_at,created_at,updated_at) VALUES (?,?,?,?, 'open', 0,0,0)", (T,cv,ct,CH))
 db.execute("COMMIT")
 vocab = [os.urandom(16) for _ in range(20000)]
-weights = [1/(i+1) for i in range(20000)]
+import itertools
+cum = list(itertools.accumulate(1/(i+1) for i in range(20000)))
 ZIPF = os.environ.get("ZIPF") == "1"
 words = vocab[:8]
 blob = os.urandom(1100)
@@ -50,12 +60,18 @@ for b in range(N // B):
         mid = (time.time_ns()//1000000).to_bytes(6,"big") + seq.to_bytes(4,"big") + os.urandom(6)
         msgs.append((T, mid, cv, ct, CH, 'inbound', 'text', f"wamid.{seq}", blob, 'received', seq, seq, seq, seq))
         if variant != "notok":
-            ws = set(random.choices(vocab, weights, k=12)) if ZIPF else words
+            ws = set(random.choices(vocab, cum_weights=cum, k=12)) if ZIPF else words
             for w in ws: toks.append((T, mid, w, ct, cv))
         evs.append((T, mid[::-1], CH, seq, 'processed', 1, 0))
         touches[cv] = seq
     db.executemany("INSERT INTO messages (tenant_id,id,conversation_id,contact_id,channel_id,direction,kind,provider_message_id,content_sealed,status,provider_ts,sort_at,created_at,updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", msgs)
-    if variant.startswith("split"):
+    if variant == "fts":
+        docs = {}
+        for (_, mid, w, ct, cv) in toks: docs.setdefault((mid, ct, cv), []).append(w.hex())
+        for (mid, ct, cv), ws in docs.items():
+            rid = db.execute("INSERT INTO search_docs (tenant_id, owner_id, contact_id, conversation_id) VALUES (?,?,?,?) RETURNING id", (T, mid, ct, cv)).fetchone()[0]
+            db.execute("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", (rid, " ".join(ws)))
+    elif variant.startswith("split"):
         db.executemany("INSERT INTO message_tokens (tenant_id, message_id, token, contact_id, conversation_id) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", toks)
     else: db.executemany("INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id) VALUES (?,?,?,?,?)" + ("" if variant=="noconflict" else " ON CONFLICT DO NOTHING"), toks)
     if variant != "notouch":
