@@ -2,25 +2,17 @@
 //! cut into words (`switchboard_core::search`), each stored as a keyed hash under the tenant's
 //! blind-index key (kind `SearchToken`, so a token never equals a phone or e-mail index). A
 //! query is hashed the same way and matched by equality. Erasure and retention remove the
-//! tokens with their owners.
+//! tokens with their owners (one search document per contact or message).
 
 use switchboard_core::search::{self, QueryError};
 use switchboard_core::{E164, Invalid};
 use switchboard_privacy::{BlindIndex, BlindKind};
 use switchboard_storage::Scope;
 use switchboard_storage::contacts::ContactRow;
-use switchboard_storage::search::{self as repo, TokenRow};
+use switchboard_storage::search::{self as repo, SearchDoc};
 use uuid::Uuid;
 
 use crate::{App, AppResult};
-
-/// The rows of `tokens` for one owner.
-fn rows(hashes: Vec<BlindIndex>, owner: Uuid, contact: Uuid, conversation: Option<Uuid>) -> Vec<TokenRow> {
-    hashes
-        .into_iter()
-        .map(|token| TokenRow { owner_id: owner, token, contact_id: contact, conversation_id: conversation })
-        .collect()
-}
 
 impl App {
     async fn hash_tokens(&self, s: &mut Scope<'_>, tokens: &[String]) -> AppResult<Vec<BlindIndex>> {
@@ -35,9 +27,10 @@ impl App {
         contact: Uuid,
         name: Option<&str>,
         phone: Option<&E164>,
-    ) -> AppResult<Vec<TokenRow>> {
+    ) -> AppResult<SearchDoc> {
         let words = search::contact_tokens(name, phone.map(E164::digits));
-        Ok(rows(self.hash_tokens(s, &words).await?, contact, contact, None))
+        let tokens = self.hash_tokens(s, &words).await?;
+        Ok(SearchDoc { owner_id: contact, contact_id: contact, conversation_id: None, tokens })
     }
 
     /// The tokens of a message's text.
@@ -48,17 +41,17 @@ impl App {
         contact: Uuid,
         conversation: Uuid,
         text: Option<&str>,
-    ) -> AppResult<Vec<TokenRow>> {
-        let Some(text) = text else { return Ok(Vec::new()) };
-        let words = search::message_tokens(text);
-        Ok(rows(self.hash_tokens(s, &words).await?, message, contact, Some(conversation)))
+    ) -> AppResult<SearchDoc> {
+        let words = text.map(search::message_tokens).unwrap_or_default();
+        let tokens = self.hash_tokens(s, &words).await?;
+        Ok(SearchDoc { owner_id: message, contact_id: contact, conversation_id: Some(conversation), tokens })
     }
 
     /// Rewrites a contact's tokens from its (sealed) name and phone.
     pub(crate) async fn reindex_contact(&self, s: &mut Scope<'_>, row: &ContactRow) -> AppResult<()> {
         let (name, phone) = self.contact_name_phone(s, row).await?;
-        let tokens = self.contact_tokens(s, row.id, name.as_deref(), phone.as_ref()).await?;
-        repo::replace(s, row.id, &tokens).await?;
+        let doc = self.contact_tokens(s, row.id, name.as_deref(), phone.as_ref()).await?;
+        repo::replace(s, &doc).await?;
         Ok(())
     }
 

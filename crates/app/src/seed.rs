@@ -39,7 +39,8 @@ pub struct SeedReport {
     pub contacts: u64,
     pub conversations: u64,
     pub messages: u64,
-    pub search_tokens: u64,
+    /// Search documents: one per contact and per message with words.
+    pub search_docs: u64,
     pub seconds: f64,
     pub rows_per_second: f64,
 }
@@ -152,7 +153,7 @@ impl App {
             progress("contacts", end, plan.contacts);
         }
         report.seconds = started.elapsed().as_secs_f64();
-        let rows = report.contacts + report.conversations + report.messages + report.search_tokens;
+        let rows = report.contacts + report.conversations + report.messages + report.search_docs;
         report.rows_per_second = rows as f64 / report.seconds.max(1e-9);
         Ok(report)
     }
@@ -206,7 +207,7 @@ impl App {
         let Run { channel, agents, now, phone_offset } = *run;
         let t = s.tenant_id();
         let blind = self.keys.blind_key(s).await?;
-        let (mut people, mut convs, mut msgs, mut tokens) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut people, mut convs, mut msgs, mut docs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let per = plan.messages / plan.contacts.max(1);
         let extra = plan.messages % plan.contacts.max(1);
         for i in range {
@@ -234,7 +235,7 @@ impl App {
                 created_at: created,
                 updated_at: created,
             });
-            tokens.extend(self.contact_tokens(s, cid, Some(&name), Some(&phone)).await?);
+            docs.push(self.contact_tokens(s, cid, Some(&name), Some(&phone)).await?);
             let count = per + u64::from(i < extra);
             if count == 0 {
                 continue;
@@ -279,7 +280,7 @@ impl App {
                     created_at: at,
                     updated_at: at,
                 });
-                tokens.extend(self.message_tokens(s, mid, cid, conv, Some(text)).await?);
+                docs.push(self.message_tokens(s, mid, cid, conv, Some(text)).await?);
                 if inbound {
                     last.1 = Some(at);
                 }
@@ -313,11 +314,11 @@ impl App {
         contacts::insert_many(s, &people).await?;
         conversations::insert_many(s, &convs).await?;
         messages::insert_many(s, &msgs).await?;
-        search::insert_many(s, &tokens).await?;
+        search::insert_many(s, &docs).await?;
         report.contacts += people.len() as u64;
         report.conversations += convs.len() as u64;
         report.messages += msgs.len() as u64;
-        report.search_tokens += tokens.len() as u64;
+        report.search_docs += docs.iter().filter(|d| !d.tokens.is_empty()).count() as u64;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ without rebuilding the server (see docs/PERFORMANCE.md, "Ingest writer, 2026-12-
 VARIANT: base (today's schema), notok (no word tokens), notouch (no conversation touch),
 wr (search_tokens WITHOUT ROWID), noidx (no search_tokens_token index), noconflict,
 split / splitrowid (message tokens in their own table keyed by token, message),
-fts (one search_docs row per message, its tokens as hex words in a contentless FTS5 table).
+fts (migration 0009: one search_docs row per message, its tokens as hex words in FTS5).
 """
 try:  # SQLite >= 3.43 for FTS5's contentless_delete (pip install pysqlite3-binary)
     import pysqlite3 as sqlite3
@@ -20,8 +20,10 @@ path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"replica_{variant}.sqlite
 for f in glob.glob(path+"*"): os.remove(f)
 db = sqlite3.connect(path, isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL"); db.execute("PRAGMA synchronous=FULL"); db.execute("PRAGMA cache_size=-32768")
+# The schema before search documents (0009), which the fts variant then applies.
 for f in sorted(glob.glob(os.path.join(ROOT, "migrations/sqlite/*.sql"))):
-    db.executescript(open(f).read())
+    if os.path.basename(f) < "0009":
+        db.executescript(open(f).read())
 if variant == "wr":
     db.executescript("""DROP TABLE search_tokens; CREATE TABLE search_tokens (tenant_id BLOB NOT NULL, owner_id BLOB NOT NULL, token BLOB NOT NULL, contact_id BLOB NOT NULL, conversation_id BLOB, PRIMARY KEY (tenant_id, owner_id, token)) WITHOUT ROWID;
     CREATE INDEX search_tokens_token ON search_tokens (tenant_id, token, conversation_id, contact_id);""")
@@ -34,9 +36,7 @@ if variant == "splitrowid":
     db.executescript("""CREATE TABLE message_tokens (tenant_id BLOB NOT NULL, token BLOB NOT NULL, message_id BLOB NOT NULL, conversation_id BLOB NOT NULL, contact_id BLOB NOT NULL, PRIMARY KEY (tenant_id, token, message_id));
     CREATE INDEX message_tokens_message ON message_tokens (tenant_id, message_id);""")
 if variant == "fts":
-    db.executescript("""CREATE TABLE search_docs (id INTEGER PRIMARY KEY, tenant_id BLOB NOT NULL, owner_id BLOB NOT NULL, contact_id BLOB NOT NULL, conversation_id BLOB);
-    CREATE UNIQUE INDEX search_docs_owner ON search_docs (tenant_id, owner_id);
-    CREATE VIRTUAL TABLE search_terms USING fts5(terms, content='', contentless_delete=1, detail=none);""")
+    db.executescript(open(os.path.join(ROOT, "migrations/sqlite/0009_search_docs.sql")).read())
 T = uuid.uuid4().bytes; CH = uuid.uuid4().bytes
 convs = [(uuid.uuid4().bytes, uuid.uuid4().bytes) for _ in range(1000)]
 db.execute("BEGIN")
@@ -70,7 +70,7 @@ for b in range(N // B):
         for (_, mid, w, ct, cv) in toks: docs.setdefault((mid, ct, cv), []).append(w.hex())
         for (mid, ct, cv), ws in docs.items():
             rid = db.execute("INSERT INTO search_docs (tenant_id, owner_id, contact_id, conversation_id) VALUES (?,?,?,?) RETURNING id", (T, mid, ct, cv)).fetchone()[0]
-            db.execute("INSERT INTO search_terms (rowid, terms) VALUES (?, ?)", (rid, " ".join(ws)))
+            db.execute("INSERT INTO search_fts (rowid, terms) VALUES (?, ?)", (rid, " ".join(ws)))
     elif variant.startswith("split"):
         db.executemany("INSERT INTO message_tokens (tenant_id, message_id, token, contact_id, conversation_id) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", toks)
     else: db.executemany("INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id) VALUES (?,?,?,?,?)" + ("" if variant=="noconflict" else " ON CONFLICT DO NOTHING"), toks)

@@ -79,11 +79,11 @@ pub async fn inbox(run: InboxRun) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("seeding: {e}"))?;
     println!(
-        "  seed: {} contacts, {} conversations, {} messages, {} search tokens in {:.1} s = {:.0} rows/s",
+        "  seed: {} contacts, {} conversations, {} messages, {} search documents in {:.1} s = {:.0} rows/s",
         report.contacts,
         report.conversations,
         report.messages,
-        report.search_tokens,
+        report.search_docs,
         report.seconds,
         report.rows_per_second
     );

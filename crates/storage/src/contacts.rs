@@ -173,7 +173,7 @@ pub async fn list(s: &mut Scope<'_>, filter: &ListFilter, before: Option<Uuid>, 
             [Param::Text(label.clone())],
         );
     }
-    search::require_terms(&mut w, s.tid(), &filter.terms, Matching::Contacts);
+    search::require_terms(&mut w, s.backend(), s.tid(), &filter.terms, Matching::Contacts);
     let limit = w.push(Param::Int(limit));
     let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE {} ORDER BY c.id DESC LIMIT {limit}", w.sql());
     Ok(on!(s.ex(), c => bind_all!(sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone())), w)

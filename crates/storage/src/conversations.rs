@@ -262,7 +262,7 @@ pub async fn list(
             [Param::Text(label.clone())],
         );
     }
-    search::require_terms(&mut w, s.tid(), &f.terms, Matching::Conversations);
+    search::require_terms(&mut w, s.backend(), s.tid(), &f.terms, Matching::Conversations);
     if let Some((at, id)) = before {
         w.and(
             "(c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))",

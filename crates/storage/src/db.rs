@@ -138,6 +138,16 @@ impl Db {
         Ok(())
     }
 
+    /// Applies migrations up to `version` only (tests of a migration's data conversion).
+    #[cfg(test)]
+    pub(crate) async fn migrate_to(&self, version: i64) -> Result<()> {
+        match &*self.0 {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run_to(version, write).await?,
+            Pools::Pg(p) => PG_MIGRATIONS.run_to(version, p).await?,
+        }
+        Ok(())
+    }
+
     /// True when every migration this binary knows is applied.
     pub async fn migrations_current(&self) -> Result<bool> {
         let expected = match self.backend() {

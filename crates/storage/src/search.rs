@@ -1,60 +1,189 @@
 //! The search index: keyed hashes of the words of contact names, phone numbers and message
-//! texts (see `switchboard_core::search`), each pointing to its contact and, for message words,
-//! its conversation. The hashes are made by the caller; this module only stores and matches them.
+//! texts (see `switchboard_core::search`), one document per owner (a contact or a message)
+//! pointing to its contact and, for a message, its conversation. The hashes are made by the
+//! caller; this module only stores and matches them.
+//!
+//! The words live in an inverted index, which takes a document's words as one append:
+//! on SQLite a contentless FTS5 table (`search_fts`, rowid = `search_docs.id`, each word the
+//! hex of its hash), on PostgreSQL the GIN-indexed `search_docs.tokens`. A B-tree row per word
+//! cost two thirds of the SQLite ingest transaction (migration 0009).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use switchboard_privacy::BlindIndex;
 use uuid::Uuid;
 
 use crate::Result;
-use crate::db::Scope;
+use sqlx::PgConnection;
+
+use crate::db::{Backend, Ex, Scope};
 use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
 use crate::history::delete_in;
 
-/// One token of a contact (`conversation_id` None, `owner_id` the contact) or of a message
-/// (`owner_id` the message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenRow {
+/// The words of one owner: a contact (`conversation_id` None, `owner_id` the contact) or a
+/// message (`owner_id` the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDoc {
     pub owner_id: Uuid,
-    pub token: BlindIndex,
     pub contact_id: Uuid,
     pub conversation_id: Option<Uuid>,
+    pub tokens: Vec<BlindIndex>,
 }
 
-/// Stores tokens with one statement per [`bulk_chunks`] chunk; tokens already stored
-/// (a replayed message) are skipped.
-pub async fn insert_many(s: &mut Scope<'_>, rows: &[TokenRow]) -> Result<()> {
-    const COLS: usize = 4;
+/// How a word is written into SQLite's FTS5 table and looked up there.
+fn fts_word(token: &BlindIndex) -> String {
+    let mut out = String::with_capacity(32);
+    for b in token.as_bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Stores documents with one statement per [`bulk_chunks`] chunk (two on SQLite). An owner
+/// already indexed (a replayed message) keeps its document; documents without words are not
+/// stored.
+pub async fn insert_many(s: &mut Scope<'_>, docs: &[SearchDoc]) -> Result<()> {
+    let docs: Vec<&SearchDoc> = docs.iter().filter(|d| !d.tokens.is_empty()).collect();
     let tid = s.tid();
-    for chunk in bulk_chunks(s.backend(), rows) {
+    match s.ex() {
+        Ex::Pg(c) => insert_pg(c, tid, &docs).await,
+        Ex::Sqlite(_) => insert_sqlite(s, &docs).await,
+    }
+}
+
+async fn insert_sqlite(s: &mut Scope<'_>, docs: &[&SearchDoc]) -> Result<()> {
+    let tid = s.tid();
+    for chunk in bulk_chunks(Backend::Sqlite, docs) {
         let sql = bulk_sql(
-            s.backend(),
+            Backend::Sqlite,
             format!(
-                "INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id)
-             SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE
-             ON CONFLICT (tenant_id, owner_id, token) DO NOTHING",
-                values_list(chunk.len(), COLS, 2)
+                "INSERT INTO search_docs (tenant_id, owner_id, contact_id, conversation_id)
+                 SELECT $1, v.* FROM (VALUES {}) AS v WHERE TRUE
+                 ON CONFLICT (tenant_id, owner_id) DO NOTHING RETURNING id, owner_id",
+                values_list(chunk.len(), 3, 2)
             ),
         );
-        on!(s.ex(), c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
-            for r in chunk {
-                q = q.bind(r.owner_id).bind(r.token).bind(r.contact_id).bind(r.conversation_id);
+        let ids: Vec<(i64, Uuid)> = on!(s.ex(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for d in chunk {
+                q = q.bind(d.owner_id).bind(d.contact_id).bind(d.conversation_id);
             }
-            q.execute(&mut *c).await.map(|r| r.rows_affected())
+            q.fetch_all(&mut *c).await
         })?;
+        if ids.is_empty() {
+            continue;
+        }
+        let words: HashMap<Uuid, String> =
+            chunk.iter().map(|d| (d.owner_id, d.tokens.iter().map(fts_word).collect::<Vec<_>>().join(" "))).collect();
+        let rows: Vec<(i64, &str)> =
+            ids.iter().filter_map(|(id, owner)| words.get(owner).map(|w| (*id, w.as_str()))).collect();
+        for part in bulk_chunks(Backend::Sqlite, &rows) {
+            let sql = bulk_sql(
+                Backend::Sqlite,
+                format!("INSERT INTO search_fts (rowid, terms) VALUES {}", values_list(part.len(), 2, 1)),
+            );
+            on!(s.ex(), c => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (id, terms) in part {
+                    q = q.bind(*id).bind(*terms);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
     }
     Ok(())
 }
 
-/// Removes every token of these owners (contacts or messages).
-pub async fn remove_owned(s: &mut Scope<'_>, owners: &[Uuid]) -> Result<u64> {
-    delete_in(s, "search_tokens", "owner_id", owners).await
+/// PostgreSQL only: arrays have no SQLite type, so this cannot go through `on!`.
+async fn insert_pg(c: &mut PgConnection, tid: Uuid, docs: &[&SearchDoc]) -> Result<()> {
+    for chunk in bulk_chunks(Backend::Postgres, docs) {
+        let sql = format!(
+            "INSERT INTO search_docs (tenant_id, owner_id, contact_id, conversation_id, tokens)
+             SELECT $1, v.* FROM (VALUES {}) AS v(owner, contact, conversation, tokens)
+             ON CONFLICT (tenant_id, owner_id) DO NOTHING",
+            pg_values(chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+        for d in chunk {
+            let tokens: Vec<&[u8]> = d.tokens.iter().map(BlindIndex::as_bytes).collect();
+            q = q.bind(d.owner_id).bind(d.contact_id).bind(d.conversation_id).bind(tokens);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
 }
 
-/// Replaces the tokens of one owner (a contact renamed, a message edited).
-pub async fn replace(s: &mut Scope<'_>, owner: Uuid, rows: &[TokenRow]) -> Result<()> {
-    remove_owned(s, &[owner]).await?;
-    insert_many(s, rows).await
+/// `($2, $3, $4::uuid, $5::bytea[]), …`: PostgreSQL cannot infer the type of a NULL
+/// conversation or of an array inside VALUES.
+fn pg_values(rows: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let n = 2 + r * 4;
+            format!("(${n}::uuid, ${}::uuid, ${}::uuid, ${}::bytea[])", n + 1, n + 2, n + 3)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Removes the documents of these owners (contacts or messages).
+pub async fn remove_owned(s: &mut Scope<'_>, owners: &[Uuid]) -> Result<u64> {
+    if s.backend() == Backend::Sqlite {
+        let tid = s.tid();
+        for chunk in bulk_chunks(Backend::Sqlite, owners) {
+            let sql = bulk_sql(
+                Backend::Sqlite,
+                format!(
+                    "DELETE FROM search_fts WHERE rowid IN (
+                         SELECT id FROM search_docs WHERE tenant_id = $1 AND owner_id IN (VALUES {}))",
+                    values_list(chunk.len(), 1, 2)
+                ),
+            );
+            on!(s.ex(), c => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
+    }
+    delete_in(s, "search_docs", "owner_id", owners).await
+}
+
+/// Replaces the document of one owner (a contact renamed, a message edited).
+pub async fn replace(s: &mut Scope<'_>, doc: &SearchDoc) -> Result<()> {
+    remove_owned(s, &[doc.owner_id]).await?;
+    insert_many(s, std::slice::from_ref(doc)).await
+}
+
+/// Deletes up to `limit` of the scope's tenant's documents (tenant purge): on SQLite their
+/// FTS5 rows first, which carry no tenant.
+pub async fn purge_batch(s: &mut Scope<'_>, limit: i64) -> Result<u64> {
+    let tid = s.tid();
+    let ids: Vec<i64> = on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT id FROM search_docs WHERE tenant_id = $1 LIMIT $2",
+    )
+    .bind(tid).bind(limit)
+    .fetch_all(&mut *c).await)?;
+    for chunk in bulk_chunks(s.backend(), &ids) {
+        let list = values_list(chunk.len(), 1, 1);
+        let mut statements = vec![format!("DELETE FROM search_docs WHERE id IN (VALUES {list})")];
+        if s.backend() == Backend::Sqlite {
+            statements.insert(0, format!("DELETE FROM search_fts WHERE rowid IN (VALUES {list})"));
+        }
+        for sql in statements {
+            let sql = bulk_sql(s.backend(), sql);
+            on!(s.ex(), c => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
+    }
+    Ok(ids.len() as u64)
 }
 
 /// What a search filters.
@@ -68,22 +197,62 @@ pub enum Matching {
 }
 
 /// Adds to `w` one condition per term, all required.
-pub fn require_terms(w: &mut Where, tenant: Uuid, terms: &[BlindIndex], m: Matching) {
-    for &t in terms {
+pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[BlindIndex], m: Matching) {
+    for t in terms {
         let tid = Param::Uuid(tenant);
-        match m {
-            Matching::Conversations => w.and(
-                "(c.contact_id IN (SELECT t.contact_id FROM search_tokens t
-                      WHERE t.tenant_id = ? AND t.token = ? AND t.conversation_id IS NULL)
-                  OR c.id IN (SELECT t.conversation_id FROM search_tokens t
-                      WHERE t.tenant_id = ? AND t.token = ? AND t.conversation_id IS NOT NULL))",
-                [tid.clone(), Param::Blind(t), tid, Param::Blind(t)],
+        let term = match backend {
+            Backend::Sqlite => Param::Text(format!("\"{}\"", fts_word(t))),
+            Backend::Postgres => Param::Blind(*t),
+        };
+        match (m, backend) {
+            (Matching::Conversations, Backend::Sqlite) => w.and(
+                "(c.contact_id IN (SELECT d.contact_id FROM search_docs d
+                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
+                        AND d.tenant_id = ? AND d.conversation_id IS NULL)
+                  OR c.id IN (SELECT d.conversation_id FROM search_docs d
+                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
+                        AND d.tenant_id = ? AND d.conversation_id IS NOT NULL))",
+                [term.clone(), tid.clone(), term, tid],
             ),
-            Matching::Contacts => w.and(
-                "c.id IN (SELECT t.contact_id FROM search_tokens t
-                      WHERE t.tenant_id = ? AND t.token = ? AND t.conversation_id IS NULL)",
-                [tid, Param::Blind(t)],
+            (Matching::Conversations, Backend::Postgres) => w.and(
+                "(c.contact_id IN (SELECT d.contact_id FROM search_docs d
+                      WHERE d.tokens @> ARRAY[?::bytea] AND d.tenant_id = ? AND d.conversation_id IS NULL)
+                  OR c.id IN (SELECT d.conversation_id FROM search_docs d
+                      WHERE d.tokens @> ARRAY[?::bytea] AND d.tenant_id = ? AND d.conversation_id IS NOT NULL))",
+                [term.clone(), tid.clone(), term, tid],
+            ),
+            (Matching::Contacts, Backend::Sqlite) => w.and(
+                "c.id IN (SELECT d.contact_id FROM search_docs d
+                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
+                        AND d.tenant_id = ? AND d.conversation_id IS NULL)",
+                [term, tid],
+            ),
+            (Matching::Contacts, Backend::Postgres) => w.and(
+                "c.id IN (SELECT d.contact_id FROM search_docs d
+                      WHERE d.tokens @> ARRAY[?::bytea] AND d.tenant_id = ? AND d.conversation_id IS NULL)",
+                [term, tid],
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_words_are_the_lowercase_hex_of_the_hash() {
+        let mut b = [0u8; 16];
+        b[0] = 0xAB;
+        b[15] = 0x01;
+        assert_eq!(fts_word(&BlindIndex(b)), "ab000000000000000000000000000001");
+    }
+
+    #[test]
+    fn pg_values_cast_nullable_and_array_columns() {
+        assert_eq!(
+            pg_values(2),
+            "($2::uuid, $3::uuid, $4::uuid, $5::bytea[]), ($6::uuid, $7::uuid, $8::uuid, $9::bytea[])"
+        );
     }
 }

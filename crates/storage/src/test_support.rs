@@ -65,10 +65,20 @@ impl TestDb {
 
     /// A migrated SQLite database in a fresh temporary directory.
     pub async fn sqlite_with(options: &DbOptions) -> anyhow::Result<Self> {
+        let t = Self::sqlite_empty_with(options).await?;
+        t.db.migrate().await?;
+        Ok(t)
+    }
+
+    /// An empty SQLite database (not migrated), for tests of the migration itself.
+    pub async fn sqlite_empty() -> anyhow::Result<Self> {
+        Self::sqlite_empty_with(&DbOptions { max_connections: 4, ..DbOptions::default() }).await
+    }
+
+    async fn sqlite_empty_with(options: &DbOptions) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
         let db = Db::connect(&url, options).await?;
-        db.migrate().await?;
         Ok(Self { db, url, _dir: Some(dir), pg: None })
     }
 

@@ -304,7 +304,8 @@ pub(crate) async fn erase_history_batch(app: &App, s: &mut Scope<'_>, contact: C
     Ok(StepBatch { rows: removed.rows + conversations, finished: batch.finished })
 }
 
-/// The search tokens of the contact's name and phone (those of its messages went with them).
+/// The search document of the contact's name and phone (those of its messages went with them).
+/// The step keeps its first name, under which requests already in progress recorded it.
 pub struct SearchTokens;
 
 #[async_trait]

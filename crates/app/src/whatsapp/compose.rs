@@ -438,8 +438,8 @@ impl App {
         };
         messages::insert(s, &row).await?;
         // What agents see is what they can find (a verification code is indexed masked).
-        let tokens = self.message_tokens(s, id, conv.contact_id, conv.id, m.text).await?;
-        search::insert_many(s, &tokens).await?;
+        let doc = self.message_tokens(s, id, conv.contact_id, conv.id, m.text).await?;
+        search::insert_many(s, std::slice::from_ref(&doc)).await?;
         Ok(row)
     }
 

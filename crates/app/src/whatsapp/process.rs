@@ -19,7 +19,7 @@ use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::keys as key_repo;
 use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
-use switchboard_storage::search::{self as search_repo, TokenRow};
+use switchboard_storage::search::{self as search_repo, SearchDoc};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
 use switchboard_storage::{Scope, Tx, conversations, templates};
 use uuid::Uuid;
@@ -51,9 +51,9 @@ pub(crate) struct Effects {
     conversations: HashMap<(TenantId, Uuid, Uuid), ConversationId>,
     pending: Vec<Pending>,
     pending_ids: HashSet<(Uuid, String)>,
-    /// Search tokens of rows already written (contacts, messages inserted one by one), stored
-    /// with the batch's plain messages: (tenant, token).
-    tokens: Vec<(TenantId, TokenRow)>,
+    /// Search documents of rows already written (contacts, messages inserted one by one),
+    /// stored with the batch's plain messages.
+    docs: Vec<(TenantId, SearchDoc)>,
 }
 
 /// A plain inbound message waiting for the batch's insert.
@@ -64,8 +64,8 @@ struct Pending {
     delivery: usize,
     /// An opt-out or opt-in keyword: once stored (not a replay), a job applies it and answers.
     keyword: bool,
-    /// Its search tokens, stored if it is inserted.
-    tokens: Vec<TokenRow>,
+    /// Its search document, stored if it is inserted.
+    doc: SearchDoc,
 }
 
 impl Effects {
@@ -404,8 +404,8 @@ impl App {
                         .await?;
                     if messages::edit(s, ch.id.as_uuid(), original_message_id, &sealed, received_at).await?.is_some() {
                         let text = content::kind_text(&m.kind);
-                        let tokens = self.message_tokens(s, target, owner, conversation, text.as_deref()).await?;
-                        search_repo::replace(s, target, &tokens).await?;
+                        let doc = self.message_tokens(s, target, owner, conversation, text.as_deref()).await?;
+                        search_repo::replace(s, &doc).await?;
                         fx.event(s.tenant_id().as_uuid(), "message.updated", target, conversation, received_at);
                     }
                     return Ok(());
@@ -456,7 +456,7 @@ impl App {
         };
         let text = content::kind_text(&m.kind);
         let preview = content::preview(&kind, text.as_deref());
-        let tokens = self.message_tokens(s, id, contact.as_uuid(), conversation.as_uuid(), text.as_deref()).await?;
+        let doc = self.message_tokens(s, id, contact.as_uuid(), conversation.as_uuid(), text.as_deref()).await?;
         let plain = m.kind.media().is_none() && !matches!(m.kind, MessageKind::System { .. });
         if plain {
             if fx.pending_ids.insert((ch.id.as_uuid(), m.id.clone())) {
@@ -464,7 +464,7 @@ impl App {
                     Some((kind, text)) => self.wa.keywords.get(s).await?.match_message(kind, text).is_some(),
                     None => false,
                 };
-                fx.pending.push(Pending { row, preview, delivery: fx.delivery, keyword, tokens });
+                fx.pending.push(Pending { row, preview, delivery: fx.delivery, keyword, doc });
             }
             return Ok(());
         }
@@ -472,7 +472,7 @@ impl App {
             // A duplicate or replayed delivery: the message exists, and so do its side effects.
             return Ok(());
         }
-        fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
+        fx.docs.push((s.tenant_id(), doc));
         fx.count_message();
         let preview = self
             .keys
@@ -517,9 +517,10 @@ impl App {
                 let sealed =
                     self.keys.seal_contact(s, id, &aad(s, "contacts", "name", id.as_uuid()), &n.to_owned()).await?;
                 contacts::set_name(s, id.as_uuid(), &sealed, now).await?;
-                // The contact had no name, so its other tokens (phone digits) stay as they are.
-                let tokens = self.contact_tokens(s, id.as_uuid(), Some(n), None).await?;
-                fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
+                // The contact had no name: its document gets the name's words beside the phone
+                // digits (its phone is the WhatsApp id's, by which it was found).
+                let doc = self.contact_tokens(s, id.as_uuid(), Some(n), wa_id.to_e164().as_ref()).await?;
+                search_repo::replace(s, &doc).await?;
             }
             fx.contacts.insert(key, (id, named || name.is_some()));
             return Ok(id);
@@ -576,8 +577,8 @@ impl App {
         };
         if contacts::insert_if_absent(s, &row).await? {
             let name = name.map(str::trim).filter(|n| !n.is_empty());
-            let tokens = self.contact_tokens(s, id.as_uuid(), name, phone.as_ref()).await?;
-            fx.tokens.extend(tokens.into_iter().map(|t| (s.tenant_id(), t)));
+            let doc = self.contact_tokens(s, id.as_uuid(), name, phone.as_ref()).await?;
+            fx.docs.push((s.tenant_id(), doc));
             return Ok((id, row.name_sealed.is_some()));
         }
         key_repo::delete_contact_keys(s, id.as_uuid()).await?;
@@ -693,29 +694,24 @@ impl App {
         let (mine, rest): (Vec<Pending>, Vec<Pending>) =
             std::mem::take(&mut fx.pending).into_iter().partition(|p| p.row.tenant_id == tenant.as_uuid());
         fx.pending = rest;
-        let (my_tokens, rest): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut fx.tokens).into_iter().partition(|t| t.0 == tenant);
-        fx.tokens = rest;
-        let mut tokens: Vec<TokenRow> = my_tokens.into_iter().map(|(_, t)| t).collect();
+        let (my_docs, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut fx.docs).into_iter().partition(|t| t.0 == tenant);
+        fx.docs = rest;
+        let mut docs: Vec<SearchDoc> = my_docs.into_iter().map(|(_, d)| d).collect();
         if mine.is_empty() {
-            search_repo::insert_many(s, &tokens).await?;
+            search_repo::insert_many(s, &docs).await?;
             return Ok(());
         }
         let mut rows = Vec::with_capacity(mine.len());
         let mut meta = Vec::with_capacity(mine.len());
-        let mut row_tokens = Vec::with_capacity(mine.len());
+        let mut row_docs = Vec::with_capacity(mine.len());
         for p in mine {
             rows.push(p.row);
             meta.push((p.preview, p.delivery, p.keyword));
-            row_tokens.push(p.tokens);
+            row_docs.push(p.doc);
         }
         let inserted: HashSet<Uuid> = messages::insert_many(s, &rows).await?.into_iter().collect();
-        for (row, t) in rows.iter().zip(row_tokens) {
-            if inserted.contains(&row.id) {
-                tokens.extend(t);
-            }
-        }
-        search_repo::insert_many(s, &tokens).await?;
+        docs.extend(row_docs.into_iter().filter(|d| inserted.contains(&d.owner_id)));
+        search_repo::insert_many(s, &docs).await?;
         // Per conversation: (index of its newest new message, how many are new).
         let mut newest: HashMap<Uuid, (usize, i32)> = HashMap::new();
         for (i, row) in rows.iter().enumerate().filter(|(_, r)| inserted.contains(&r.id)) {

@@ -1097,7 +1097,7 @@ async fn disconnected_channel_is_purged(t: &TestServer, clock: &ManualClock) {
         ("webhook_events", "channel_id"),
         ("channel_events", "channel_id"),
         ("channels", "id"),
-        ("search_tokens", "conversation_id"),
+        ("search_docs", "conversation_id"),
     ] {
         let id = if column == "conversation_id" { &conv } else { &ch };
         assert_eq!(count(t, &format!("SELECT COUNT(*) FROM {table} WHERE {column} = {id}")).await, 0, "{table}");

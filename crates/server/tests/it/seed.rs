@@ -17,7 +17,8 @@ async fn small_seed_is_consistent(t: &TestServer) {
     assert_eq!(t.count(a.id, "contact_keys", "").await, 120);
     assert_eq!(t.count(a.id, "conversations", "").await, 120);
     assert_eq!(t.count(a.id, "messages", "").await, 1000);
-    assert_eq!(t.count(a.id, "search_tokens", "").await, report.search_tokens as i64);
+    assert_eq!(t.count(a.id, "search_docs", "").await, report.search_docs as i64);
+    crate::search::assert_index_consistent(t).await;
     assert_eq!(t.count(a.id, "users", "AND role = 'agent'").await, 2);
 
     // Everything opens: the inbox, a conversation's messages, the contacts.

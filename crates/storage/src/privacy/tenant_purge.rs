@@ -30,7 +30,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     t("user_recovery_codes", "user_id, code_hash"),
     t("users", "id"),
     t("api_keys", "id"),
-    t("search_tokens", "owner_id, token"),
+    t("search_docs", "id"),
     t("message_reactions", "message_id, reactor"),
     t("parked_statuses", "channel_id, provider_message_id, status, error_code"),
     t("media", "id"),
@@ -72,8 +72,12 @@ pub const TENANT_TABLES: &[TenantTable] = &[
 /// Platform tables that are not owned by one tenant (never purged with a tenant).
 pub const PLATFORM_TABLES: &[&str] = &["schedules", "tenant_deletions"];
 
-/// Deletes up to `limit` of the scope's tenant rows from `table`.
+/// Deletes up to `limit` of the scope's tenant rows from `table`. Search documents go
+/// through [`crate::search::purge_batch`]: their SQLite FTS5 rows carry no tenant.
 pub async fn purge_batch(s: &mut Scope<'_>, table: &TenantTable, limit: i64) -> Result<u64> {
+    if table.name == "search_docs" {
+        return crate::search::purge_batch(s, limit).await;
+    }
     let tid = s.tid();
     let TenantTable { name, tenant_column: tc, key } = *table;
     Ok(on!(s.ex(), c => sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -4,3 +4,4 @@ mod audit_chain;
 mod jobs_queue;
 mod privacy;
 mod schema;
+mod search;
