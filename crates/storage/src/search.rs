@@ -196,7 +196,9 @@ pub enum Matching {
     Contacts,
 }
 
-/// Adds to `w` one condition per term, all required.
+/// Adds to `w` one condition per term, all required. On SQLite, `CROSS JOIN` keeps the FTS5
+/// lookup first (then documents by id): left to choose, the planner scanned the tenant's
+/// documents by `search_docs_owner`.
 pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[BlindIndex], m: Matching) {
     for t in terms {
         let tid = Param::Uuid(tenant);
@@ -206,12 +208,10 @@ pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[Bli
         };
         match (m, backend) {
             (Matching::Conversations, Backend::Sqlite) => w.and(
-                "(c.contact_id IN (SELECT d.contact_id FROM search_docs d
-                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
-                        AND d.tenant_id = ? AND d.conversation_id IS NULL)
-                  OR c.id IN (SELECT d.conversation_id FROM search_docs d
-                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
-                        AND d.tenant_id = ? AND d.conversation_id IS NOT NULL))",
+                "(c.contact_id IN (SELECT d.contact_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
+                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NULL)
+                  OR c.id IN (SELECT d.conversation_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
+                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NOT NULL))",
                 [term.clone(), tid.clone(), term, tid],
             ),
             (Matching::Conversations, Backend::Postgres) => w.and(
@@ -222,9 +222,8 @@ pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[Bli
                 [term.clone(), tid.clone(), term, tid],
             ),
             (Matching::Contacts, Backend::Sqlite) => w.and(
-                "c.id IN (SELECT d.contact_id FROM search_docs d
-                      WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)
-                        AND d.tenant_id = ? AND d.conversation_id IS NULL)",
+                "c.id IN (SELECT d.contact_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
+                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NULL)",
                 [term, tid],
             ),
             (Matching::Contacts, Backend::Postgres) => w.and(
