@@ -110,6 +110,13 @@ impl Keywords {
         if kind == InboundText::Caption {
             return None;
         }
+        // Normalising keeps every letter and digit, so a text with more of them than the
+        // longest keyword has cannot be one. Most messages are such texts: this spares
+        // normalising them (2 % of the ingest workers' time).
+        let longest = self.opt_out.iter().chain(&self.opt_in).map(|k| normalize(k).chars().count()).max();
+        if text.chars().filter(|c| c.is_alphanumeric()).nth(longest.unwrap_or(0)).is_some() {
+            return None;
+        }
         let n = normalize(text);
         if n.is_empty() {
             return None;
@@ -227,6 +234,7 @@ mod tests {
             ("UNSUBSCRIBE", out),
             ("unsubscribe...", out),
             ("\"stop\"", out),
+            ("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!   stop   ..............................", out),
             ("START", inn),
             ("start", inn),
             ("BAŞLA", inn),
@@ -242,6 +250,7 @@ mod tests {
             ("STOPP", None),
             ("S T O P", None),
             ("stopping", None),
+            ("UNSUBSCRIBE2", None),
             ("", None),
             ("   ", None),
             ("!!!", None),
