@@ -4,9 +4,14 @@
 //! caller; this module only stores and matches them.
 //!
 //! The words live in an inverted index, which takes a document's words as one append:
-//! on SQLite a contentless FTS5 table (`search_fts`, rowid = `search_docs.id`, each word the
-//! hex of its hash), on PostgreSQL the GIN-indexed `search_docs.tokens`. A B-tree row per word
-//! cost two thirds of the SQLite ingest transaction (migration 0009).
+//! on SQLite a contentless FTS5 table (`search_fts`, each word the hex of its hash), on
+//! PostgreSQL the GIN-indexed `search_docs.tokens`. A B-tree row per word cost two thirds of
+//! the SQLite ingest transaction (migration 0009).
+//!
+//! On SQLite a message's FTS5 rowid is `conversations.search_key << 32 | search_docs.id`, so a
+//! search gets conversations from the index without looking up each matching document; a
+//! contact's is its document's id, below 2^32. Document ids therefore
+//! stay below 2^32 (4 billion documents per database).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -14,7 +19,7 @@ use std::fmt::Write as _;
 use switchboard_privacy::BlindIndex;
 use uuid::Uuid;
 
-use crate::Result;
+use crate::{Result, StoreError};
 use sqlx::PgConnection;
 
 use crate::db::{Backend, Ex, Scope};
@@ -30,6 +35,11 @@ pub struct SearchDoc {
     pub conversation_id: Option<Uuid>,
     pub tokens: Vec<BlindIndex>,
 }
+
+/// The FTS5 rowid of the document `d` (SQL over `search_docs d`).
+pub(crate) const FTS_ROWID: &str =
+    "CASE WHEN d.conversation_id IS NULL THEN d.id ELSE ((SELECT c.search_key FROM conversations c
+     WHERE c.tenant_id = d.tenant_id AND c.id = d.conversation_id) << 32) | d.id END";
 
 /// How a word is written into SQLite's FTS5 table and looked up there.
 fn fts_word(token: &BlindIndex) -> String {
@@ -74,10 +84,25 @@ async fn insert_sqlite(s: &mut Scope<'_>, docs: &[&SearchDoc]) -> Result<()> {
         if ids.is_empty() {
             continue;
         }
-        let words: HashMap<Uuid, String> =
-            chunk.iter().map(|d| (d.owner_id, d.tokens.iter().map(fts_word).collect::<Vec<_>>().join(" "))).collect();
-        let rows: Vec<(i64, &str)> =
-            ids.iter().filter_map(|(id, owner)| words.get(owner).map(|w| (*id, w.as_str()))).collect();
+        let by_owner: HashMap<Uuid, &SearchDoc> = chunk.iter().map(|d| (d.owner_id, *d)).collect();
+        let keys = conversation_keys(s, &ids, &by_owner).await?;
+        let mut rows: Vec<(i64, String)> = Vec::with_capacity(ids.len());
+        for (id, owner) in &ids {
+            let Some(d) = by_owner.get(owner) else { continue };
+            if *id >= 1 << 32 {
+                return Err(StoreError::Corrupt("search document ids reached 2^32".into()));
+            }
+            let rowid = match d.conversation_id {
+                None => *id,
+                Some(conv) => {
+                    let key = keys.get(&conv).ok_or_else(|| {
+                        StoreError::Corrupt(format!("search document of a message in a missing conversation {conv}"))
+                    })?;
+                    (key << 32) | id
+                }
+            };
+            rows.push((rowid, d.tokens.iter().map(fts_word).collect::<Vec<_>>().join(" ")));
+        }
         for part in bulk_chunks(Backend::Sqlite, &rows) {
             let sql = bulk_sql(
                 Backend::Sqlite,
@@ -85,14 +110,68 @@ async fn insert_sqlite(s: &mut Scope<'_>, docs: &[&SearchDoc]) -> Result<()> {
             );
             on!(s.ex(), c => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (id, terms) in part {
-                    q = q.bind(*id).bind(*terms);
+                for (rowid, terms) in part {
+                    q = q.bind(*rowid).bind(terms.as_str());
                 }
                 q.execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
         }
     }
     Ok(())
+}
+
+/// The search key of each conversation of these new message documents, giving a conversation
+/// without one the id of its first document.
+async fn conversation_keys(
+    s: &mut Scope<'_>,
+    ids: &[(i64, Uuid)],
+    docs: &HashMap<Uuid, &SearchDoc>,
+) -> Result<HashMap<Uuid, i64>> {
+    let mut first: HashMap<Uuid, i64> = HashMap::new();
+    for (id, owner) in ids {
+        if let Some(conv) = docs.get(owner).and_then(|d| d.conversation_id) {
+            let e = first.entry(conv).or_insert(*id);
+            *e = (*e).min(*id);
+        }
+    }
+    let first: Vec<(Uuid, i64)> = first.into_iter().collect();
+    let tid = s.tid();
+    let mut keys = HashMap::with_capacity(first.len());
+    for part in bulk_chunks(Backend::Sqlite, &first) {
+        let sql = bulk_sql(
+            Backend::Sqlite,
+            format!(
+                "UPDATE conversations SET search_key = v.column2 FROM (VALUES {}) AS v
+                 WHERE conversations.tenant_id = ${} AND conversations.id = v.column1
+                   AND conversations.search_key IS NULL",
+                values_list(part.len(), 2, 1),
+                part.len() * 2 + 1
+            ),
+        );
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (conv, id) in part {
+                q = q.bind(*conv).bind(*id);
+            }
+            q.bind(tid).execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+        let sql = bulk_sql(
+            Backend::Sqlite,
+            format!(
+                "SELECT id, search_key FROM conversations WHERE tenant_id = $1 AND id IN (VALUES {})",
+                values_list(part.len(), 1, 2)
+            ),
+        );
+        let found: Vec<(Uuid, Option<i64>)> = on!(s.ex(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for (conv, _) in part {
+                q = q.bind(*conv);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        keys.extend(found.into_iter().filter_map(|(conv, key)| key.map(|k| (conv, k))));
+    }
+    Ok(keys)
 }
 
 /// PostgreSQL only: arrays have no SQLite type, so this cannot go through `on!`.
@@ -135,7 +214,7 @@ pub async fn remove_owned(s: &mut Scope<'_>, owners: &[Uuid]) -> Result<u64> {
                 Backend::Sqlite,
                 format!(
                     "DELETE FROM search_fts WHERE rowid IN (
-                         SELECT id FROM search_docs WHERE tenant_id = $1 AND owner_id IN (VALUES {}))",
+                         SELECT {FTS_ROWID} FROM search_docs d WHERE d.tenant_id = $1 AND d.owner_id IN (VALUES {}))",
                     values_list(chunk.len(), 1, 2)
                 ),
             );
@@ -161,29 +240,31 @@ pub async fn replace(s: &mut Scope<'_>, doc: &SearchDoc) -> Result<()> {
 /// FTS5 rows first, which carry no tenant.
 pub async fn purge_batch(s: &mut Scope<'_>, limit: i64) -> Result<u64> {
     let tid = s.tid();
-    let ids: Vec<i64> = on!(s.ex(), c => sqlx::query_scalar(
-        "SELECT id FROM search_docs WHERE tenant_id = $1 LIMIT $2",
-    )
+    // (document id, FTS5 rowid); the rowid only matters on SQLite.
+    let rowid = if s.backend() == Backend::Sqlite { FTS_ROWID } else { "d.id" };
+    let docs: Vec<(i64, i64)> = on!(s.ex(), c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT d.id, {rowid} FROM search_docs d WHERE d.tenant_id = $1 LIMIT $2"
+    )))
     .bind(tid).bind(limit)
     .fetch_all(&mut *c).await)?;
-    for chunk in bulk_chunks(s.backend(), &ids) {
+    for chunk in bulk_chunks(s.backend(), &docs) {
         let list = values_list(chunk.len(), 1, 1);
-        let mut statements = vec![format!("DELETE FROM search_docs WHERE id IN (VALUES {list})")];
+        let mut statements = vec![(format!("DELETE FROM search_docs WHERE id IN (VALUES {list})"), false)];
         if s.backend() == Backend::Sqlite {
-            statements.insert(0, format!("DELETE FROM search_fts WHERE rowid IN (VALUES {list})"));
+            statements.insert(0, (format!("DELETE FROM search_fts WHERE rowid IN (VALUES {list})"), true));
         }
-        for sql in statements {
+        for (sql, fts) in statements {
             let sql = bulk_sql(s.backend(), sql);
             on!(s.ex(), c => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in chunk {
-                    q = q.bind(*id);
+                for (id, rowid) in chunk {
+                    q = q.bind(if fts { *rowid } else { *id });
                 }
                 q.execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
         }
     }
-    Ok(ids.len() as u64)
+    Ok(docs.len() as u64)
 }
 
 /// What a search filters.
@@ -196,9 +277,11 @@ pub enum Matching {
     Contacts,
 }
 
-/// Adds to `w` one condition per term, all required. On SQLite, `CROSS JOIN` keeps the FTS5
-/// lookup first (then documents by id): left to choose, the planner scanned the tenant's
-/// documents by `search_docs_owner`.
+/// Adds to `w` one condition per term, all required. On SQLite, message words give search
+/// keys straight from the FTS5 rowids (no tenant check needed there: the words are keyed
+/// hashes under the tenant's key, and `c` is the tenant's); contact words are looked up in
+/// their documents, `CROSS JOIN` keeping the FTS5 lookup first (left to choose, the planner
+/// scanned the tenant's documents by `search_docs_owner`).
 pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[BlindIndex], m: Matching) {
     for t in terms {
         let tid = Param::Uuid(tenant);
@@ -209,10 +292,10 @@ pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[Bli
         match (m, backend) {
             (Matching::Conversations, Backend::Sqlite) => w.and(
                 "(c.contact_id IN (SELECT d.contact_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
-                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NULL)
-                  OR c.id IN (SELECT d.conversation_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
-                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NOT NULL))",
-                [term.clone(), tid.clone(), term, tid],
+                      WHERE search_fts MATCH ? AND f.rowid < 4294967296 AND d.tenant_id = ?)
+                  OR c.search_key IN (SELECT rowid >> 32 FROM search_fts
+                      WHERE search_fts MATCH ? AND rowid >= 4294967296))",
+                [term.clone(), tid, term],
             ),
             (Matching::Conversations, Backend::Postgres) => w.and(
                 "(c.contact_id IN (SELECT d.contact_id FROM search_docs d
@@ -223,7 +306,7 @@ pub fn require_terms(w: &mut Where, backend: Backend, tenant: Uuid, terms: &[Bli
             ),
             (Matching::Contacts, Backend::Sqlite) => w.and(
                 "c.id IN (SELECT d.contact_id FROM search_fts f CROSS JOIN search_docs d ON d.id = f.rowid
-                      WHERE search_fts MATCH ? AND d.tenant_id = ? AND d.conversation_id IS NULL)",
+                      WHERE search_fts MATCH ? AND f.rowid < 4294967296 AND d.tenant_id = ?)",
                 [term, tid],
             ),
             (Matching::Contacts, Backend::Postgres) => w.and(

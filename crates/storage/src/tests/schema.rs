@@ -66,12 +66,14 @@ async fn sqlite_and_postgres_schemas_match() {
         return;
     };
     let lite = TestDb::sqlite().await.unwrap();
-    let (lt, li) = shape(&lite.db).await;
+    let (mut lt, mut li) = shape(&lite.db).await;
     let (mut pt, mut pi) = shape(&pg.db).await;
-    // The one planned difference (migration 0009): PostgreSQL keeps search words in a
-    // GIN-indexed column, SQLite in the FTS5 table `search_fts`.
+    // The planned differences (migration 0009): PostgreSQL keeps search words in a GIN-indexed
+    // column, SQLite in the FTS5 table `search_fts`, whose rowids carry a conversation key.
     assert_eq!(pt.get_mut("search_docs").and_then(|c| c.remove("tokens")), Some(false));
     pi.retain(|i| i != "search_docs_tokens");
+    assert_eq!(lt.get_mut("conversations").and_then(|c| c.remove("search_key")), Some(true));
+    li.retain(|i| i != "conversations_search_key");
     assert_eq!(lt.keys().collect::<Vec<_>>(), pt.keys().collect::<Vec<_>>(), "tables differ");
     for (table, cols) in &lt {
         assert_eq!(Some(cols), pt.get(table), "columns of {table} differ (name → nullable)");

@@ -1,8 +1,9 @@
+use sqlx::Connection;
 use switchboard_privacy::BlindIndex;
 use uuid::Uuid;
 
-use crate::db::{Db, Ex};
-use crate::search::{self, SearchDoc};
+use crate::db::{Backend, Db, Ex};
+use crate::search::{self, FTS_ROWID, SearchDoc};
 use crate::test_support::TestDb;
 
 fn token(n: u8) -> BlindIndex {
@@ -13,9 +14,10 @@ fn token(n: u8) -> BlindIndex {
 async fn owners_with(db: &Db, t: BlindIndex) -> Vec<Uuid> {
     let mut conn = db.read().await.unwrap();
     let mut owners: Vec<Uuid> = match conn.ex() {
-        Ex::Sqlite(c) => sqlx::query_scalar(
-            "SELECT d.owner_id FROM search_docs d WHERE d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH $1)",
-        )
+        Ex::Sqlite(c) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT d.owner_id FROM search_docs d
+             WHERE {FTS_ROWID} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH $1)"
+        )))
         .bind(format!("\"{}\"", t.0.iter().map(|b| format!("{b:02x}")).collect::<String>()))
         .fetch_all(&mut *c)
         .await
@@ -30,25 +32,70 @@ async fn owners_with(db: &Db, t: BlindIndex) -> Vec<Uuid> {
     owners
 }
 
-/// Migration 0009 turns the word rows of 0005 into one document per owner, words intact.
+fn uuid_sql(b: Backend, u: Uuid) -> String {
+    match b {
+        Backend::Sqlite => format!("X'{}'", u.simple()),
+        Backend::Postgres => format!("'{u}'::uuid"),
+    }
+}
+
+/// Rows written the way migration 0008 left them, foreign keys off (no tenant, contact or
+/// channel rows are needed to test the conversion).
+async fn raw_rows(t: &TestDb, statements: &[String]) {
+    match t.db.backend() {
+        Backend::Sqlite => {
+            let opts: sqlx::sqlite::SqliteConnectOptions = t.url.parse().unwrap();
+            let mut c = sqlx::SqliteConnection::connect_with(&opts.foreign_keys(false)).await.unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut c).await.unwrap();
+            }
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(&t.url).await.unwrap();
+            sqlx::query("SET session_replication_role = replica").execute(&mut c).await.unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
+/// Migration 0009 turns the word rows of 0005 into one document per owner, words intact;
+/// words of a message whose conversation is gone are dropped.
 async fn word_rows_become_documents(t: TestDb) {
     t.db.migrate_to(8).await.unwrap();
-    let (tenant, contact, message, conversation) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    let rows =
-        [(contact, 1, None), (contact, 2, None), (message, 1, Some(conversation)), (message, 3, Some(conversation))];
-    {
-        let mut tx = t.db.write().await.unwrap();
-        for (owner, n, conv) in rows {
-            on!(tx.ex(), c => sqlx::query(
-                "INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(tenant).bind(owner).bind(token(n)).bind(contact).bind(conv)
-            .execute(&mut *c).await.map(|r| r.rows_affected()))
-            .unwrap();
-        }
-        tx.commit().await.unwrap();
+    let b = t.db.backend();
+    let [tenant, contact, message, conversation, lost, gone] = std::array::from_fn(|_| Uuid::now_v7());
+    let u = |x| uuid_sql(b, x);
+    let mut sql = vec![format!(
+        "INSERT INTO conversations (tenant_id, id, contact_id, channel_id, status, last_message_at, created_at, updated_at)
+         VALUES ({}, {}, {}, {}, 'open', 0, 0, 0)",
+        u(tenant),
+        u(conversation),
+        u(contact),
+        u(Uuid::now_v7())
+    )];
+    for (owner, n, conv) in [
+        (contact, 1, None),
+        (contact, 2, None),
+        (message, 1, Some(conversation)),
+        (message, 3, Some(conversation)),
+        (lost, 3, Some(gone)),
+    ] {
+        let bytes = match b {
+            Backend::Sqlite => format!("X'{}'", format!("{n:02x}").repeat(16)),
+            Backend::Postgres => format!("'\\x{}'::bytea", format!("{n:02x}").repeat(16)),
+        };
+        sql.push(format!(
+            "INSERT INTO search_tokens (tenant_id, owner_id, token, contact_id, conversation_id)
+             VALUES ({}, {}, {bytes}, {}, {})",
+            u(tenant),
+            u(owner),
+            u(contact),
+            conv.map_or("NULL".into(), u)
+        ));
     }
+    raw_rows(&t, &sql).await;
     t.db.migrate().await.unwrap();
     let mut both = vec![contact, message];
     both.sort();
@@ -71,36 +118,32 @@ async fn word_rows_become_documents_postgres() {
 }
 
 /// A replayed document keeps the first; a replaced one loses its old words; removed owners
-/// leave nothing a later document could inherit.
+/// leave nothing a later document could inherit. (Message documents, which need their
+/// conversation, are covered by the server's search tests.)
 async fn documents_insert_replace_remove(db: Db) {
     let tenant = switchboard_core::TenantId::new();
-    let (contact, message) = (Uuid::now_v7(), Uuid::now_v7());
-    let doc = |owner, conversation, tokens: Vec<BlindIndex>| SearchDoc {
+    let [one, two] = std::array::from_fn(|_| Uuid::now_v7());
+    let doc = |owner, tokens: Vec<BlindIndex>| SearchDoc {
         owner_id: owner,
-        contact_id: contact,
-        conversation_id: conversation,
+        contact_id: owner,
+        conversation_id: None,
         tokens,
     };
     let mut tx = db.write().await.unwrap();
     let mut s = tx.tenant(tenant);
-    search::insert_many(
-        &mut s,
-        &[doc(contact, None, vec![token(1), token(2)]), doc(message, Some(Uuid::now_v7()), vec![token(1)])],
-    )
-    .await
-    .unwrap();
-    search::insert_many(&mut s, &[doc(message, Some(Uuid::now_v7()), vec![token(9)])]).await.unwrap();
-    search::replace(&mut s, &doc(contact, None, vec![token(3)])).await.unwrap();
+    search::insert_many(&mut s, &[doc(one, vec![token(1), token(2)]), doc(two, vec![token(1)])]).await.unwrap();
+    search::insert_many(&mut s, &[doc(two, vec![token(9)])]).await.unwrap();
+    search::replace(&mut s, &doc(one, vec![token(3)])).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(owners_with(&db, token(1)).await, vec![message]);
+    assert_eq!(owners_with(&db, token(1)).await, vec![two]);
     assert!(owners_with(&db, token(2)).await.is_empty());
     assert!(owners_with(&db, token(9)).await.is_empty());
-    assert_eq!(owners_with(&db, token(3)).await, vec![contact]);
+    assert_eq!(owners_with(&db, token(3)).await, vec![one]);
 
     let mut tx = db.write().await.unwrap();
     let mut s = tx.tenant(tenant);
-    assert_eq!(search::remove_owned(&mut s, &[contact, message]).await.unwrap(), 2);
-    search::insert_many(&mut s, &[doc(Uuid::now_v7(), None, vec![token(4)])]).await.unwrap();
+    assert_eq!(search::remove_owned(&mut s, &[one, two]).await.unwrap(), 2);
+    search::insert_many(&mut s, &[doc(Uuid::now_v7(), vec![token(4)])]).await.unwrap();
     tx.commit().await.unwrap();
     assert!(owners_with(&db, token(1)).await.is_empty());
     assert!(owners_with(&db, token(3)).await.is_empty());
