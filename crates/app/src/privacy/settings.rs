@@ -26,6 +26,9 @@ use crate::{App, AppResult};
 pub struct Effective {
     pub jurisdiction: Jurisdiction,
     pub language: Language,
+    /// Whether the tenant chose the jurisdiction and language (else the region decides).
+    pub jurisdiction_set: bool,
+    pub language_set: bool,
     pub keywords: Keywords,
     pub opt_out_reply: Option<String>,
     pub opt_in_reply: Option<String>,
@@ -49,6 +52,13 @@ impl Effective {
 pub struct PrivacySettingsView {
     /// `gdpr`, `kvkk` or `ccpa`: the default for new data-subject requests.
     pub jurisdiction: String,
+    /// Days a new request has to be answered in under that jurisdiction (30 GDPR/KVKK,
+    /// 45 CCPA).
+    pub response_days: i64,
+    /// Whether the jurisdiction is the tenant's own choice (false: it follows the region).
+    pub jurisdiction_set: bool,
+    /// Whether the language is the tenant's own choice (false: it follows the region).
+    pub language_set: bool,
     /// `tr` or `en`: confirmations and verification texts.
     pub language: String,
     pub opt_out_keywords: Vec<String>,
@@ -75,24 +85,35 @@ pub struct PrivacySettingsInput {
 
 const MAX_KEYWORDS: usize = 20;
 
+/// A keyword list as the matcher will use it: each keyword trimmed, 1 to 40 characters with
+/// at least one letter or digit, and a keyword that normalises like an earlier one (`stop`
+/// after `STOP`, `IPTAL` after `İPTAL`) dropped, so the list shows what actually matches.
+/// An empty list is refused: a tenant cannot switch opt-out off by leaving the field blank.
 fn keyword_list(field: &str, list: &[String]) -> Result<Vec<String>, Invalid> {
-    if list.is_empty() || list.len() > MAX_KEYWORDS {
-        return Err(Invalid::new(field, "invalid_keywords", format!("{field}: 1 to {MAX_KEYWORDS} keywords")));
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    let mut seen: Vec<String> = Vec::with_capacity(list.len());
+    for (i, k) in list.iter().enumerate() {
+        let k = k.trim();
+        let n = normalize(k);
+        if n.is_empty() || k.chars().count() > 40 {
+            return Err(Invalid::new(
+                format!("{field}[{i}]"),
+                "invalid_keyword",
+                "a keyword is 1 to 40 characters with at least one letter or digit",
+            ));
+        }
+        if !seen.contains(&n) {
+            seen.push(n);
+            out.push(k.to_owned());
+        }
     }
-    list.iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let k = k.trim();
-            if normalize(k).is_empty() || k.chars().count() > 40 {
-                return Err(Invalid::new(
-                    format!("{field}[{i}]"),
-                    "invalid_keyword",
-                    "a keyword is 1 to 40 characters with at least one letter or digit",
-                ));
-            }
-            Ok(k.to_owned())
-        })
-        .collect()
+    if out.is_empty() {
+        return Err(Invalid::new(field, "keywords_required", format!("{field}: give at least one keyword")));
+    }
+    if out.len() > MAX_KEYWORDS {
+        return Err(Invalid::new(field, "too_many_keywords", format!("{field}: at most {MAX_KEYWORDS} keywords")));
+    }
+    Ok(out)
 }
 
 fn stored_list(json: &str, default: &[&str]) -> Vec<String> {
@@ -107,18 +128,21 @@ pub(crate) async fn effective(s: &mut Scope<'_>) -> AppResult<Effective> {
         return Ok(Effective {
             jurisdiction: Jurisdiction::for_region(&region),
             language: Language::for_region(&region),
+            jurisdiction_set: false,
+            language_set: false,
             keywords: Keywords::default(),
             opt_out_reply: None,
             opt_in_reply: None,
             notice_version: None,
         });
     };
+    let jurisdiction = row.jurisdiction.and_then(|j| j.parse::<Jurisdiction>().ok());
+    let language = row.language.as_deref().and_then(Language::parse);
     Ok(Effective {
-        jurisdiction: row
-            .jurisdiction
-            .and_then(|j| j.parse().ok())
-            .unwrap_or_else(|| Jurisdiction::for_region(&region)),
-        language: row.language.as_deref().and_then(Language::parse).unwrap_or_else(|| Language::for_region(&region)),
+        jurisdiction_set: jurisdiction.is_some(),
+        language_set: language.is_some(),
+        jurisdiction: jurisdiction.unwrap_or_else(|| Jurisdiction::for_region(&region)),
+        language: language.unwrap_or_else(|| Language::for_region(&region)),
         keywords: Keywords {
             opt_out: stored_list(&row.opt_out_keywords, &DEFAULT_OPT_OUT),
             opt_in: stored_list(&row.opt_in_keywords, &DEFAULT_OPT_IN),
@@ -160,6 +184,9 @@ impl KeywordCache {
 fn view(e: Effective) -> PrivacySettingsView {
     PrivacySettingsView {
         jurisdiction: e.jurisdiction.as_str().to_owned(),
+        response_days: e.jurisdiction.response_days(),
+        jurisdiction_set: e.jurisdiction_set,
+        language_set: e.language_set,
         language: e.language.as_str().to_owned(),
         opt_out_keywords: e.keywords.opt_out,
         opt_in_keywords: e.keywords.opt_in,
@@ -167,6 +194,24 @@ fn view(e: Effective) -> PrivacySettingsView {
         opt_in_reply: e.opt_in_reply,
         notice_version: e.notice_version,
     }
+}
+
+/// The names of the fields whose value differs (the audit entry names fields, never values).
+fn changed_fields(a: &PrivacySettingsView, b: &PrivacySettingsView) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name: &'static str, differs: bool| {
+        if differs {
+            out.push(name);
+        }
+    };
+    check("jurisdiction", a.jurisdiction != b.jurisdiction || a.jurisdiction_set != b.jurisdiction_set);
+    check("language", a.language != b.language || a.language_set != b.language_set);
+    check("opt_out_keywords", a.opt_out_keywords != b.opt_out_keywords);
+    check("opt_in_keywords", a.opt_in_keywords != b.opt_in_keywords);
+    check("opt_out_reply", a.opt_out_reply != b.opt_out_reply);
+    check("opt_in_reply", a.opt_in_reply != b.opt_in_reply);
+    check("notice_version", a.notice_version != b.notice_version);
+    out
 }
 
 impl App {
@@ -201,7 +246,7 @@ impl App {
             return Err(Invalid::new(
                 "opt_in_keywords",
                 "keyword_in_both_lists",
-                format!("{both} cannot both opt out and opt in"),
+                format!("{both} cannot be both an opt-out and a resume keyword"),
             )
             .into());
         }
@@ -222,17 +267,18 @@ impl App {
         };
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
+        let before = view(effective(&mut s).await?);
         repo::put(&mut s, &row).await?;
+        let out = view(effective(&mut s).await?);
         Audit::of(p)
             .record(
                 self,
                 &mut s,
                 "privacy.settings_updated",
                 Some(("tenant", p.tenant.to_string())),
-                serde_json::json!({}),
+                serde_json::json!({"changed": changed_fields(&before, &out)}),
             )
             .await?;
-        let out = view(effective(&mut s).await?);
         tx.commit().await?;
         self.wa.keywords.forget(p.tenant);
         Ok(out)
