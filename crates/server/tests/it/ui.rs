@@ -424,3 +424,81 @@ async fn privacy_holds_and_retention_pages(t: &TestServer) {
     assert!(text("/privacy/retention?done=saved").await.contains("Retention periods saved."));
 }
 server_test!(privacy_holds_and_retention_pages);
+
+/// Settings › Privacy: the defaults by region (KVKK, 30 days; STOP, DURDUR, İPTAL,
+/// UNSUBSCRIBE / START, BAŞLA), a keyword in both lists and an empty list refused beside the
+/// field, keywords deduplicated as the matcher normalises them, the jurisdiction's deadline
+/// used by the next request, and one audit entry naming the changed fields (never values).
+async fn privacy_settings_page(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let c = logged_in(t, &a.owner).await;
+    let api = crate::support::Api::new(t, &a.key);
+    let res = c.get(t.url("/settings/privacy")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    for k in ["STOP\nDURDUR\nİPTAL\nUNSUBSCRIBE", "START\nBAŞLA", "New requests now follow KVKK: due 30 days"] {
+        assert!(page.contains(k), "{k} in {page}");
+    }
+    assert!(page.contains(r#"href="/settings/privacy" class="active""#), "the settings tab");
+
+    let form = |out: &'static str, resume: &'static str| {
+        vec![
+            ("jurisdiction", "ccpa"),
+            ("language", "tr"),
+            ("opt_out_keywords", out),
+            ("opt_in_keywords", resume),
+            ("opt_out_reply", "Tamam, artık yazmayacağız."),
+            ("opt_in_reply", ""),
+            ("notice_version", "2026-01"),
+        ]
+    };
+    let res = c.post(t.url("/settings/privacy")).form(&form("STOP\nDur", "START\n dur. ")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("cannot be both an opt-out and a resume keyword"), "{body}");
+    assert!(body.contains(r#"id="ps-opt-in" name="opt_in_keywords" rows="3" class="mono" aria-describedby="ps-keywords-hint" aria-invalid="true""#));
+    assert!(body.contains("START\n dur."), "what was typed is kept");
+    let res = c.post(t.url("/settings/privacy")).form(&form(" \n , ", "START")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Give at least one keyword"));
+    let (s, v) = api
+        .send(reqwest::Method::PUT, "/api/v1/privacy/settings", Some(json!({"opt_out_keywords": []})))
+        .await;
+    assert_eq!((s, crate::support::error_code(&v).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "keywords_required"));
+    let (_, v) = api.get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]), "nothing saved");
+
+    let res = c.post(t.url("/settings/privacy")).form(&form("STOP\nstop.\nDur, İptal\nIPTAL", "BAŞLA")).send().await.unwrap();
+    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/settings/privacy?done=saved"));
+    let (_, v) = api.get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "Dur", "İptal"]), "{v}");
+    assert_eq!(v["opt_in_keywords"], json!(["BAŞLA"]));
+    assert_eq!((v["jurisdiction"].as_str(), v["response_days"].as_i64()), (Some("ccpa"), Some(45)));
+    assert_eq!((v["opt_out_reply"].as_str(), v["opt_in_reply"].as_str()), (Some("Tamam, artık yazmayacağız."), None));
+    let page = c.get(t.url("/settings/privacy?done=saved")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Privacy settings saved.") && page.contains(r#"<option value="ccpa" selected>"#));
+    assert!(page.contains("due 45 days"));
+
+    // The next request follows CCPA; the audit entry names fields only.
+    let id = contact(t, a.id, "Deadline").await;
+    let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": id, "type": "access"})).await;
+    assert_eq!((s, r["jurisdiction"].as_str()), (StatusCode::CREATED, Some("ccpa")));
+    assert!(matches!(r["days_left"].as_i64(), Some(44 | 45)), "45 days from now: {r}");
+    let (_, audit) = api.get(&format!("/api/v1/audit?target_kind=tenant&target_id={}", a.id)).await;
+    let entries: Vec<_> =
+        audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "privacy.settings_updated").collect();
+    assert_eq!(entries.len(), 1, "{audit}");
+    let changed = entries[0]["details"]["changed"].to_string();
+    for f in ["jurisdiction", "language", "opt_out_keywords", "opt_in_keywords", "opt_out_reply", "notice_version"] {
+        assert!(changed.contains(f), "{f} in {changed}");
+    }
+    assert!(!changed.contains("opt_in_reply") && !audit.to_string().contains("Tamam"), "{changed}");
+
+    // An agent cannot open it; another tenant keeps its defaults.
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    assert_eq!(agent.get(t.url("/settings/privacy")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let b = t.tenant("B").await;
+    let (_, v) = crate::support::Api::new(t, &b.key).get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]));
+}
+server_test!(privacy_settings_page);
