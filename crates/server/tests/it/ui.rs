@@ -461,14 +461,14 @@ async fn privacy_settings_page(t: &TestServer) {
     let res = c.post(t.url("/settings/privacy")).form(&form(" \n , ", "START")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("Give at least one keyword"));
-    let (s, v) = api
-        .send(reqwest::Method::PUT, "/api/v1/privacy/settings", Some(json!({"opt_out_keywords": []})))
-        .await;
+    let (s, v) =
+        api.send(reqwest::Method::PUT, "/api/v1/privacy/settings", Some(json!({"opt_out_keywords": []}))).await;
     assert_eq!((s, crate::support::error_code(&v).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "keywords_required"));
     let (_, v) = api.get("/api/v1/privacy/settings").await;
     assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]), "nothing saved");
 
-    let res = c.post(t.url("/settings/privacy")).form(&form("STOP\nstop.\nDur, İptal\nIPTAL", "BAŞLA")).send().await.unwrap();
+    let res =
+        c.post(t.url("/settings/privacy")).form(&form("STOP\nstop.\nDur, İptal\nIPTAL", "BAŞLA")).send().await.unwrap();
     assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/settings/privacy?done=saved"));
     let (_, v) = api.get("/api/v1/privacy/settings").await;
     assert_eq!(v["opt_out_keywords"], json!(["STOP", "Dur", "İptal"]), "{v}");

@@ -77,6 +77,8 @@ pub struct HoldItem {
     pub active: bool,
     pub released_at: Option<String>,
     pub release_reason: Option<String>,
+    /// Disconnected numbers whose purge the hold keeps waiting: (number, since).
+    pub channel_purges: Vec<(String, String)>,
 }
 
 impl From<HoldView> for HoldItem {
@@ -91,6 +93,11 @@ impl From<HoldView> for HoldItem {
             active: h.active,
             released_at: h.released_at.as_deref().map(short_time),
             release_reason: h.release_reason,
+            channel_purges: h
+                .channel_purges
+                .into_iter()
+                .map(|c| (c.display_phone_number, short_time(&c.since)))
+                .collect(),
         }
     }
 }

@@ -32,7 +32,8 @@ const PATH: &str = "/settings/privacy";
 pub fn routes(p: Pages) -> Pages {
     let a = Access::Perm(Permission::PrivacyManage);
     let api = "/api/v1/privacy/settings";
-    p.add(PageSpec::get(PATH, a).mirrors(Method::GET, api), show).add(PageSpec::post(PATH, a).mirrors(Method::PUT, api), save)
+    p.add(PageSpec::get(PATH, a).mirrors(Method::GET, api), show)
+        .add(PageSpec::post(PATH, a).mirrors(Method::PUT, api), save)
 }
 
 /// The form's fields, as stored or as typed. Keywords: one a line (commas separate too).
