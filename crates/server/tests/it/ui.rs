@@ -502,3 +502,72 @@ async fn privacy_settings_page(t: &TestServer) {
     assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]));
 }
 server_test!(privacy_settings_page);
+
+/// The legal-hold list is paged by keyset (the hold id, newest first), in the API and on the
+/// page: every hold once, the next page behind a link, active ones only on request.
+async fn legal_holds_are_paged(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let api = crate::support::Api::new(t, &a.key);
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let (s, h) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": format!("Case {i}")})).await;
+        assert_eq!(s, StatusCode::CREATED, "{h}");
+        ids.push(h["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids[..4] {
+        let (s, _) = api.post(&format!("/api/v1/privacy/holds/{id}/release"), json!({"reason": "closed"})).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let walk = async |filter: &str| {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/privacy/holds?{filter}&limit=7&cursor={c}"),
+                None => format!("/api/v1/privacy/holds?{filter}&limit=7"),
+            };
+            let (s, page) = api.get(&path).await;
+            assert_eq!(s, StatusCode::OK, "{page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 7);
+            seen.extend(items.iter().map(|h| h["id"].as_str().unwrap().to_owned()));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        seen
+    };
+    let all = walk("status=all").await;
+    let mut expected = ids.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(all, expected, "every hold once, newest first");
+    let active = walk("status=active").await;
+    assert_eq!(active, expected[..26].to_vec());
+    let (s, v) = api.get("/api/v1/privacy/holds?cursor=not-a-cursor").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // The page: 25, then the rest behind the link; the first page's link back.
+    let c = logged_in(t, &a.owner).await;
+    let rows = |page: &str| -> Vec<String> {
+        page.split(r#"<tr data-id=""#).skip(1).map(|r| r.split('"').next().unwrap().to_owned()).collect()
+    };
+    let first = c.get(t.url("/privacy/holds")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(rows(&first), expected[..25].to_vec());
+    assert!(!first.contains(r#"id="holds-first""#));
+    let next = first.split(r#"href=""#).find(|h| h.starts_with("/privacy/holds?cursor=")).unwrap();
+    let next = next.split('"').next().unwrap().replace("&#38;", "&");
+    let res = c.get(t.url(&next)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let second = res.text().await.unwrap();
+    assert_eq!(rows(&second), expected[25..].to_vec());
+    assert!(second.contains(r#"id="holds-first""#) && !second.contains(r#"id="holds-next""#));
+    let active = c.get(t.url("/privacy/holds?status=active")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        active.contains(r#"href="/privacy/holds?status=active&#38;cursor="#),
+        "the filter stays in the link: {active}"
+    );
+    assert!(rows(&active).iter().all(|id| !ids[..4].contains(id)));
+}
+server_test!(legal_holds_are_paged);
