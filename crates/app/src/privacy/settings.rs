@@ -103,15 +103,20 @@ fn keyword_list(field: &str, list: &[String]) -> Result<Vec<String>, Invalid> {
             ));
         }
         if !seen.contains(&n) {
+            if out.len() == MAX_KEYWORDS {
+                // Refused at the first one too many, so a huge list costs no more than this.
+                return Err(Invalid::new(
+                    field,
+                    "too_many_keywords",
+                    format!("{field}: at most {MAX_KEYWORDS} keywords"),
+                ));
+            }
             seen.push(n);
             out.push(k.to_owned());
         }
     }
     if out.is_empty() {
         return Err(Invalid::new(field, "keywords_required", format!("{field}: give at least one keyword")));
-    }
-    if out.len() > MAX_KEYWORDS {
-        return Err(Invalid::new(field, "too_many_keywords", format!("{field}: at most {MAX_KEYWORDS} keywords")));
     }
     Ok(out)
 }
@@ -282,5 +287,50 @@ impl App {
         tx.commit().await?;
         self.wa.keywords.forget(p.tenant);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn keyword_lists_are_normalised_like_the_matcher() {
+        let out =
+            keyword_list("opt_out_keywords", &list(&["STOP", " stop. ", "İptal", "IPTAL", "ＳＴＯＰ", "Dur"])).unwrap();
+        assert_eq!(out, list(&["STOP", "İptal", "Dur"]), "spellings of one keyword kept once, as first typed");
+        let e = keyword_list("opt_out_keywords", &[]).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("keywords_required", "opt_out_keywords"));
+        let e = keyword_list("opt_in_keywords", &list(&["START", "🙏"])).unwrap_err();
+        assert_eq!((e.code, e.field.as_str()), ("invalid_keyword", "opt_in_keywords[1]"));
+        let many: Vec<String> = (0..21).map(|i| format!("K{i}")).collect();
+        assert_eq!(keyword_list("opt_out_keywords", &many).unwrap_err().code, "too_many_keywords");
+        let twice: Vec<String> = (0..30).map(|_| "STOP".to_owned()).collect();
+        assert_eq!(keyword_list("opt_out_keywords", &twice).unwrap(), list(&["STOP"]), "20 is counted after dedupe");
+    }
+
+    #[test]
+    fn changed_fields_name_fields_only() {
+        let a = PrivacySettingsView {
+            jurisdiction: "kvkk".into(),
+            response_days: 30,
+            jurisdiction_set: false,
+            language_set: false,
+            language: "tr".into(),
+            opt_out_keywords: list(&["STOP"]),
+            opt_in_keywords: list(&["START"]),
+            opt_out_reply: None,
+            opt_in_reply: None,
+            notice_version: None,
+        };
+        let mut b = a.clone();
+        assert!(changed_fields(&a, &b).is_empty());
+        b.jurisdiction_set = true;
+        b.opt_in_reply = Some("secret words".into());
+        assert_eq!(changed_fields(&a, &b), vec!["jurisdiction", "opt_in_reply"]);
     }
 }
