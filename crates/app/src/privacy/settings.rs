@@ -30,22 +30,68 @@ pub struct Effective {
     pub jurisdiction_set: bool,
     pub language_set: bool,
     pub keywords: Keywords,
+    /// The tenant's reply in every language (when it has none of its own in that language).
     pub opt_out_reply: Option<String>,
     pub opt_in_reply: Option<String>,
+    /// The tenant's replies per language.
+    pub opt_out_replies: Replies,
+    pub opt_in_replies: Replies,
     pub notice_version: Option<String>,
 }
 
 impl Effective {
-    /// The confirmation to send after a keyword: the tenant's own text, else the built-in one
-    /// in the language of the keyword (DURDUR → Turkish), else the tenant's language.
+    /// The confirmation to send after a keyword, in the language of the keyword (DURDUR →
+    /// Turkish), else the tenant's language: the tenant's text in that language, else its text
+    /// for every language, else the built-in one in that language.
     #[must_use]
     pub fn reply(&self, action: KeywordAction, keyword_language: Option<Language>) -> String {
-        let custom = match action {
-            KeywordAction::OptOut => &self.opt_out_reply,
-            KeywordAction::OptIn => &self.opt_in_reply,
+        let language = keyword_language.unwrap_or(self.language);
+        let (per_language, every) = match action {
+            KeywordAction::OptOut => (&self.opt_out_replies, &self.opt_out_reply),
+            KeywordAction::OptIn => (&self.opt_in_replies, &self.opt_in_reply),
         };
-        custom.clone().unwrap_or_else(|| default_reply(action, keyword_language.unwrap_or(self.language)).to_owned())
+        per_language
+            .get(language)
+            .or(every.as_deref())
+            .map_or_else(|| default_reply(action, language).to_owned(), str::to_owned)
     }
+}
+
+/// A confirmation written per language; a language left out falls back (see
+/// [`Effective::reply`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replies {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tr: Option<String>,
+}
+
+impl Replies {
+    #[must_use]
+    pub fn get(&self, language: Language) -> Option<&str> {
+        match language {
+            Language::En => self.en.as_deref(),
+            Language::Tr => self.tr.as_deref(),
+        }
+    }
+
+    fn checked(&self, field: &str) -> Result<Self, Invalid> {
+        let one = |lang: &str, v: &Option<String>| {
+            v.as_deref().map(|t| text_field(&format!("{field}.{lang}"), t, 1000)).transpose()
+        };
+        Ok(Self { en: one("en", &self.en)?, tr: one("tr", &self.tr)? })
+    }
+}
+
+/// How `privacy_settings.replies` stores both actions' replies.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StoredReplies {
+    #[serde(default)]
+    opt_out: Replies,
+    #[serde(default)]
+    opt_in: Replies,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -63,9 +109,14 @@ pub struct PrivacySettingsView {
     pub language: String,
     pub opt_out_keywords: Vec<String>,
     pub opt_in_keywords: Vec<String>,
-    /// The tenant's confirmation text, or null for the built-in one.
+    /// The tenant's confirmation text for every language it has no text of its own in, or
+    /// null.
     pub opt_out_reply: Option<String>,
     pub opt_in_reply: Option<String>,
+    /// The tenant's confirmation texts per language (`en`, `tr`); a language left out gets
+    /// `opt_out_reply`, else the built-in text in that language.
+    pub opt_out_replies: Replies,
+    pub opt_in_replies: Replies,
     pub notice_version: Option<String>,
 }
 
@@ -80,6 +131,8 @@ pub struct PrivacySettingsInput {
     pub opt_in_keywords: Option<Vec<String>>,
     pub opt_out_reply: Option<String>,
     pub opt_in_reply: Option<String>,
+    pub opt_out_replies: Option<Replies>,
+    pub opt_in_replies: Option<Replies>,
     pub notice_version: Option<String>,
 }
 
@@ -138,11 +191,14 @@ pub(crate) async fn effective(s: &mut Scope<'_>) -> AppResult<Effective> {
             keywords: Keywords::default(),
             opt_out_reply: None,
             opt_in_reply: None,
+            opt_out_replies: Replies::default(),
+            opt_in_replies: Replies::default(),
             notice_version: None,
         });
     };
     let jurisdiction = row.jurisdiction.and_then(|j| j.parse::<Jurisdiction>().ok());
     let language = row.language.as_deref().and_then(Language::parse);
+    let replies: StoredReplies = row.replies.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
     Ok(Effective {
         jurisdiction_set: jurisdiction.is_some(),
         language_set: language.is_some(),
@@ -154,6 +210,8 @@ pub(crate) async fn effective(s: &mut Scope<'_>) -> AppResult<Effective> {
         },
         opt_out_reply: row.opt_out_reply,
         opt_in_reply: row.opt_in_reply,
+        opt_out_replies: replies.opt_out,
+        opt_in_replies: replies.opt_in,
         notice_version: row.notice_version,
     })
 }
@@ -197,6 +255,8 @@ fn view(e: Effective) -> PrivacySettingsView {
         opt_in_keywords: e.keywords.opt_in,
         opt_out_reply: e.opt_out_reply,
         opt_in_reply: e.opt_in_reply,
+        opt_out_replies: e.opt_out_replies,
+        opt_in_replies: e.opt_in_replies,
         notice_version: e.notice_version,
     }
 }
@@ -215,6 +275,8 @@ fn changed_fields(a: &PrivacySettingsView, b: &PrivacySettingsView) -> Vec<&'sta
     check("opt_in_keywords", a.opt_in_keywords != b.opt_in_keywords);
     check("opt_out_reply", a.opt_out_reply != b.opt_out_reply);
     check("opt_in_reply", a.opt_in_reply != b.opt_in_reply);
+    check("opt_out_replies", a.opt_out_replies != b.opt_out_replies);
+    check("opt_in_replies", a.opt_in_replies != b.opt_in_replies);
     check("notice_version", a.notice_version != b.notice_version);
     out
 }
@@ -263,6 +325,13 @@ impl App {
             opt_in_keywords: serde_json::to_string(&opt_in).map_err(crate::AppError::internal)?,
             opt_out_reply: reply("opt_out_reply", &input.opt_out_reply)?,
             opt_in_reply: reply("opt_in_reply", &input.opt_in_reply)?,
+            replies: Some(
+                serde_json::to_string(&StoredReplies {
+                    opt_out: input.opt_out_replies.unwrap_or_default().checked("opt_out_replies")?,
+                    opt_in: input.opt_in_replies.unwrap_or_default().checked("opt_in_replies")?,
+                })
+                .map_err(crate::AppError::internal)?,
+            ),
             notice_version: input
                 .notice_version
                 .as_deref()
@@ -325,6 +394,8 @@ mod tests {
             opt_in_keywords: list(&["START"]),
             opt_out_reply: None,
             opt_in_reply: None,
+            opt_out_replies: Replies::default(),
+            opt_in_replies: Replies::default(),
             notice_version: None,
         };
         let mut b = a.clone();
@@ -332,5 +403,35 @@ mod tests {
         b.jurisdiction_set = true;
         b.opt_in_reply = Some("secret words".into());
         assert_eq!(changed_fields(&a, &b), vec!["jurisdiction", "opt_in_reply"]);
+    }
+}
+
+#[cfg(test)]
+mod reply_tests {
+    use super::*;
+
+    #[test]
+    fn replies_follow_the_keyword_language_then_every_language_then_built_in() {
+        let mut e = Effective {
+            jurisdiction: Jurisdiction::Kvkk,
+            language: Language::Tr,
+            jurisdiction_set: false,
+            language_set: false,
+            keywords: Keywords::default(),
+            opt_out_reply: None,
+            opt_in_reply: None,
+            opt_out_replies: Replies { en: Some("Bye.".into()), tr: None },
+            opt_in_replies: Replies::default(),
+            notice_version: None,
+        };
+        assert_eq!(e.reply(KeywordAction::OptOut, Some(Language::En)), "Bye.");
+        assert_eq!(e.reply(KeywordAction::OptOut, None), default_reply(KeywordAction::OptOut, Language::Tr));
+        e.opt_out_reply = Some("Tamam.".into());
+        assert_eq!(e.reply(KeywordAction::OptOut, Some(Language::Tr)), "Tamam.");
+        assert_eq!(e.reply(KeywordAction::OptOut, Some(Language::En)), "Bye.", "its own language first");
+        assert_eq!(
+            e.reply(KeywordAction::OptIn, Some(Language::En)),
+            default_reply(KeywordAction::OptIn, Language::En)
+        );
     }
 }

@@ -128,6 +128,11 @@ async fn attest(api: &Api<'_>, id: &str) {
     assert_eq!(s, StatusCode::OK, "{r}");
 }
 
+/// A text body sent now.
+pub fn inbound_now() -> InboundRef {
+    inbound(InboundText::Body, jiff::Timestamp::now().as_millisecond())
+}
+
 fn inbound(text_kind: InboundText, at: i64) -> InboundRef {
     InboundRef { kind: text_kind, message_id: format!("wamid.{}", uuid::Uuid::now_v7().simple()), sent_at: Millis(at) }
 }

@@ -447,8 +447,10 @@ async fn privacy_settings_page(t: &TestServer) {
             ("language", "tr"),
             ("opt_out_keywords", out),
             ("opt_in_keywords", resume),
-            ("opt_out_reply", "Tamam, artık yazmayacağız."),
-            ("opt_in_reply", ""),
+            ("opt_out_reply_en", "Done, no more messages."),
+            ("opt_out_reply_tr", "Tamam, artık yazmayacağız."),
+            ("opt_in_reply_en", ""),
+            ("opt_in_reply_tr", " "),
             ("notice_version", "2026-01"),
         ]
     };
@@ -474,13 +476,38 @@ async fn privacy_settings_page(t: &TestServer) {
     assert_eq!(v["opt_out_keywords"], json!(["STOP", "Dur", "İptal"]), "{v}");
     assert_eq!(v["opt_in_keywords"], json!(["BAŞLA"]));
     assert_eq!((v["jurisdiction"].as_str(), v["response_days"].as_i64()), (Some("ccpa"), Some(45)));
-    assert_eq!((v["opt_out_reply"].as_str(), v["opt_in_reply"].as_str()), (Some("Tamam, artık yazmayacağız."), None));
+    assert_eq!(v["opt_out_replies"], json!({"en": "Done, no more messages.", "tr": "Tamam, artık yazmayacağız."}));
+    assert_eq!((&v["opt_in_replies"], &v["opt_out_reply"]), (&json!({}), &json!(null)), "{v}");
     let page = c.get(t.url("/settings/privacy?done=saved")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Privacy settings saved.") && page.contains(r#"<option value="ccpa" selected>"#));
     assert!(page.contains("due 45 days"));
 
-    // The next request follows CCPA; the audit entry names fields only.
+    // The matcher uses them at once: the reply in the keyword's language, else the tenant's.
     let id = contact(t, a.id, "Deadline").await;
+    let cid: switchboard_core::ContactId = id.parse().unwrap();
+    for (i, (text, reply)) in [
+        ("stop!", "Done, no more messages."),
+        ("IPTAL", "Tamam, artık yazmayacağız."),
+        ("dur", "Tamam, artık yazmayacağız."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = switchboard_core::Millis(jiff::Timestamp::now().as_millisecond() + i64::try_from(i).unwrap());
+        let r = switchboard_app::privacy::consent::InboundRef {
+            kind: switchboard_core::optout::InboundText::Body,
+            message_id: format!("wamid.settings{i}"),
+            sent_at: at,
+        };
+        let out = t.app.apply_inbound_keyword(a.id, cid, text, &r).await.unwrap().expect(text);
+        assert_eq!(out.reply, reply, "{text}");
+    }
+    assert!(
+        t.app.apply_inbound_keyword(a.id, cid, "DURDUR", &crate::privacy::inbound_now()).await.unwrap().is_none(),
+        "no longer a keyword"
+    );
+
+    // The next request follows CCPA; the audit entry names fields only.
     let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": id, "type": "access"})).await;
     assert_eq!((s, r["jurisdiction"].as_str()), (StatusCode::CREATED, Some("ccpa")));
     assert!(matches!(r["days_left"].as_i64(), Some(44 | 45)), "45 days from now: {r}");
@@ -489,10 +516,10 @@ async fn privacy_settings_page(t: &TestServer) {
         audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "privacy.settings_updated").collect();
     assert_eq!(entries.len(), 1, "{audit}");
     let changed = entries[0]["details"]["changed"].to_string();
-    for f in ["jurisdiction", "language", "opt_out_keywords", "opt_in_keywords", "opt_out_reply", "notice_version"] {
+    for f in ["jurisdiction", "language", "opt_out_keywords", "opt_in_keywords", "opt_out_replies", "notice_version"] {
         assert!(changed.contains(f), "{f} in {changed}");
     }
-    assert!(!changed.contains("opt_in_reply") && !audit.to_string().contains("Tamam"), "{changed}");
+    assert!(!changed.contains("opt_in_replies") && !audit.to_string().contains("Tamam"), "{changed}");
 
     // An agent cannot open it; another tenant keeps its defaults.
     let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;

@@ -11,7 +11,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use switchboard_app::AppError;
-use switchboard_app::privacy::settings::{PrivacySettingsInput, PrivacySettingsView};
+use switchboard_app::privacy::settings::{PrivacySettingsInput, PrivacySettingsView, Replies};
 use switchboard_core::Permission;
 use switchboard_core::optout::{KeywordAction, Language, default_reply};
 use switchboard_core::privacy::Jurisdiction;
@@ -48,9 +48,13 @@ struct PrivacyForm {
     #[serde(default)]
     opt_in_keywords: String,
     #[serde(default)]
-    opt_out_reply: String,
+    opt_out_reply_en: String,
     #[serde(default)]
-    opt_in_reply: String,
+    opt_out_reply_tr: String,
+    #[serde(default)]
+    opt_in_reply_en: String,
+    #[serde(default)]
+    opt_in_reply_tr: String,
     #[serde(default)]
     notice_version: String,
 }
@@ -62,11 +66,18 @@ impl From<&PrivacySettingsView> for PrivacyForm {
             language: if v.language_set { v.language.clone() } else { String::new() },
             opt_out_keywords: v.opt_out_keywords.join("\n"),
             opt_in_keywords: v.opt_in_keywords.join("\n"),
-            opt_out_reply: v.opt_out_reply.clone().unwrap_or_default(),
-            opt_in_reply: v.opt_in_reply.clone().unwrap_or_default(),
+            // A text for every language (set through the API) shows in each language's field.
+            opt_out_reply_en: shown(&v.opt_out_replies, Language::En, &v.opt_out_reply),
+            opt_out_reply_tr: shown(&v.opt_out_replies, Language::Tr, &v.opt_out_reply),
+            opt_in_reply_en: shown(&v.opt_in_replies, Language::En, &v.opt_in_reply),
+            opt_in_reply_tr: shown(&v.opt_in_replies, Language::Tr, &v.opt_in_reply),
             notice_version: v.notice_version.clone().unwrap_or_default(),
         }
     }
+}
+
+fn shown(replies: &Replies, language: Language, every: &Option<String>) -> String {
+    replies.get(language).or(every.as_deref()).unwrap_or_default().to_owned()
 }
 
 fn keywords(text: &str) -> Vec<String> {
@@ -86,8 +97,11 @@ impl PrivacyForm {
             language: filled(&self.language),
             opt_out_keywords: Some(keywords(&self.opt_out_keywords)),
             opt_in_keywords: Some(keywords(&self.opt_in_keywords)),
-            opt_out_reply: filled(&self.opt_out_reply),
-            opt_in_reply: filled(&self.opt_in_reply),
+            // The page writes a text per language; one for every language is the API's.
+            opt_out_reply: None,
+            opt_in_reply: None,
+            opt_out_replies: Some(Replies { en: filled(&self.opt_out_reply_en), tr: filled(&self.opt_out_reply_tr) }),
+            opt_in_replies: Some(Replies { en: filled(&self.opt_in_reply_en), tr: filled(&self.opt_in_reply_tr) }),
             notice_version: filled(&self.notice_version),
         })
     }
@@ -100,6 +114,14 @@ pub struct JurisdictionChoice {
     pub days: String,
 }
 
+/// The built-in confirmations.
+pub struct Defaults {
+    pub opt_out_en: &'static str,
+    pub opt_out_tr: &'static str,
+    pub opt_in_en: &'static str,
+    pub opt_in_tr: &'static str,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "settings/privacy.html")]
 struct PrivacyPage {
@@ -110,15 +132,13 @@ struct PrivacyPage {
     /// What applies now (with the region's defaults filled in).
     current: PrivacySettingsView,
     jurisdictions: Vec<JurisdictionChoice>,
-    /// The built-in confirmations in the language now in force.
-    default_opt_out_reply: &'static str,
-    default_opt_in_reply: &'static str,
+    /// The built-in confirmations in each language (the fields' placeholders).
+    defaults: Defaults,
     notice: Option<Notice>,
 }
 
 impl PrivacyPage {
     fn new(v: &Viewer, current: PrivacySettingsView, form: PrivacyForm, notice: Option<Notice>) -> Self {
-        let lang = Language::parse(&current.language).unwrap_or_default();
         Self {
             t: v.t,
             layout: Layout::new(Some(v), Section::Settings),
@@ -132,8 +152,12 @@ impl PrivacyPage {
                     days: j.response_days().to_string(),
                 })
                 .collect(),
-            default_opt_out_reply: default_reply(KeywordAction::OptOut, lang),
-            default_opt_in_reply: default_reply(KeywordAction::OptIn, lang),
+            defaults: Defaults {
+                opt_out_en: default_reply(KeywordAction::OptOut, Language::En),
+                opt_out_tr: default_reply(KeywordAction::OptOut, Language::Tr),
+                opt_in_en: default_reply(KeywordAction::OptIn, Language::En),
+                opt_in_tr: default_reply(KeywordAction::OptIn, Language::Tr),
+            },
             current,
             notice,
         }
