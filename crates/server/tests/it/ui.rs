@@ -598,3 +598,60 @@ async fn legal_holds_are_paged(t: &TestServer) {
     assert!(rows(&active).iter().all(|id| !ids[..4].contains(id)));
 }
 server_test!(legal_holds_are_paged);
+
+/// The request list on `/privacy` is paged by keyset too: open requests by default, 25 a page,
+/// every one once; `?status=all` adds the completed ones.
+async fn privacy_requests_are_paged(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let api = crate::support::Api::new(t, &a.key);
+    let id = contact(t, a.id, "Paged").await;
+    let mut ids = Vec::new();
+    for _ in 0..27 {
+        let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": id, "type": "access"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    let (s, r) = api
+        .post(&format!("/api/v1/privacy/requests/{}/verify", ids[0]), json!({"operator_attestation": "ID seen"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{}/fulfil", ids[0]), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+
+    let c = logged_in(t, &a.owner).await;
+    let rows = |page: &str| -> Vec<String> {
+        page.split(r#"<tr data-id=""#).skip(1).map(|r| r.split('"').next().unwrap().to_owned()).collect()
+    };
+    let get = async |path: &str| {
+        let res = c.get(t.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.text().await.unwrap()
+    };
+    let link = |page: &str, id: &str| -> Option<String> {
+        let tag = page.split(&format!(r#"id="{id}""#)).next()?;
+        page.contains(&format!(r#"id="{id}""#))
+            .then(|| tag.rsplit(r#"href=""#).next().unwrap().split('"').next().unwrap().replace("&#38;", "&"))
+    };
+    let first = get("/privacy").await;
+    let mut seen = rows(&first);
+    assert_eq!(seen.len(), 25);
+    assert!(link(&first, "requests-first").is_none());
+    let second = get(&link(&first, "requests-next").expect("a next page")).await;
+    seen.extend(rows(&second));
+    assert!(link(&second, "requests-next").is_none() && link(&second, "requests-first").is_some());
+    let mut open = ids[1..].to_vec();
+    open.sort();
+    seen.sort();
+    assert_eq!(seen, open, "the open ones, each once");
+
+    let all = get("/privacy?status=all").await;
+    let next = link(&all, "requests-next").expect("a next page");
+    assert!(next.starts_with("/privacy?status=all&cursor="), "{next}");
+    let mut every = rows(&all);
+    every.extend(rows(&get(&next).await));
+    every.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(every, expected);
+}
+server_test!(privacy_requests_are_paged);
