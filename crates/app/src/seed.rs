@@ -190,6 +190,8 @@ impl App {
             disconnected_at: None,
             purge_after: None,
             purge_counts: None,
+            purge_hold_id: None,
+            purge_held_at: None,
         };
         channels::insert(&mut s, &row).await?;
         tx.commit().await?;

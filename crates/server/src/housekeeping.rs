@@ -144,7 +144,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         .every("privacy.retention", HOUR, Arc::new(Retention(app.clone())))
         .every("privacy.erasure_resume", TEN_MINUTES, Arc::new(ErasureResume(app.clone())))
         .every("privacy.tenant_purge", HOUR, Arc::new(TenantPurge(app.clone())))
-        .every("whatsapp.channel_purge", HOUR, Arc::new(ChannelPurge(app.clone())));
+        .every(switchboard_app::whatsapp::purge::SCHEDULE, HOUR, Arc::new(ChannelPurge(app.clone())));
     let jobs = Arc::new(WhatsAppJobs(app.clone()));
     let privacy_jobs = Arc::new(PrivacyJobs(app.clone()));
     let worker = Worker::new(app.db.clone(), app.clock.clone(), app.config.node_id.clone(), app.wa.jobs_wakeup.clone())

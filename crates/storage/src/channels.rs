@@ -33,12 +33,15 @@ pub struct ChannelRow {
     pub purge_after: Option<i64>,
     /// JSON object: rows removed so far by the purge, per table.
     pub purge_counts: Option<String>,
+    /// The legal hold that keeps the due purge waiting (state `held`), and since when.
+    pub purge_hold_id: Option<Uuid>,
+    pub purge_held_at: Option<i64>,
 }
 
 const COLUMNS: &str = "tenant_id, id, kind, name, phone_number_id, waba_id, display_phone_number, \
     access_token_sealed, app_secret_sealed, verify_token_sealed, graph_base_url, api_version, status, \
     throughput_per_sec, quality_rating, messaging_limit, created_at, updated_at, disconnected_at, purge_after, \
-    purge_counts";
+    purge_counts, purge_hold_id, purge_held_at";
 
 pub async fn insert(s: &mut Scope<'_>, r: &ChannelRow) -> Result<()> {
     let tid = s.tid();
@@ -168,7 +171,7 @@ pub async fn reconnect(s: &mut Scope<'_>, r: &ChannelRow) -> Result<()> {
         "UPDATE channels SET name = $3, waba_id = $4, display_phone_number = $5, access_token_sealed = $6,
              app_secret_sealed = $7, verify_token_sealed = $8, graph_base_url = $9, api_version = $10,
              status = 'active', throughput_per_sec = $11, updated_at = $12, disconnected_at = NULL,
-             purge_after = NULL
+             purge_after = NULL, purge_hold_id = NULL, purge_held_at = NULL
          WHERE tenant_id = $1 AND id = $2 AND disconnected_at IS NOT NULL AND purge_counts IS NULL",
     )
     .bind(tid).bind(r.id).bind(&r.name).bind(&r.waba_id).bind(&r.display_phone_number)
@@ -195,6 +198,30 @@ pub async fn set_purge_counts(s: &mut Scope<'_>, id: Uuid, counts: &str) -> Resu
         .bind(tid).bind(id).bind(counts)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Records that a legal hold keeps the channel's due purge waiting (`Some`), or that it goes
+/// on (`None`).
+pub async fn set_purge_hold(s: &mut Scope<'_>, id: Uuid, hold: Option<Uuid>, now: i64) -> Result<()> {
+    let tid = s.tid();
+    let at = hold.map(|_| now);
+    on!(s.ex(), c => sqlx::query(
+        "UPDATE channels SET purge_hold_id = $3, purge_held_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(hold).bind(at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The channels whose purge waits for a legal hold (`hold`: that one only), oldest first.
+pub async fn purge_held(s: &mut Scope<'_>, hold: Option<Uuid>) -> Result<Vec<ChannelRow>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND purge_hold_id IS NOT NULL
+           AND ($2 IS NULL OR purge_hold_id = $2)
+         ORDER BY purge_held_at, id"
+    )))
+    .bind(tid).bind(hold).fetch_all(&mut *c).await)?)
 }
 
 /// A table holding a channel's Meta data: `rows` is a condition on it where `$1` is the

@@ -38,3 +38,13 @@ pub async fn finish(p: &mut Platform<'_>, name: &str, owner: &str, now: i64, nex
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+/// Makes a schedule due now (something it waited for happened), so the next tick runs it.
+pub async fn run_soon(p: &mut Platform<'_>, name: &str, now: i64) -> Result<()> {
+    on!(p.ex(), c => sqlx::query(
+        "UPDATE schedules SET next_run_at = $3 WHERE tenant_id = $1 AND name = $2 AND next_run_at > $3",
+    )
+    .bind(TenantId::PLATFORM.as_uuid()).bind(name).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -17,7 +17,7 @@ use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, JobRow, NewJob};
 use switchboard_storage::privacy::requests as requests_repo;
 use switchboard_storage::templates::{self, TemplateRow};
-use switchboard_storage::{Scope, conversations, messages};
+use switchboard_storage::{Scope, channels, contacts, conversations, messages};
 use uuid::Uuid;
 
 use super::consent::{InboundRef, already_recorded};
@@ -116,10 +116,12 @@ impl App {
     /// Sends a data-subject request's verification code to the contact on WhatsApp: as a text
     /// in the conversation whose 24-hour window is open (the most recent); with every window
     /// closed, in an approved AUTHENTICATION template of the number of the contact's latest
-    /// conversation (one that needs no window). With neither the code stays unsent and the
-    /// request says `code_delivery: failed` with the reason (`no_conversation`: the contact
-    /// never wrote to an active number; `no_authentication_template`), so the operator
-    /// verifies by attestation instead. The inbox shows the message with the code masked; the
+    /// conversation (one that needs no window); a contact who never wrote gets it in such a
+    /// template of a connected number, at their WhatsApp id or phone. With neither the code
+    /// stays unsent and the request says `code_delivery: failed` with the reason
+    /// (`no_conversation`: the contact never wrote and has no number, or no number is
+    /// connected; `no_authentication_template`), so the operator verifies by attestation
+    /// instead. The inbox shows the message with the code masked; the
     /// code itself goes only to Meta, and never to logs or the audit trail.
     pub async fn deliver_verification_code(&self, tenant: TenantId, request: Uuid) -> AppResult<()> {
         let now = self.now().0;
@@ -200,7 +202,7 @@ impl App {
         if let Some((_, conv)) = open {
             return Ok(Ok((conv, None)));
         }
-        let Some((conv, waba)) = latest else { return Ok(Err("no_conversation")) };
+        let Some((conv, waba)) = latest else { return self.first_contact_route(s, contact, now).await };
         let language = settings::effective(s).await?.language.as_str();
         let mut usable: Vec<TemplateRow> =
             templates::list(s, Some(&waba)).await?.into_iter().filter(otp_ready).collect();
@@ -209,6 +211,45 @@ impl App {
             Some(t) => Ok((conv, Some(t))),
             None => Err("no_authentication_template"),
         })
+    }
+
+    /// Where a code can go to a contact who never wrote to an active number: an approved
+    /// AUTHENTICATION template (one that can carry a code, in the tenant's language when there
+    /// is one) of a connected number, sent to the contact's WhatsApp id or phone in a
+    /// conversation opened for it (as an agent's first template would). `no_conversation`
+    /// when the contact has neither a WhatsApp id nor a phone or no number is connected;
+    /// `no_authentication_template` when no connected number has a usable template.
+    async fn first_contact_route(
+        &self,
+        s: &mut Scope<'_>,
+        contact: Uuid,
+        now: i64,
+    ) -> AppResult<Result<(ConversationRow, Option<TemplateRow>), &'static str>> {
+        let row = contacts::get(s, contact).await?;
+        if row.wa_id_sealed.is_none() && row.phone_sealed.is_none() {
+            return Ok(Err("no_conversation"));
+        }
+        let active: Vec<_> = channels::list(s).await?.into_iter().filter(|c| c.status == "active").collect();
+        if active.is_empty() {
+            return Ok(Err("no_conversation"));
+        }
+        let language = settings::effective(s).await?.language.as_str();
+        let mut best: Option<(Uuid, TemplateRow)> = None;
+        for ch in &active {
+            for t in templates::list(s, Some(&ch.waba_id)).await?.into_iter().filter(otp_ready) {
+                let better = match &best {
+                    None => true,
+                    Some((_, b)) => !b.language.starts_with(language) && t.language.starts_with(language),
+                };
+                if better {
+                    best = Some((ch.id, t));
+                }
+            }
+        }
+        let Some((channel, template)) = best else { return Ok(Err("no_authentication_template")) };
+        let info = self.channel_info(s.tenant_id(), ChannelId::from_uuid(channel)).await?;
+        let id = self.conversation_for(s, &info, ContactId::from_uuid(contact), now).await?;
+        Ok(Ok((conversations::get(s, id.as_uuid()).await?, Some(template))))
     }
 
     /// Wakes the sender and tells live views about a message the system queued.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::privacy::{DataCategory, HoldScope};
 use switchboard_core::{ContactId, Invalid, Permission};
 use switchboard_storage::privacy::holds::{self as repo, HoldRow};
+use switchboard_storage::{channels, schedules};
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -54,6 +55,19 @@ pub struct HoldView {
     pub released_at: Option<String>,
     pub released_by: Option<String>,
     pub release_reason: Option<String>,
+    /// Disconnected WhatsApp numbers whose due purge this hold keeps waiting.
+    pub channel_purges: Vec<HeldChannelPurge>,
+}
+
+/// A disconnected number whose purge waits for the hold.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HeldChannelPurge {
+    #[schema(value_type = String, format = Uuid)]
+    pub channel_id: Uuid,
+    /// The business's own number (not personal data).
+    pub display_phone_number: String,
+    /// When the purge first found the hold.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -77,6 +91,7 @@ fn view(h: HoldRow) -> HoldView {
         released_at: rfc3339(h.released_at),
         released_by: h.released_by,
         release_reason: h.release_reason,
+        channel_purges: Vec::new(),
     }
 }
 
@@ -135,11 +150,30 @@ impl App {
         let mut s = tx.tenant(p.tenant);
         repo::get(&mut s, id).await?;
         let reason = text_field("reason", input.reason.as_deref().unwrap_or_default(), 500)?;
-        repo::release(&mut s, id, &actor_ref(p), &reason, self.now().0).await?;
+        let now = self.now().0;
+        repo::release(&mut s, id, &actor_ref(p), &reason, now).await?;
         Audit::of(p)
             .record(self, &mut s, "legal_hold.released", Some(("legal_hold", id.to_string())), serde_json::json!({}))
             .await?;
+        // Channel purges this hold kept waiting go on (unless another hold applies, which the
+        // purge then records), at the schedule's next tick rather than in up to an hour.
+        let held = channels::purge_held(&mut s, Some(id)).await?;
+        for c in &held {
+            channels::set_purge_hold(&mut s, c.id, None, now).await?;
+            Audit::of(p)
+                .record(
+                    self,
+                    &mut s,
+                    "channel.purge_resumed",
+                    Some(("channel", c.id.to_string())),
+                    serde_json::json!({"legal_hold": id}),
+                )
+                .await?;
+        }
         let row = repo::get(&mut s, id).await?;
+        if !held.is_empty() {
+            schedules::run_soon(&mut tx.platform(), crate::whatsapp::purge::SCHEDULE, now).await?;
+        }
         tx.commit().await?;
         Ok(view(row))
     }
@@ -155,7 +189,21 @@ impl App {
         };
         let before = page::decode_id(q.cursor.as_deref())?;
         let limit = page::limit(q.limit);
-        let rows = repo::list(&mut self.db.read().await?.tenant(p.tenant), include_released, before, limit + 1).await?;
-        Ok(Page::from_rows(rows, limit, |r| Cursor::Id(r.id), view))
+        let mut conn = self.db.read().await?;
+        let mut s = conn.tenant(p.tenant);
+        let rows = repo::list(&mut s, include_released, before, limit + 1).await?;
+        let mut page = Page::from_rows(rows, limit, |r| Cursor::Id(r.id), view);
+        for c in channels::purge_held(&mut s, None).await? {
+            if let (Some(h), Some(since)) =
+                (page.items.iter_mut().find(|h| Some(h.id) == c.purge_hold_id), c.purge_held_at)
+            {
+                h.channel_purges.push(HeldChannelPurge {
+                    channel_id: c.id,
+                    display_phone_number: c.display_phone_number,
+                    since: switchboard_core::Millis(since).to_rfc3339(),
+                });
+            }
+        }
+        Ok(page)
     }
 }

@@ -109,6 +109,22 @@ pub struct ChannelView {
     /// A disconnected number: when its Meta data (conversations, messages, media, templates,
     /// webhook events) is purged, unless it is connected again before.
     pub purge_after: Option<String>,
+    /// A disconnected number's purge: `scheduled` (waits for `purge_after`) or `held` (due,
+    /// but a legal hold keeps the data; see `purge_hold`). Null for a connected number.
+    pub purge_state: Option<String>,
+    /// The legal hold that keeps the purge waiting, while `purge_state` is `held`.
+    pub purge_hold: Option<PurgeHoldView>,
+}
+
+/// The legal hold a channel purge waits for.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PurgeHoldView {
+    #[schema(value_type = String, format = Uuid)]
+    pub hold_id: Uuid,
+    /// The hold's reason (a reference such as a case number).
+    pub reason: String,
+    /// When the purge first found the hold.
+    pub since: String,
 }
 
 fn secret_aad(tenant: TenantId, column: &'static str, id: Uuid) -> Aad<'static> {
@@ -149,7 +165,23 @@ impl App {
             webhook_url: format!("{}/webhooks/whatsapp/{}", self.config.public_url, r.id),
             created_at: Millis(r.created_at).to_rfc3339(),
             purge_after: r.purge_after.map(|t| Millis(t).to_rfc3339()),
+            purge_state: match (r.purge_after, r.purge_hold_id) {
+                (_, Some(_)) => Some("held".into()),
+                (Some(_), None) => Some("scheduled".into()),
+                (None, None) => None,
+            },
+            purge_hold: None,
         }
+    }
+
+    /// The view with the hold a held purge waits for (its reason read from the hold).
+    pub(crate) async fn channel_view_in(&self, s: &mut Scope<'_>, r: &ChannelRow) -> AppResult<ChannelView> {
+        let mut v = self.channel_view(r);
+        if let (Some(id), Some(since)) = (r.purge_hold_id, r.purge_held_at) {
+            let hold = switchboard_storage::privacy::holds::get(s, id).await?;
+            v.purge_hold = Some(PurgeHoldView { hold_id: id, reason: hold.reason, since: Millis(since).to_rfc3339() });
+        }
+        Ok(v)
     }
 
     fn allowed_graph_url(&self, url: &str) -> Result<String, Invalid> {
@@ -260,6 +292,8 @@ impl App {
             disconnected_at: None,
             purge_after: None,
             purge_counts: None,
+            purge_hold_id: None,
+            purge_held_at: None,
         };
         let stored = match &previous {
             Some(_) => channels::reconnect(&mut s, &row).await,
@@ -284,8 +318,10 @@ impl App {
         tx.commit().await?;
         self.wa.channels.forget(id);
         self.wa.jobs_wakeup.notify_waiters();
-        let row = channels::get(&mut self.db.read().await?.tenant(p.tenant), id.as_uuid()).await?;
-        Ok(self.channel_view(&row))
+        let mut conn = self.db.read().await?;
+        let mut s = conn.tenant(p.tenant);
+        let row = channels::get(&mut s, id.as_uuid()).await?;
+        self.channel_view_in(&mut s, &row).await
     }
 
     pub(crate) async fn enqueue_template_sync(&self, s: &mut Scope<'_>, channel: ChannelId, now: i64) -> AppResult<()> {
@@ -321,13 +357,19 @@ impl App {
         let mut s = s.tenant(p.tenant);
         let rows =
             if disconnected { channels::list_with_disconnected(&mut s).await? } else { channels::list(&mut s).await? };
-        Ok(rows.iter().map(|r| self.channel_view(r)).collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.channel_view_in(&mut s, r).await?);
+        }
+        Ok(out)
     }
 
     pub async fn get_channel(&self, p: &Principal, id: ChannelId) -> AppResult<ChannelView> {
         p.require(Permission::ChannelsRead)?;
-        let row = channels::get(&mut self.db.read().await?.tenant(p.tenant), id.as_uuid()).await?;
-        Ok(self.channel_view(&row))
+        let mut conn = self.db.read().await?;
+        let mut s = conn.tenant(p.tenant);
+        let row = channels::get(&mut s, id.as_uuid()).await?;
+        self.channel_view_in(&mut s, &row).await
     }
 
     /// Disconnects a number: webhooks (404 on its URL, ignored on the platform URL) and sends

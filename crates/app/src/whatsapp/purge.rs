@@ -12,7 +12,10 @@
 //! Every batch adds its count to the channel row in its own transaction, so a purge cut short
 //! (crash, budget) resumes where it stopped and still reports the whole of it. Contacts stay:
 //! they belong to the tenant, not to the number. A legal hold on the tenant, or on a
-//! conversation or contact of the number, keeps the purge waiting.
+//! conversation or contact of the number, keeps the purge waiting: the channel records the
+//! hold (state `held`, shown on the settings and holds pages) and `channel.purge_held` is
+//! audited once per hold; releasing the hold clears it and makes the schedule due at once, so
+//! the purge goes on within a tick (`channel.purge_resumed`).
 
 use serde_json::{Map, Value};
 use switchboard_core::{ChannelId, TenantId};
@@ -23,6 +26,9 @@ use switchboard_storage::privacy::holds;
 
 use crate::audit::Audit;
 use crate::{App, AppError, AppResult};
+
+/// The schedule that runs [`App::purge_disconnected_channels`].
+pub const SCHEDULE: &str = "whatsapp.channel_purge";
 
 /// Rows per transaction, at most.
 pub const BATCH: i64 = 1000;
@@ -73,9 +79,18 @@ impl App {
     ) -> AppResult<ChannelPurge> {
         let id = channel.as_uuid();
         let mut budget = max_batches.unwrap_or(u64::MAX);
-        if let Some(hold) = holds::active_on_channel(&mut self.db.read().await?.tenant(tenant), id).await? {
-            tracing::info!(%tenant, %channel, hold = %hold.id, "channel purge waits for a legal hold");
-            return Ok(ChannelPurge::Held);
+        let (hold, recorded) = {
+            let mut conn = self.db.read().await?;
+            let mut s = conn.tenant(tenant);
+            (holds::active_on_channel(&mut s, id).await?, channels::get(&mut s, id).await?.purge_hold_id)
+        };
+        match (hold, recorded) {
+            (Some(hold), Some(recorded)) if hold.id == recorded => return Ok(ChannelPurge::Held),
+            (Some(_), _) => return self.record_purge_hold(tenant, channel).await,
+            (None, Some(_)) => {
+                self.record_purge_hold(tenant, channel).await?;
+            }
+            (None, None) => {}
         }
         loop {
             if budget == 0 {
@@ -104,6 +119,42 @@ impl App {
             channels::set_purge_counts(&mut s, id, &Value::Object(counts).to_string()).await?;
             tx.commit().await?;
         }
+    }
+
+    /// Brings the channel's `held` state in line with its holds, in one transaction: a hold
+    /// not recorded yet is set on the channel and audited once (`channel.purge_held`, the
+    /// hold's id); a recorded hold that no longer applies is cleared (`channel.purge_resumed`).
+    /// Later runs that find the same hold change nothing, so the log gets one entry per hold,
+    /// not one per run.
+    async fn record_purge_hold(&self, tenant: TenantId, channel: ChannelId) -> AppResult<ChannelPurge> {
+        let id = channel.as_uuid();
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(tenant);
+        let recorded = channels::get(&mut s, id).await?.purge_hold_id;
+        let hold = holds::active_on_channel(&mut s, id).await?;
+        let target = Some(("channel", channel.to_string()));
+        let outcome = match (&hold, recorded) {
+            (Some(h), Some(r)) if h.id == r => ChannelPurge::Held,
+            (Some(h), _) => {
+                channels::set_purge_hold(&mut s, id, Some(h.id), now).await?;
+                Audit::system("channel_purge")
+                    .record(self, &mut s, "channel.purge_held", target, serde_json::json!({"legal_hold": h.id}))
+                    .await?;
+                tracing::info!(%tenant, %channel, hold = %h.id, "channel purge waits for a legal hold");
+                ChannelPurge::Held
+            }
+            (None, Some(r)) => {
+                channels::set_purge_hold(&mut s, id, None, now).await?;
+                Audit::system("channel_purge")
+                    .record(self, &mut s, "channel.purge_resumed", target, serde_json::json!({"legal_hold": r}))
+                    .await?;
+                ChannelPurge::Unfinished
+            }
+            (None, None) => ChannelPurge::Unfinished,
+        };
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// One batch of the first table that still holds rows of the channel: (table, rows).

@@ -128,6 +128,11 @@ async fn attest(api: &Api<'_>, id: &str) {
     assert_eq!(s, StatusCode::OK, "{r}");
 }
 
+/// A text body sent now.
+pub fn inbound_now() -> InboundRef {
+    inbound(InboundText::Body, jiff::Timestamp::now().as_millisecond())
+}
+
 fn inbound(text_kind: InboundText, at: i64) -> InboundRef {
     InboundRef { kind: text_kind, message_id: format!("wamid.{}", uuid::Uuid::now_v7().simple()), sent_at: Millis(at) }
 }
@@ -1075,13 +1080,49 @@ async fn disconnected_channel_is_purged(t: &TestServer, clock: &ManualClock) {
     // Due: a tenant-wide legal hold keeps it waiting.
     clock.advance(21 * DAY);
     let (_, hold) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": "Inspection 12"})).await;
-    let outcome = t.app.purge_disconnected_channels(None).await.unwrap();
-    assert_eq!(outcome.len(), 1);
-    assert_eq!(outcome[0].2, switchboard_app::whatsapp::purge::ChannelPurge::Held);
-    let (s, _) = api
-        .post(&format!("/api/v1/privacy/holds/{}/release", hold["id"].as_str().unwrap()), json!({"reason": "closed"}))
-        .await;
+    let hold_id = hold["id"].as_str().unwrap().to_owned();
+    let channel_path = format!("/api/v1/channels/whatsapp/{}", leaving.channel_id);
+    let audited = async |action: &str| {
+        let (_, log) = api.get(&format!("/api/v1/audit?target_kind=channel&target_id={}", leaving.channel_id)).await;
+        log["items"].as_array().unwrap().iter().filter(|e| e["action"] == action).cloned().collect::<Vec<_>>()
+    };
+    let (_, ch) = api.get(&channel_path).await;
+    assert_eq!((ch["purge_state"].as_str(), &ch["purge_hold"]), (Some("scheduled"), &Value::Null), "{ch}");
+    // Every run finds the hold; the channel records it and the log says so once.
+    for _ in 0..3 {
+        let outcome = t.app.purge_disconnected_channels(None).await.unwrap();
+        assert_eq!(outcome.len(), 1);
+        assert_eq!(outcome[0].2, switchboard_app::whatsapp::purge::ChannelPurge::Held);
+    }
+    let (_, ch) = api.get(&channel_path).await;
+    assert_eq!(ch["purge_state"], "held", "{ch}");
+    assert_eq!(
+        (ch["purge_hold"]["hold_id"].as_str(), ch["purge_hold"]["reason"].as_str()),
+        (Some(hold_id.as_str()), Some("Inspection 12"))
+    );
+    let held = audited("channel.purge_held").await;
+    assert_eq!(held.len(), 1, "audited once, not per run");
+    assert_eq!(held[0]["details"]["legal_hold"], hold_id);
+    let (_, holds) = api.get("/api/v1/privacy/holds").await;
+    let purges = &holds["items"][0]["channel_purges"];
+    assert_eq!(purges[0]["channel_id"].as_str(), Some(leaving.channel_id.as_str()), "{holds}");
+    // Both pages show it.
+    let browser = crate::ui::logged_in(t, &a.owner).await;
+    let page = browser.get(t.url("/settings/whatsapp")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"data-state="held""#) && page.contains("Inspection 12"), "{page}");
+    let page = browser.get(t.url("/privacy/holds")).send().await.unwrap().text().await.unwrap();
+    let number = purges[0]["display_phone_number"].as_str().unwrap();
+    assert!(page.contains(&format!("Keeps the purge of disconnected number +{number} waiting")), "{page}");
+
+    // Released: the channel is no longer held, the purge schedule is due at once.
+    exec(t, "UPDATE schedules SET next_run_at = 9007199254740991 WHERE name = 'whatsapp.channel_purge'").await;
+    let (s, _) = api.post(&format!("/api/v1/privacy/holds/{hold_id}/release"), json!({"reason": "closed"})).await;
     assert_eq!(s, StatusCode::OK);
+    let (_, ch) = api.get(&channel_path).await;
+    assert_eq!((ch["purge_state"].as_str(), &ch["purge_hold"]), (Some("scheduled"), &Value::Null), "{ch}");
+    assert_eq!(audited("channel.purge_resumed").await.len(), 1);
+    let due = count(t, "SELECT next_run_at FROM schedules WHERE name = 'whatsapp.channel_purge'").await;
+    assert!(due <= switchboard_core::Clock::now(clock).0, "the purge runs at the next tick");
 
     // One batch, then the rest: the same end state as one run.
     use switchboard_app::whatsapp::purge::ChannelPurge;

@@ -278,14 +278,71 @@ async fn verification_code_over_whatsapp(t: &TestServer) {
     let (s, v) = api.post(&format!("{path}/verify"), json!({"code": code})).await;
     assert_eq!((s, v["status"].as_str(), v["verified_by"].as_str()), (StatusCode::OK, Some("verified"), Some("code")));
 
-    // A contact who never wrote: no conversation, so the code cannot go out and the request
-    // says so.
+    // A contact who never wrote and has no number: nowhere to send, and the request says so.
+    let failed = async |contact: &Value, reason: &str| {
+        let (_, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": contact, "type": "erasure"})).await;
+        let path = format!("/api/v1/privacy/requests/{}", r["id"].as_str().unwrap());
+        t.eventually("delivery failed", async || api.get(&path).await.1["code_delivery"]["status"] == "failed").await;
+        assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], reason);
+    };
+    let (_, nameless) = api.post("/api/v1/contacts", json!({"name": "Numarasız"})).await;
+    failed(&nameless["id"], "no_conversation").await;
+    // One with a phone: the connected number has no AUTHENTICATION template yet.
     let (s, c) = api.post("/api/v1/contacts", json!({"name": "Mehmet", "phone": "+905551112233"})).await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
-    let (_, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": c["id"], "type": "erasure"})).await;
+    failed(&c["id"], "no_authentication_template").await;
+
+    // With an approved one, the code goes to the phone in that template, in a conversation
+    // opened for it, masked in the inbox, and verifies the request.
+    let (s, tpl) = api
+        .post(
+            "/api/v1/templates",
+            json!({"channel_id": wa.channel_id, "name": "first_contact_code", "language": "tr",
+                "category": "AUTHENTICATION", "components": [
+                    {"type": "BODY", "text": "{{1}} doğrulama kodunuzdur.", "example": {"body_text": [["123456"]]}},
+                    {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Kopyala"}]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{tpl}");
+    t.eventually("template approved", async || {
+        let (_, list) = api.get("/api/v1/templates").await;
+        list["items"].as_array().unwrap().iter().any(|t| t["name"] == "first_contact_code" && t["status"] == "APPROVED")
+    })
+    .await;
+    let (_, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": c["id"], "type": "access"})).await;
     let path = format!("/api/v1/privacy/requests/{}", r["id"].as_str().unwrap());
-    t.eventually("delivery failed", async || api.get(&path).await.1["code_delivery"]["status"] == "failed").await;
-    assert_eq!(api.get(&path).await.1["code_delivery"]["reason"], "no_conversation");
+    let mut sent = Value::Null;
+    t.eventually("the code went out in the template", async || {
+        let v: Value = reqwest::get(format!("{}/_sim/sent", wa.sim.base_url)).await.unwrap().json().await.unwrap();
+        sent = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["body"]["template"]["name"] == "first_contact_code")
+            .map(|m| m["body"].clone())
+            .unwrap_or_default();
+        !sent.is_null()
+    })
+    .await;
+    assert_eq!(sent["to"].as_str().map(|to| to.trim_start_matches('+')), Some("905551112233"), "{sent}");
+    let code = sent["template"]["components"][0]["parameters"][0]["text"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 6, "{sent}");
+    t.eventually("delivery recorded", async || {
+        matches!(
+            api.get(&path).await.1["code_delivery"]["status"].as_str(),
+            Some("accepted" | "sent" | "delivered" | "read")
+        )
+    })
+    .await;
+    assert_eq!(api.get(&path).await.1["code_delivery"]["template"], "first_contact_code");
+    let (_, convs) = api.get(&format!("/api/v1/conversations?contact_id={}", c["id"].as_str().unwrap())).await;
+    let opened = convs["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(convs["items"][0]["channel_id"].as_str(), Some(wa.channel_id.as_str()), "{convs}");
+    let (_, page) = api.get(&format!("/api/v1/conversations/{opened}/messages?limit=200")).await;
+    let shown = page.to_string();
+    assert!(!shown.contains(&code) && shown.contains("•••••• doğrulama kodunuzdur."), "{shown}");
+    let (s, v) = api.post(&format!("{path}/verify"), json!({"code": code})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("verified")), "{v}");
 }
 
 server_test!(keyword_from_whatsapp);

@@ -424,3 +424,234 @@ async fn privacy_holds_and_retention_pages(t: &TestServer) {
     assert!(text("/privacy/retention?done=saved").await.contains("Retention periods saved."));
 }
 server_test!(privacy_holds_and_retention_pages);
+
+/// Settings › Privacy: the defaults by region (KVKK, 30 days; STOP, DURDUR, İPTAL,
+/// UNSUBSCRIBE / START, BAŞLA), a keyword in both lists and an empty list refused beside the
+/// field, keywords deduplicated as the matcher normalises them, the jurisdiction's deadline
+/// used by the next request, and one audit entry naming the changed fields (never values).
+async fn privacy_settings_page(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let c = logged_in(t, &a.owner).await;
+    let api = crate::support::Api::new(t, &a.key);
+    let res = c.get(t.url("/settings/privacy")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    for k in ["STOP\nDURDUR\nİPTAL\nUNSUBSCRIBE", "START\nBAŞLA", "New requests now follow KVKK: due 30 days"] {
+        assert!(page.contains(k), "{k} in {page}");
+    }
+    assert!(page.contains(r#"href="/settings/privacy" class="active""#), "the settings tab");
+
+    let form = |out: &'static str, resume: &'static str| {
+        vec![
+            ("jurisdiction", "ccpa"),
+            ("language", "tr"),
+            ("opt_out_keywords", out),
+            ("opt_in_keywords", resume),
+            ("opt_out_reply_en", "Done, no more messages."),
+            ("opt_out_reply_tr", "Tamam, artık yazmayacağız."),
+            ("opt_in_reply_en", ""),
+            ("opt_in_reply_tr", " "),
+            ("notice_version", "2026-01"),
+        ]
+    };
+    let res = c.post(t.url("/settings/privacy")).form(&form("STOP\nDur", "START\n dur. ")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("cannot be both an opt-out and a resume keyword"), "{body}");
+    assert!(body.contains(r#"id="ps-opt-in" name="opt_in_keywords" rows="3" class="mono" aria-describedby="ps-keywords-hint" aria-invalid="true""#));
+    assert!(body.contains("START\n dur."), "what was typed is kept");
+    let res = c.post(t.url("/settings/privacy")).form(&form(" \n , ", "START")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Give at least one keyword"));
+    let (s, v) =
+        api.send(reqwest::Method::PUT, "/api/v1/privacy/settings", Some(json!({"opt_out_keywords": []}))).await;
+    assert_eq!((s, crate::support::error_code(&v).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "keywords_required"));
+    let (_, v) = api.get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]), "nothing saved");
+
+    let res =
+        c.post(t.url("/settings/privacy")).form(&form("STOP\nstop.\nDur, İptal\nIPTAL", "BAŞLA")).send().await.unwrap();
+    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/settings/privacy?done=saved"));
+    let (_, v) = api.get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "Dur", "İptal"]), "{v}");
+    assert_eq!(v["opt_in_keywords"], json!(["BAŞLA"]));
+    assert_eq!((v["jurisdiction"].as_str(), v["response_days"].as_i64()), (Some("ccpa"), Some(45)));
+    assert_eq!(v["opt_out_replies"], json!({"en": "Done, no more messages.", "tr": "Tamam, artık yazmayacağız."}));
+    assert_eq!((&v["opt_in_replies"], &v["opt_out_reply"]), (&json!({}), &json!(null)), "{v}");
+    let page = c.get(t.url("/settings/privacy?done=saved")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Privacy settings saved.") && page.contains(r#"<option value="ccpa" selected>"#));
+    assert!(page.contains("due 45 days"));
+
+    // The matcher uses them at once: the reply in the keyword's language, else the tenant's.
+    let id = contact(t, a.id, "Deadline").await;
+    let cid: switchboard_core::ContactId = id.parse().unwrap();
+    for (i, (text, reply)) in [
+        ("stop!", "Done, no more messages."),
+        ("IPTAL", "Tamam, artık yazmayacağız."),
+        ("dur", "Tamam, artık yazmayacağız."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = switchboard_core::Millis(jiff::Timestamp::now().as_millisecond() + i64::try_from(i).unwrap());
+        let r = switchboard_app::privacy::consent::InboundRef {
+            kind: switchboard_core::optout::InboundText::Body,
+            message_id: format!("wamid.settings{i}"),
+            sent_at: at,
+        };
+        let out = t.app.apply_inbound_keyword(a.id, cid, text, &r).await.unwrap().expect(text);
+        assert_eq!(out.reply, reply, "{text}");
+    }
+    assert!(
+        t.app.apply_inbound_keyword(a.id, cid, "DURDUR", &crate::privacy::inbound_now()).await.unwrap().is_none(),
+        "no longer a keyword"
+    );
+
+    // The next request follows CCPA; the audit entry names fields only.
+    let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": id, "type": "access"})).await;
+    assert_eq!((s, r["jurisdiction"].as_str()), (StatusCode::CREATED, Some("ccpa")));
+    assert!(matches!(r["days_left"].as_i64(), Some(44 | 45)), "45 days from now: {r}");
+    let (_, audit) = api.get(&format!("/api/v1/audit?target_kind=tenant&target_id={}", a.id)).await;
+    let entries: Vec<_> =
+        audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "privacy.settings_updated").collect();
+    assert_eq!(entries.len(), 1, "{audit}");
+    let changed = entries[0]["details"]["changed"].to_string();
+    for f in ["jurisdiction", "language", "opt_out_keywords", "opt_in_keywords", "opt_out_replies", "notice_version"] {
+        assert!(changed.contains(f), "{f} in {changed}");
+    }
+    assert!(!changed.contains("opt_in_replies") && !audit.to_string().contains("Tamam"), "{changed}");
+
+    // An agent cannot open it; another tenant keeps its defaults.
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    assert_eq!(agent.get(t.url("/settings/privacy")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let b = t.tenant("B").await;
+    let (_, v) = crate::support::Api::new(t, &b.key).get("/api/v1/privacy/settings").await;
+    assert_eq!(v["opt_out_keywords"], json!(["STOP", "DURDUR", "İPTAL", "UNSUBSCRIBE"]));
+}
+server_test!(privacy_settings_page);
+
+/// The legal-hold list is paged by keyset (the hold id, newest first), in the API and on the
+/// page: every hold once, the next page behind a link, active ones only on request.
+async fn legal_holds_are_paged(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let api = crate::support::Api::new(t, &a.key);
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let (s, h) = api.post("/api/v1/privacy/holds", json!({"scope": "tenant", "reason": format!("Case {i}")})).await;
+        assert_eq!(s, StatusCode::CREATED, "{h}");
+        ids.push(h["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids[..4] {
+        let (s, _) = api.post(&format!("/api/v1/privacy/holds/{id}/release"), json!({"reason": "closed"})).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let walk = async |filter: &str| {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/privacy/holds?{filter}&limit=7&cursor={c}"),
+                None => format!("/api/v1/privacy/holds?{filter}&limit=7"),
+            };
+            let (s, page) = api.get(&path).await;
+            assert_eq!(s, StatusCode::OK, "{page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 7);
+            seen.extend(items.iter().map(|h| h["id"].as_str().unwrap().to_owned()));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        seen
+    };
+    let all = walk("status=all").await;
+    let mut expected = ids.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(all, expected, "every hold once, newest first");
+    let active = walk("status=active").await;
+    assert_eq!(active, expected[..26].to_vec());
+    let (s, v) = api.get("/api/v1/privacy/holds?cursor=not-a-cursor").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // The page: 25, then the rest behind the link; the first page's link back.
+    let c = logged_in(t, &a.owner).await;
+    let rows = |page: &str| -> Vec<String> {
+        page.split(r#"<tr data-id=""#).skip(1).map(|r| r.split('"').next().unwrap().to_owned()).collect()
+    };
+    let first = c.get(t.url("/privacy/holds")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(rows(&first), expected[..25].to_vec());
+    assert!(!first.contains(r#"id="holds-first""#));
+    let next = first.split(r#"href=""#).find(|h| h.starts_with("/privacy/holds?cursor=")).unwrap();
+    let next = next.split('"').next().unwrap().replace("&#38;", "&");
+    let res = c.get(t.url(&next)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let second = res.text().await.unwrap();
+    assert_eq!(rows(&second), expected[25..].to_vec());
+    assert!(second.contains(r#"id="holds-first""#) && !second.contains(r#"id="holds-next""#));
+    let active = c.get(t.url("/privacy/holds?status=active")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        active.contains(r#"href="/privacy/holds?status=active&#38;cursor="#),
+        "the filter stays in the link: {active}"
+    );
+    assert!(rows(&active).iter().all(|id| !ids[..4].contains(id)));
+}
+server_test!(legal_holds_are_paged);
+
+/// The request list on `/privacy` is paged by keyset too: open requests by default, 25 a page,
+/// every one once; `?status=all` adds the completed ones.
+async fn privacy_requests_are_paged(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let api = crate::support::Api::new(t, &a.key);
+    let id = contact(t, a.id, "Paged").await;
+    let mut ids = Vec::new();
+    for _ in 0..27 {
+        let (s, r) = api.post("/api/v1/privacy/requests", json!({"contact_id": id, "type": "access"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    let (s, r) = api
+        .post(&format!("/api/v1/privacy/requests/{}/verify", ids[0]), json!({"operator_attestation": "ID seen"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, r) = api.post(&format!("/api/v1/privacy/requests/{}/fulfil", ids[0]), json!({})).await;
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("completed")), "{r}");
+
+    let c = logged_in(t, &a.owner).await;
+    let rows = |page: &str| -> Vec<String> {
+        page.split(r#"<tr data-id=""#).skip(1).map(|r| r.split('"').next().unwrap().to_owned()).collect()
+    };
+    let get = async |path: &str| {
+        let res = c.get(t.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        res.text().await.unwrap()
+    };
+    let link = |page: &str, id: &str| -> Option<String> {
+        let tag = page.split(&format!(r#"id="{id}""#)).next()?;
+        page.contains(&format!(r#"id="{id}""#))
+            .then(|| tag.rsplit(r#"href=""#).next().unwrap().split('"').next().unwrap().replace("&#38;", "&"))
+    };
+    let first = get("/privacy").await;
+    let mut seen = rows(&first);
+    assert_eq!(seen.len(), 25);
+    assert!(link(&first, "requests-first").is_none());
+    let second = get(&link(&first, "requests-next").expect("a next page")).await;
+    seen.extend(rows(&second));
+    assert!(link(&second, "requests-next").is_none() && link(&second, "requests-first").is_some());
+    let mut open = ids[1..].to_vec();
+    open.sort();
+    seen.sort();
+    assert_eq!(seen, open, "the open ones, each once");
+
+    let all = get("/privacy?status=all").await;
+    let next = link(&all, "requests-next").expect("a next page");
+    assert!(next.starts_with("/privacy?status=all&cursor="), "{next}");
+    let mut every = rows(&all);
+    every.extend(rows(&get(&next).await));
+    every.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(every, expected);
+}
+server_test!(privacy_requests_are_paged);

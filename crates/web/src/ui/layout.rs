@@ -37,12 +37,13 @@ pub struct Layout {
 }
 
 /// The permissions that open a part of the settings; the settings entry shows for any.
-pub const SETTINGS_PERMISSIONS: [Permission; 6] = [
+pub const SETTINGS_PERMISSIONS: [Permission; 7] = [
     Permission::UsersManage,
     Permission::ApiKeysManage,
     Permission::SettingsManage,
     Permission::ChannelsManage,
     Permission::TemplatesManage,
+    Permission::PrivacyManage,
     Permission::AuditRead,
 ];
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::ui::access::{PageResult, UiError, Viewer};
+use crate::ui::access::{PageResult, UiError, Viewer, percent_encode};
 use crate::ui::form::{Form, Query};
 use crate::ui::htmx;
 use crate::ui::i18n::{Tr, key};
@@ -104,6 +104,12 @@ struct IndexPage {
     layout: Layout,
     tabs: Vec<crate::ui::pages::settings::Tab>,
     rows: Vec<RequestItem>,
+    /// All requests listed (`?status=all`), not only the open ones.
+    all: bool,
+    /// The next page's link, when there are older requests.
+    next: Option<String>,
+    /// The first page's link, when this is a later one.
+    first: Option<String>,
     /// (value, translation key) of each request type.
     kinds: Vec<(&'static str, String)>,
     contact_id: String,
@@ -116,12 +122,41 @@ impl IndexPage {
     }
 }
 
-async fn index_page(s: &AppState, v: &Viewer, contact_id: String, notice: Option<Notice>) -> PageResult<IndexPage> {
-    let page = s.app.list_privacy_requests(&v.principal, RequestQuery::default()).await?;
+/// Requests a page shows (newest first; the next ones behind a keyset cursor).
+const REQUESTS_PAGE: u32 = 25;
+
+/// `?status=open|all` (open by default) and `?cursor=` (the next page).
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+async fn index_page(
+    s: &AppState,
+    v: &Viewer,
+    list: &ListQuery,
+    contact_id: String,
+    notice: Option<Notice>,
+) -> PageResult<IndexPage> {
+    let all = list.status.as_deref() == Some("all");
+    let q = RequestQuery {
+        status: Some(if all { "all" } else { "open" }.into()),
+        cursor: list.cursor.clone().filter(|c| !c.is_empty()),
+        limit: Some(REQUESTS_PAGE),
+    };
+    let paged = q.cursor.is_some();
+    let page = s.app.list_privacy_requests(&v.principal, q).await?;
+    let filter = if all { "status=all&" } else { "" };
     Ok(IndexPage {
         t: v.t,
         layout: Layout::new(Some(v), Section::Privacy),
         tabs: super::privacy_controls::tabs("/privacy"),
+        all,
+        next: page.next_cursor.map(|c| format!("/privacy?{filter}cursor={}", percent_encode(&c))),
+        first: paged.then(|| format!("/privacy{}", if all { "?status=all" } else { "" })),
         rows: page.items.into_iter().map(Into::into).collect(),
         kinds: KINDS.iter().map(|k| (*k, format!("privacy.kind.{k}"))).collect(),
         contact_id,
@@ -129,8 +164,8 @@ async fn index_page(s: &AppState, v: &Viewer, contact_id: String, notice: Option
     })
 }
 
-async fn index(State(s): State<AppState>, v: Viewer) -> PageResult {
-    Ok(index_page(&s, &v, String::new(), None).await?.into_response())
+async fn index(State(s): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
+    Ok(index_page(&s, &v, &q, String::new(), None).await?.into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -152,7 +187,7 @@ async fn create(State(s): State<AppState>, v: Viewer, Form(f): Form<IntakeForm>)
         Err(e) => {
             let status = status_of(&e);
             let notice = inline(v.t, e)?;
-            let page = index_page(&s, &v, f.contact_id, Some(notice)).await?;
+            let page = index_page(&s, &v, &ListQuery::default(), f.contact_id, Some(notice)).await?;
             Ok(htmx::at("/privacy", (status, page).into_response()))
         }
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::Access;
 use crate::state::AppState;
-use crate::ui::access::{PageResult, UiError, Viewer};
+use crate::ui::access::{PageResult, UiError, Viewer, percent_encode};
 use crate::ui::form::{Form, Query, filled};
 use crate::ui::htmx;
 use crate::ui::i18n::{Tr, key};
@@ -77,6 +77,8 @@ pub struct HoldItem {
     pub active: bool,
     pub released_at: Option<String>,
     pub release_reason: Option<String>,
+    /// Disconnected numbers whose purge the hold keeps waiting: (number, since).
+    pub channel_purges: Vec<(String, String)>,
 }
 
 impl From<HoldView> for HoldItem {
@@ -91,6 +93,11 @@ impl From<HoldView> for HoldItem {
             active: h.active,
             released_at: h.released_at.as_deref().map(short_time),
             release_reason: h.release_reason,
+            channel_purges: h
+                .channel_purges
+                .into_iter()
+                .map(|c| (c.display_phone_number, short_time(&c.since)))
+                .collect(),
         }
     }
 }
@@ -102,6 +109,12 @@ struct HoldsPage {
     layout: Layout,
     tabs: Vec<Tab>,
     rows: Vec<HoldItem>,
+    /// Only active holds listed (`?status=active`).
+    active_only: bool,
+    /// The next page's link, when there are older holds.
+    next: Option<String>,
+    /// The first page's link, when this is a later one.
+    first: Option<String>,
     /// (value, translation key) of each scope and each category.
     scopes: Vec<(&'static str, String)>,
     categories: Vec<(&'static str, String)>,
@@ -127,13 +140,49 @@ struct HoldForm {
     reason: String,
 }
 
-async fn holds_page(s: &AppState, v: &Viewer, form: HoldForm, notice: Option<Notice>) -> PageResult<HoldsPage> {
-    let q = HoldQuery { status: Some("all".into()), ..HoldQuery::default() };
+/// Holds a page shows (newest first; the next ones behind a keyset cursor).
+const HOLDS_PAGE: u32 = 25;
+
+/// `?status=active|all` (all by default), `?cursor=` (the next page), `?done=`.
+#[derive(Deserialize, Default)]
+struct HoldsQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl HoldsQuery {
+    fn active_only(&self) -> bool {
+        self.status.as_deref() == Some("active")
+    }
+}
+
+async fn holds_page(
+    s: &AppState,
+    v: &Viewer,
+    list: &HoldsQuery,
+    form: HoldForm,
+    notice: Option<Notice>,
+) -> PageResult<HoldsPage> {
+    let active_only = list.active_only();
+    let q = HoldQuery {
+        status: Some(if active_only { "active" } else { "all" }.into()),
+        cursor: list.cursor.clone().filter(|c| !c.is_empty()),
+        limit: Some(HOLDS_PAGE),
+    };
+    let paged = q.cursor.is_some();
     let page = s.app.list_holds(&v.principal, q).await?;
+    let status = if active_only { "status=active&" } else { "" };
     Ok(HoldsPage {
         t: v.t,
         layout: Layout::new(Some(v), Section::Privacy),
         tabs: tabs("/privacy/holds"),
+        active_only,
+        next: page.next_cursor.map(|c| format!("/privacy/holds?{status}cursor={}", percent_encode(&c))),
+        first: paged.then(|| format!("/privacy/holds{}", if active_only { "?status=active" } else { "" })),
         rows: page.items.into_iter().map(Into::into).collect(),
         scopes: HoldScope::ALL.iter().map(|h| (h.as_str(), format!("privacy.scope.{}", h.as_str()))).collect(),
         categories: DataCategory::ALL.iter().map(|c| (c.as_str(), category_key(c.as_str()))).collect(),
@@ -142,21 +191,21 @@ async fn holds_page(s: &AppState, v: &Viewer, form: HoldForm, notice: Option<Not
     })
 }
 
-async fn holds_index(State(s): State<AppState>, v: Viewer, Query(q): Query<Done>) -> PageResult {
+async fn holds_index(State(s): State<AppState>, v: Viewer, Query(q): Query<HoldsQuery>) -> PageResult {
     let done = match q.done.as_deref() {
         Some("placed") => Some(key("privacy.hold_placed")),
         Some("released") => Some(key("privacy.hold_released")),
         _ => None,
     };
     let notice = done.map(|k| Notice::success(v.t.get(k)));
-    Ok(holds_page(&s, &v, HoldForm::default(), notice).await?.into_response())
+    Ok(holds_page(&s, &v, &q, HoldForm::default(), notice).await?.into_response())
 }
 
 /// The holds page again with the problem shown beside the form (or an error page).
 async fn holds_error(s: &AppState, v: &Viewer, form: HoldForm, e: AppError) -> PageResult {
     let status = status_of(&e);
     let notice = inline(v.t, e)?;
-    let page = holds_page(s, v, form, Some(notice)).await?;
+    let page = holds_page(s, v, &HoldsQuery::default(), form, Some(notice)).await?;
     Ok(htmx::at("/privacy/holds", (status, page).into_response()))
 }
 

@@ -1,5 +1,5 @@
 //! Settings, by role: users, teams, API keys, the organisation, canned responses, WhatsApp
-//! numbers, message templates, the audit log. Each part needs its own permission (the one its
+//! numbers, message templates, privacy (keywords, replies, jurisdiction), the audit log. Each part needs its own permission (the one its
 //! API routes need; numbers and templates, which every role may read, are in the tabs for those
 //! who may change them); `/settings` opens the first part the user may see, and the tabs show
 //! only those.
@@ -8,6 +8,7 @@ mod api_keys;
 mod audit;
 mod canned;
 mod organisation;
+mod privacy;
 mod teams;
 mod templates;
 mod users;
@@ -31,6 +32,7 @@ pub fn routes(p: Pages) -> Pages {
     let p = teams::routes(p);
     let p = whatsapp::routes(p);
     let p = templates::routes(p);
+    let p = privacy::routes(p);
     audit::routes(p)
 }
 
@@ -43,11 +45,12 @@ pub enum Part {
     Canned,
     WhatsApp,
     Templates,
+    Privacy,
     Audit,
 }
 
 impl Part {
-    const ALL: [Part; 8] = [
+    const ALL: [Part; 9] = [
         Part::Users,
         Part::Teams,
         Part::ApiKeys,
@@ -55,6 +58,7 @@ impl Part {
         Part::Canned,
         Part::WhatsApp,
         Part::Templates,
+        Part::Privacy,
         Part::Audit,
     ];
 
@@ -67,6 +71,7 @@ impl Part {
             // settings show them to those who manage them.
             Part::WhatsApp => Permission::ChannelsManage,
             Part::Templates => Permission::TemplatesManage,
+            Part::Privacy => Permission::PrivacyManage,
             Part::Audit => Permission::AuditRead,
         }
     }
@@ -80,6 +85,7 @@ impl Part {
             Part::Canned => "/settings/canned-responses",
             Part::WhatsApp => "/settings/whatsapp",
             Part::Templates => "/settings/templates",
+            Part::Privacy => "/settings/privacy",
             Part::Audit => "/settings/audit",
         }
     }
@@ -93,6 +99,7 @@ impl Part {
             Part::Canned => key("settings.canned"),
             Part::WhatsApp => key("settings.whatsapp"),
             Part::Templates => key("settings.templates"),
+            Part::Privacy => key("settings.privacy"),
             Part::Audit => key("settings.audit"),
         }
     }

@@ -49,6 +49,8 @@ pub struct NumberItem {
     pub status: String,
     pub created_at: String,
     pub purge_after: Option<String>,
+    /// The legal hold's reason and since when, while it keeps the due purge waiting.
+    pub purge_held: Option<(String, String)>,
 }
 
 impl NumberItem {
@@ -79,6 +81,7 @@ impl From<ChannelView> for NumberItem {
             status: c.status,
             created_at: short_time(&c.created_at),
             purge_after: c.purge_after.as_deref().map(short_time),
+            purge_held: c.purge_hold.map(|h| (h.reason, short_time(&h.since))),
         }
     }
 }
