@@ -16,6 +16,7 @@ use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
 use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, NewJob};
+use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, MessageRow};
 use switchboard_storage::templates::TemplateRow;
 use switchboard_storage::{Scope, conversations, search, templates};
@@ -323,6 +324,36 @@ impl App {
         Err(Invalid::new("conversation", "no_number", "the contact has no WhatsApp number").into())
     }
 
+    /// Whether the conversation's number can send now, and a free-form message (not a
+    /// template) fits in the customer-service window. Answers the conversation and its number.
+    pub(crate) async fn sendable(
+        &self,
+        s: &mut Scope<'_>,
+        conversation: ConversationId,
+        template: bool,
+        now: i64,
+    ) -> AppResult<(ConversationRow, std::sync::Arc<super::channels::ChannelInfo>)> {
+        let conv = conversations::get(s, conversation.as_uuid()).await?;
+        let ch = self.channel_info(s.tenant_id(), conv.channel_id.into()).await?;
+        if ch.status != "active" {
+            return Err(AppError::Conflict {
+                field: None,
+                message: format!("this number cannot send: it is {}", ch.status.replace('_', " ")),
+            });
+        }
+        let window_open = conversations::last_inbound_at(s, conv.contact_id, conv.channel_id)
+            .await?
+            .is_some_and(|t| now < t + WINDOW_MS);
+        if !template && !window_open {
+            return Err(invalid(
+                "type",
+                "window_closed",
+                "the 24-hour customer service window is closed: send an approved template",
+            ));
+        }
+        Ok((conv, ch))
+    }
+
     /// Queues a message for sending. Answers with the stored message (status `queued`).
     pub async fn send_message(
         &self,
@@ -330,30 +361,25 @@ impl App {
         conversation: ConversationId,
         compose: Compose,
     ) -> AppResult<MessageView> {
+        self.send_composed(p, conversation, compose, None).await
+    }
+
+    /// [`App::send_message`], with the media row of a file uploaded for it (an attachment),
+    /// written in the same transaction as the message.
+    pub(crate) async fn send_composed(
+        &self,
+        p: &Principal,
+        conversation: ConversationId,
+        compose: Compose,
+        attached: Option<MediaRow>,
+    ) -> AppResult<MessageView> {
         p.require(Permission::MessagesSend)?;
         let now = self.now().0;
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
-        let conv = conversations::get(&mut s, conversation.as_uuid()).await?;
-        let ch = self.channel_info(p.tenant, conv.channel_id.into()).await?;
-        if ch.status != "active" {
-            return Err(AppError::Conflict {
-                field: None,
-                message: format!("this number cannot send: it is {}", ch.status.replace('_', " ")),
-            });
-        }
-        let contact = ContactId::from_uuid(conv.contact_id);
-        let window_open = conversations::last_inbound_at(&mut s, conv.contact_id, conv.channel_id)
-            .await?
-            .is_some_and(|t| now < t + WINDOW_MS);
         let is_template = matches!(compose, Compose::Template { .. });
-        if !is_template && !window_open {
-            return Err(invalid(
-                "type",
-                "window_closed",
-                "the 24-hour customer service window is closed: send an approved template",
-            ));
-        }
+        let (conv, ch) = self.sendable(&mut s, conversation, is_template, now).await?;
+        let contact = ContactId::from_uuid(conv.contact_id);
         let to = self.recipient(&mut s, contact).await?;
         let (kind, text, details, outbound, reply_to) =
             self.build_outbound(&mut s, &ch.waba_id, conversation, to, compose).await?;
@@ -376,7 +402,11 @@ impl App {
                 now,
             )
             .await?;
-        let view = self.message_view(&mut s, &row, &[], &[]).await?;
+        let media_rows: Vec<MediaRow> = attached.map(|m| MediaRow { message_id: row.id, ..m }).into_iter().collect();
+        for m in &media_rows {
+            media::insert(&mut s, m).await?;
+        }
+        let view = self.message_view(&mut s, &row, &[], &media_rows).await?;
         tx.commit().await?;
         self.wa.send_wakeup.notify_waiters();
         self.message_created(p.tenant, &row, now).await;

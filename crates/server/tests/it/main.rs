@@ -13,6 +13,7 @@ mod api_basics;
 mod auth;
 mod browser;
 mod cli;
+mod composer;
 mod contacts;
 mod inbox;
 mod inbox_actions;

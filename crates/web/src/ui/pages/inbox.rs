@@ -20,6 +20,7 @@ use serde_json::Value;
 use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
 use switchboard_app::teams::{AgentView, TeamRef};
+use switchboard_app::whatsapp::attachments::Attachment;
 use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
 use switchboard_app::whatsapp::conversations::{
     ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
@@ -35,6 +36,7 @@ use crate::ui::form::{Form, Query, filled};
 use crate::ui::htmx::{self, Hx};
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section, short_time};
+use crate::ui::multipart;
 use crate::ui::notice::{Notice, inline, status_of};
 use crate::ui::pages::contacts::{ContactForm, ContactItem};
 use crate::ui::{PageSpec, Pages};
@@ -56,6 +58,11 @@ pub fn routes(p: Pages) -> Pages {
             PageSpec::post("/inbox/{id}/messages", Access::Perm(P::MessagesSend))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
             send,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/attachments", Access::Perm(P::MessagesSend))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
+            attach,
         )
         .add(
             PageSpec::post("/inbox/{id}/notes", Access::Perm(P::ConversationsManage))
@@ -487,6 +494,8 @@ pub struct Composer {
     pub can_note: bool,
     /// The note form is the one shown (a refused note comes back to it).
     pub note_mode: bool,
+    /// The attachment form is open (a refused attachment comes back to it).
+    pub attach_open: bool,
 }
 
 pub struct ContactPanel {
@@ -519,6 +528,8 @@ pub struct Open {
     pub notice: Option<Notice>,
     /// What the composer had when a send was refused.
     pub draft: String,
+    /// The attachment's caption when its send was refused.
+    pub caption: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -659,6 +670,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             can_send: v.can(Permission::MessagesSend),
             can_note: can_manage,
             note_mode: false,
+            attach_open: false,
         },
         contact: ContactPanel {
             id: conv.contact.id.to_string(),
@@ -676,6 +688,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         can_manage,
         notice: None,
         draft: String::new(),
+        caption: String::new(),
     })
 }
 
@@ -765,6 +778,8 @@ enum Draft {
     None,
     Reply(String),
     Note(String),
+    /// The caption of a refused attachment (the file itself is chosen again).
+    Attachment(String),
 }
 
 /// The conversation again with a problem beside the composer or the actions.
@@ -778,6 +793,10 @@ async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draf
         Draft::Note(text) => {
             o.draft = text;
             o.composer.note_mode = true;
+        }
+        Draft::Attachment(caption) => {
+            o.caption = caption;
+            o.composer.attach_open = true;
         }
         Draft::None => {}
     }
@@ -828,6 +847,56 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
     match s.app.send_message(&v.principal, id, f.compose()).await {
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
         Err(e) => refused(&s, &v, id, e, Draft::Reply(f.text)).await,
+    }
+}
+
+/// The largest attachment form: WhatsApp's largest file (a 100 MB document) and the rest of
+/// the form. Each file type's own limit is the application's check.
+const ATTACHMENT_LIMIT: usize = 100 * 1024 * 1024 + 64 * 1024;
+
+/// A file from the composer (`multipart/form-data`: `file`, `caption`), through
+/// `send_attachment`: uploaded to the number's Graph API media endpoint and sent by its id.
+async fn attach(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut caption = String::new();
+    let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "file").await {
+        Ok(parts) => {
+            caption = multipart::text(&parts, "caption");
+            let file =
+                parts.into_iter().find(|p| p.name == "file" && p.file_name.as_deref().is_some_and(|f| !f.is_empty()));
+            let attachment = file.map_or_else(
+                || Attachment {
+                    file_name: String::new(),
+                    mime_type: String::new(),
+                    bytes: bytes::Bytes::new(),
+                    caption: None,
+                },
+                |f| Attachment {
+                    file_name: f.file_name.unwrap_or_default(),
+                    mime_type: f.content_type.unwrap_or_default(),
+                    bytes: f.data,
+                    caption: filled(&caption),
+                },
+            );
+            s.app.send_attachment(&v.principal, id, attachment).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=sent")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::Attachment(caption)).await,
     }
 }
 
