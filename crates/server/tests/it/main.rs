@@ -17,6 +17,7 @@ mod composer;
 mod contacts;
 mod inbox;
 mod inbox_actions;
+mod inbox_teams;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;

@@ -311,6 +311,8 @@ pub struct ListPane {
     pub refresh: String,
     /// Rows can be ticked for a bulk action.
     pub can_manage: bool,
+    /// The teams a bulk action can assign to (with `conversations:manage`).
+    pub teams: Vec<TeamRef>,
 }
 
 fn me(v: &Viewer) -> Option<String> {
@@ -335,12 +337,21 @@ async fn list_pane(s: &AppState, v: &Viewer, f: &Filters, open: Option<String>) 
                 format!("/inbox{}{}cursor={}", base, if base.is_empty() { "?" } else { "&" }, percent_encode(&c))
             });
             let me = me(v);
-            let rows = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
-            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage }))
+            let rows: Vec<ConvItem> = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
+            let teams = if can_manage && !rows.is_empty() { s.app.team_names(&v.principal).await? } else { Vec::new() };
+            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage, teams }))
         }
         Err(e) => Ok((
             status_of(&e),
-            ListPane { rows: Vec::new(), next: None, notice: Some(inline(v.t, e)?), open, refresh, can_manage },
+            ListPane {
+                rows: Vec::new(),
+                next: None,
+                notice: Some(inline(v.t, e)?),
+                open,
+                refresh,
+                can_manage,
+                teams: Vec::new(),
+            },
         )),
     }
 }
@@ -560,6 +571,10 @@ fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamRef]) -> Stri
     match a.kind.as_str() {
         "team_assigned" => t.fmt("inbox.activity.team_assigned", &[("team", &team()), ("by", &by)]),
         "team_unassigned" => t.fmt("inbox.activity.team_unassigned", &[("by", &by)]),
+        "team_deleted" => {
+            let name = a.target_team_name.clone().unwrap_or_else(|| t.get("inbox.activity.a_team").to_owned());
+            t.fmt("inbox.activity.team_deleted", &[("team", &name), ("by", &by)])
+        }
         "assigned" => {
             t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
         }
@@ -1003,11 +1018,14 @@ struct BulkForm {
     /// The conversations ticked in the list.
     #[serde(default)]
     id: Vec<String>,
-    /// `assign_me`, `resolve` or `label` (adds `label` to each).
+    /// `assign_me`, `resolve`, `label` (adds `label` to each) or `team` (moves each to `team`,
+    /// or out of its team when empty).
     #[serde(default)]
     action: String,
     #[serde(default)]
     label: String,
+    #[serde(default)]
+    team: String,
 }
 
 /// One action on every ticked conversation, each through `update_conversation` (its own
@@ -1021,6 +1039,8 @@ async fn bulk(State(s): State<AppState>, v: Viewer, Form(f): Form<BulkForm>) -> 
             let mut labels = s.app.get_conversation(&v.principal, id).await?.labels;
             labels.push(label);
             ConversationPatch { labels: Some(labels), ..ConversationPatch::default() }
+        } else if f.action == "team" {
+            ConversationPatch { team_id: Some(field_id("team_id", &f.team)?), ..ConversationPatch::default() }
         } else if matches!(f.action.as_str(), "assign_me" | "resolve") {
             ActionForm { action: f.action.clone(), ..ActionForm::default() }.patch(&v)?
         } else {
