@@ -104,7 +104,11 @@ impl App {
             .await
             .map_err(|e| match e.kind {
                 ErrorKind::InvalidRequest => {
-                    invalid("file", "rejected_by_meta", format!("Meta refused the file: {}", e.message))
+                    let why = match e.details.as_deref().filter(|d| !d.is_empty()) {
+                        Some(d) => format!("{} ({d})", e.message),
+                        None => e.message.clone(),
+                    };
+                    invalid("file", "rejected_by_meta", format!("Meta refused the file: {why}"))
                 }
                 _ => AppError::Upstream { code: "graph_error", message: e.message },
             })?;

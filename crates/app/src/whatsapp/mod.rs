@@ -15,6 +15,7 @@ pub mod media;
 mod process;
 pub mod purge;
 pub mod sender;
+pub mod template_parts;
 pub mod templates;
 
 use std::collections::HashMap;

@@ -24,6 +24,7 @@ mod privacy_binary;
 mod privacy_whatsapp;
 mod search;
 mod seed;
+mod templates_rich;
 mod ui;
 mod ui_whatsapp;
 mod whatsapp;

@@ -21,10 +21,11 @@ use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
 use switchboard_app::teams::{AgentView, TeamRef};
 use switchboard_app::whatsapp::attachments::Attachment;
-use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
+use switchboard_app::whatsapp::compose::Compose;
 use switchboard_app::whatsapp::conversations::{
     ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
 };
+use switchboard_app::whatsapp::template_parts::{self, HeaderMedia, TemplateArgs, TemplatePreview, TemplateShape};
 use switchboard_core::{ConversationId, Permission};
 use switchboard_storage::bus::Event;
 use tokio::sync::broadcast::error::RecvError;
@@ -58,6 +59,11 @@ pub fn routes(p: Pages) -> Pages {
             PageSpec::post("/inbox/{id}/messages", Access::Perm(P::MessagesSend))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
             send,
+        )
+        .add(
+            PageSpec::get("/inbox/{id}/template-preview", Access::Perm(P::TemplatesRead))
+                .mirrors(Method::GET, "/api/v1/templates"),
+            template_preview,
         )
         .add(
             PageSpec::post("/inbox/{id}/attachments", Access::Perm(P::MessagesSend))
@@ -462,23 +468,32 @@ impl MsgItem {
     }
 }
 
-/// An approved template offered when the window is closed: its body, and one input per
-/// placeholder (positional `{{1}}` or named).
+/// An approved template offered when the window is closed: one input per value it takes
+/// (header, body, URL buttons) and its preview, fetched again as the inputs change.
 pub struct TemplateChoice {
     pub name: String,
     pub language: String,
-    pub body: String,
-    /// Placeholder names (`1`, `2`, … for positional templates).
-    pub params: Vec<String>,
-    pub named: bool,
+    pub shape: TemplateShape,
+    pub preview: TemplatePreview,
 }
 
 fn template_choice(t: &switchboard_app::whatsapp::templates::TemplateView) -> TemplateChoice {
-    let body = component_text(&t.components, "BODY").unwrap_or_default().to_owned();
-    let (count, names) = placeholders(&body);
-    let named = t.parameter_format.eq_ignore_ascii_case("named") || !names.is_empty();
-    let params = if named { names } else { (1..=count).map(|n| n.to_string()).collect() };
-    TemplateChoice { name: t.name.clone(), language: t.language.clone(), body, params, named }
+    TemplateChoice {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        shape: template_parts::shape(&t.components, &t.parameter_format),
+        preview: template_parts::preview(&t.components, &t.parameter_format, &TemplateArgs::default()),
+    }
+}
+
+/// The translation key of a media kind's name (`inbox.kind.image`, …).
+#[must_use]
+pub fn media_key(kind: &str) -> &'static str {
+    match kind {
+        "image" => key("inbox.kind.image"),
+        "video" => key("inbox.kind.video"),
+        _ => key("inbox.kind.document"),
+    }
 }
 
 /// A line of the conversation: a message, or an activity line (assigned, resolved, …).
@@ -834,27 +849,83 @@ struct SendForm {
     /// The placeholder names of a named template, one per `param`.
     #[serde(default)]
     param_name: Vec<String>,
+    /// Values of a text header's variables.
+    #[serde(default)]
+    header_param: Vec<String>,
+    /// An https link to the media of an IMAGE, VIDEO or DOCUMENT header.
+    #[serde(default)]
+    header_link: Option<String>,
+    /// Values of the URL buttons whose address ends in a variable.
+    #[serde(default)]
+    button_param: Vec<String>,
 }
 
 impl SendForm {
+    fn template_args(&self) -> TemplateArgs {
+        let trimmed = |v: &[String]| v.iter().map(|p| p.trim().to_owned()).collect::<Vec<_>>();
+        let (parameters, named) = if self.param_name.is_empty() {
+            (trimmed(&self.param), Default::default())
+        } else {
+            (Vec::new(), self.param_name.iter().cloned().zip(trimmed(&self.param)).collect())
+        };
+        TemplateArgs {
+            parameters,
+            named,
+            header: trimmed(&self.header_param),
+            header_media: self
+                .header_link
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| HeaderMedia { link: Some(l.to_owned()), ..HeaderMedia::default() }),
+            buttons: trimmed(&self.button_param),
+        }
+    }
+
     fn compose(&self) -> Compose {
         if self.template.is_empty() {
             return Compose::Text { text: self.text.trim().to_owned(), preview_url: false, reply_to: None };
         }
-        let values = self.param.iter().map(|p| p.trim().to_owned());
-        let (parameters, named_parameters) = if self.param_name.is_empty() {
-            (values.collect(), Default::default())
-        } else {
-            (Vec::new(), self.param_name.iter().cloned().zip(values).collect())
-        };
+        let a = self.template_args();
         Compose::Template {
             name: self.template.clone(),
             language: self.language.clone(),
-            parameters,
-            named_parameters,
-            header_parameters: Vec::new(),
+            parameters: a.parameters,
+            named_parameters: a.named,
+            header_parameters: a.header,
+            header_media: a.header_media,
+            button_parameters: a.buttons,
         }
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/_template_preview.html")]
+struct PreviewFragment {
+    t: Tr,
+    p: TemplatePreview,
+}
+
+/// The template picker's live preview: the template with the values typed so far, rendered
+/// here (htmx fetches it as the inputs change). The conversation names the number.
+async fn template_preview(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(f): Query<SendForm>,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let conv = s.app.get_conversation(&v.principal, id).await?;
+    let channel = conv.channel_id.parse().map_err(|_| UiError(AppError::NotFound))?;
+    let t = s
+        .app
+        .list_templates(&v.principal, Some(channel))
+        .await?
+        .into_iter()
+        .find(|t| t.name == f.template && t.language == f.language)
+        .ok_or(UiError(AppError::NotFound))?;
+    let p = template_parts::preview(&t.components, &t.parameter_format, &f.template_args());
+    Ok(PreviewFragment { t: v.t, p }.into_response())
 }
 
 async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<SendForm>) -> PageResult {

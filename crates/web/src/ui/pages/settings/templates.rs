@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::ui::access::{PageResult, UiError, Viewer};
 use crate::ui::form::{Form, Query};
 use crate::ui::htmx;
-use crate::ui::i18n::Tr;
+use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section};
 use crate::ui::notice::{Notice, status_of};
 use crate::ui::{PageSpec, Pages};
@@ -62,6 +62,56 @@ struct TemplateForm {
     /// One example value a line, for `{{1}}`, `{{2}}`, … in the body.
     #[serde(default)]
     examples: String,
+    /// Empty (no header), `TEXT`, `IMAGE`, `VIDEO` or `DOCUMENT`.
+    #[serde(default)]
+    header_format: String,
+    /// A text header, with at most one variable `{{1}}`…
+    #[serde(default)]
+    header_text: String,
+    /// …and its example value.
+    #[serde(default)]
+    header_example: String,
+    /// A media header's example: the handle of a file uploaded with Meta's resumable upload.
+    #[serde(default)]
+    header_handle: String,
+    #[serde(default)]
+    footer: String,
+    /// Per button row: `QUICK_REPLY`, `URL`, `PHONE_NUMBER`, or empty (no button).
+    #[serde(default)]
+    button_type: Vec<String>,
+    #[serde(default)]
+    button_text: Vec<String>,
+    /// The address of a URL button (may end in `{{1}}`) or the number of a PHONE_NUMBER one.
+    #[serde(default)]
+    button_value: Vec<String>,
+    /// An example of the URL with its variable filled in.
+    #[serde(default)]
+    button_example: Vec<String>,
+}
+
+/// Button rows the form shows.
+const BUTTON_ROWS: usize = 3;
+
+/// One button row of the form.
+pub struct ButtonRow {
+    pub kind: String,
+    pub text: String,
+    pub value: String,
+    pub example: String,
+}
+
+impl TemplateForm {
+    fn buttons(&self) -> Vec<ButtonRow> {
+        let at = |v: &[String], i: usize| v.get(i).map(|x| x.trim().to_owned()).unwrap_or_default();
+        (0..BUTTON_ROWS.max(self.button_type.len()))
+            .map(|i| ButtonRow {
+                kind: at(&self.button_type, i),
+                text: at(&self.button_text, i),
+                value: at(&self.button_value, i),
+                example: at(&self.button_example, i),
+            })
+            .collect()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -74,6 +124,8 @@ struct TemplatesPage {
     can_manage: bool,
     form: TemplateForm,
     categories: [&'static str; 3],
+    header_formats: [(&'static str, &'static str); 5],
+    button_types: [(&'static str, &'static str); 4],
     notice: Option<Notice>,
     done: Option<Notice>,
 }
@@ -116,6 +168,19 @@ async fn templates_page(s: &AppState, v: &Viewer) -> PageResult<TemplatesPage> {
         can_manage: v.can(Permission::TemplatesManage),
         form: TemplateForm { language: "en_US".into(), category: "UTILITY".into(), ..TemplateForm::default() },
         categories: ["UTILITY", "MARKETING", "AUTHENTICATION"],
+        header_formats: [
+            ("", key("settings.tpl_header_none")),
+            ("TEXT", key("settings.tpl_header_kind_text")),
+            ("IMAGE", key("inbox.kind.image")),
+            ("VIDEO", key("inbox.kind.video")),
+            ("DOCUMENT", key("inbox.kind.document")),
+        ],
+        button_types: [
+            ("", key("settings.tpl_button_none")),
+            ("QUICK_REPLY", key("settings.tpl_button_quick_reply")),
+            ("URL", key("settings.tpl_button_url")),
+            ("PHONE_NUMBER", key("settings.tpl_button_phone")),
+        ],
         notice: None,
         done: None,
     })
@@ -141,14 +206,80 @@ async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) 
     Ok(page.into_response())
 }
 
-/// The template Meta is asked for: a BODY, with its example values when it has placeholders.
+fn refuse(field: &str, code: &'static str, message: &str) -> AppError {
+    Invalid::new(field, code, message).into()
+}
+
+/// The template Meta is asked for: a BODY (with example values for its placeholders), and the
+/// HEADER, FOOTER and BUTTONS filled in (PROTOCOLS.md §2.6).
 fn new_template(f: &TemplateForm) -> Result<NewTemplate, AppError> {
     let channel_id: Uuid =
         f.channel_id.parse().map_err(|_| Invalid::new("channel_id", "invalid_channel", "choose a connected number"))?;
     let examples: Vec<&str> = f.examples.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut components = Vec::new();
+    match f.header_format.trim().to_ascii_uppercase().as_str() {
+        "" => {}
+        "TEXT" => {
+            let text = f.header_text.trim();
+            if text.is_empty() {
+                return Err(refuse("header_text", "template_header_text", "write the header's text"));
+            }
+            let mut h = json!({"type": "HEADER", "format": "TEXT", "text": text});
+            if text.contains("{{") {
+                let example = f.header_example.trim();
+                if example.is_empty() {
+                    return Err(refuse(
+                        "header_example",
+                        "template_example",
+                        "give an example for the header's variable",
+                    ));
+                }
+                h["example"] = json!({"header_text": [example]});
+            }
+            components.push(h);
+        }
+        format @ ("IMAGE" | "VIDEO" | "DOCUMENT") => {
+            let handle = f.header_handle.trim();
+            if handle.is_empty() {
+                return Err(refuse("header_handle", "template_header_handle", "give the handle of an example file"));
+            }
+            components.push(json!({"type": "HEADER", "format": format, "example": {"header_handle": [handle]}}));
+        }
+        _ => return Err(refuse("header_format", "invalid_header_format", "none, text, image, video or document")),
+    }
     let mut body = json!({"type": "BODY", "text": f.body.trim()});
     if !examples.is_empty() {
         body["example"] = json!({"body_text": [examples]});
+    }
+    if !f.body.trim().is_empty() {
+        components.push(body);
+    }
+    if !f.footer.trim().is_empty() {
+        components.push(json!({"type": "FOOTER", "text": f.footer.trim()}));
+    }
+    let mut buttons = Vec::new();
+    for b in f.buttons().into_iter().filter(|b| !b.kind.is_empty()) {
+        if b.text.is_empty() {
+            return Err(refuse("button_text", "template_button_text", "give every button a text"));
+        }
+        buttons.push(match b.kind.as_str() {
+            "QUICK_REPLY" => json!({"type": "QUICK_REPLY", "text": b.text}),
+            "URL" => {
+                let mut url = json!({"type": "URL", "text": b.text, "url": b.value});
+                if b.value.contains("{{") {
+                    if b.example.is_empty() {
+                        return Err(refuse("button_example", "template_example", "give an example of the address"));
+                    }
+                    url["example"] = json!([b.example]);
+                }
+                url
+            }
+            "PHONE_NUMBER" => json!({"type": "PHONE_NUMBER", "text": b.text, "phone_number": b.value}),
+            _ => return Err(refuse("button_type", "invalid_button_type", "quick reply, URL or phone number")),
+        });
+    }
+    if !buttons.is_empty() {
+        components.push(json!({"type": "BUTTONS", "buttons": buttons}));
     }
     Ok(NewTemplate {
         channel_id,
@@ -156,7 +287,7 @@ fn new_template(f: &TemplateForm) -> Result<NewTemplate, AppError> {
         language: f.language.trim().to_owned(),
         category: f.category.clone(),
         parameter_format: None,
-        components: if f.body.trim().is_empty() { Vec::new() } else { vec![body] },
+        components: if f.body.trim().is_empty() { Vec::new() } else { components },
     })
 }
 
