@@ -223,3 +223,42 @@ async fn the_picker_asks_for_every_value() {
     assert!(doc.contains("name=\"header_link\"") && !doc.contains("name=\"param\""));
     t.stop().await;
 }
+
+/// Meta's template status webhooks reach an open templates page as a `templates` event (the
+/// tenant's only), and the page's lists are fetched again as a fragment.
+async fn template_status_updates_are_live(t: &TestServer) {
+    let a = t.tenant("A").await;
+    let b = t.tenant("B").await;
+    let wa = t.whatsapp(&a.key).await;
+    let agent = logged_in(t, &t.user(a.id, Role::Agent).await).await;
+    let outsider = logged_in(t, &t.user(b.id, Role::Admin).await).await;
+    let (status, html) = page(&agent, t, "/settings/templates").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("sse-connect=\"/settings/templates/events\"") && html.contains("sse:templates"));
+    let mut mine = agent.get(t.url("/settings/templates/events")).send().await.unwrap();
+    assert_eq!(mine.status(), StatusCode::OK);
+    assert!(mine.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut theirs = outsider.get(t.url("/settings/templates/events")).send().await.unwrap();
+    // Created PENDING; the simulator approves it a moment later with a status webhook.
+    let (status, created) = Api::new(t, &a.key)
+        .post(
+            "/api/v1/templates",
+            json!({"channel_id": wa.channel_id, "name": "canli_durum", "language": "tr", "category": "UTILITY",
+                "components": [{"type": "BODY", "text": "Merhaba"}]}),
+        )
+        .await;
+    assert_eq!((status, created["status"].as_str()), (StatusCode::CREATED, Some("PENDING")), "{created}");
+    let seen = crate::inbox::read_events(&mut mine, "event: templates", std::time::Duration::from_secs(10)).await;
+    assert!(seen.contains("event: templates"), "{seen}");
+    let other = crate::inbox::read_events(&mut theirs, "event: ", std::time::Duration::from_millis(500)).await;
+    assert!(!other.contains("event: "), "another tenant's event leaked: {other}");
+    // The fragment the page fetches: the lists alone, the template approved.
+    let res = agent.get(t.url("/settings/templates")).header("hx-request", "true").send().await.unwrap();
+    let fragment = res.text().await.unwrap();
+    assert!(!fragment.contains("<html") && fragment.contains("data-template=\"canli_durum\""), "{fragment}");
+    let row = fragment.split("data-template=\"canli_durum\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("APPROVED"), "{row}");
+    let res = crate::ui::browser().get(t.url("/settings/templates/events")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "no session, no stream");
+}
+server_test!(template_status_updates_are_live);

@@ -46,7 +46,7 @@ const LIST_SIZE: u32 = 50;
 const THREAD_SIZE: u32 = 100;
 /// A live stream ends after this long and the browser reconnects, so a session that ended or
 /// lost its permission stops receiving events soon after.
-const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+pub(crate) const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 
 pub fn routes(p: Pages) -> Pages {
     use Permission as P;
@@ -1147,25 +1147,27 @@ async fn events(State(s): State<AppState>, v: Viewer) -> Sse<impl Stream<Item = 
     let rx = s.app.bus.subscribe();
     let mut closing = s.closing.subscribe();
     let deadline = tokio::time::Instant::now() + STREAM_LIFETIME;
-    let stream = async_stream(rx, move |e| (e.tenant_id == tenant).then(|| sse_names(e)), async move {
+    let end = async move {
         tokio::select! {
             _ = closing.wait_for(|c| *c) => {}
             () = tokio::time::sleep_until(deadline) => {}
         }
-    });
+    };
+    let stream = async_stream(rx, move |e| (e.tenant_id == tenant).then(|| sse_names(e)), end, "list");
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
 /// Bus events as SSE events until `end` completes or the bus closes. A subscriber that fell
-/// behind gets a `list` event (refresh everything shown) instead of the ones it missed.
-fn async_stream(
+/// behind gets a `lagged` event (refresh everything shown) instead of the ones it missed.
+pub(crate) fn async_stream(
     rx: tokio::sync::broadcast::Receiver<Event>,
     names: impl Fn(&Event) -> Option<Vec<String>> + Send + 'static,
     end: impl std::future::Future<Output = ()> + Send + 'static,
+    lagged: &'static str,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     use futures::StreamExt;
     let end = Box::pin(end);
-    futures::stream::unfold((rx, end, names), |(mut rx, mut end, names)| async move {
+    futures::stream::unfold((rx, end, names), move |(mut rx, mut end, names)| async move {
         loop {
             let got = tokio::select! {
                 () = &mut end => return None,
@@ -1176,7 +1178,7 @@ fn async_stream(
                     Some(n) if !n.is_empty() => n,
                     _ => continue,
                 },
-                Err(RecvError::Lagged(_)) => vec!["list".to_owned()],
+                Err(RecvError::Lagged(_)) => vec![lagged.to_owned()],
                 Err(RecvError::Closed) => return None,
             };
             return Some((batch, (rx, end, names)));

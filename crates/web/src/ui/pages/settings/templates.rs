@@ -8,11 +8,17 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect};
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_app::AppError;
 use switchboard_app::whatsapp::templates::{NewTemplate, TemplateView};
 use switchboard_core::{ChannelId, Invalid, Permission};
+use switchboard_storage::bus::Event;
 use uuid::Uuid;
 
 use super::whatsapp::graph_notice;
@@ -21,17 +27,20 @@ use crate::auth::Access;
 use crate::state::AppState;
 use crate::ui::access::{PageResult, UiError, Viewer};
 use crate::ui::form::{Form, Query};
-use crate::ui::htmx;
+use crate::ui::htmx::{self, Hx};
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section};
 use crate::ui::notice::{Notice, status_of};
+use crate::ui::pages::inbox::{STREAM_LIFETIME, async_stream};
 use crate::ui::{PageSpec, Pages};
 
 const PATH: &str = "/settings/templates";
 
 pub fn routes(p: Pages) -> Pages {
     let manage = Access::Perm(Permission::TemplatesManage);
-    p.add(PageSpec::get(PATH, Access::Perm(Permission::TemplatesRead)).mirrors(Method::GET, "/api/v1/templates"), list)
+    let read = Access::Perm(Permission::TemplatesRead);
+    p.add(PageSpec::get(PATH, read).mirrors(Method::GET, "/api/v1/templates"), list)
+        .add(PageSpec::get("/settings/templates/events", read).mirrors(Method::GET, "/api/v1/templates"), events)
         .add(PageSpec::post(PATH, manage).mirrors(Method::POST, "/api/v1/templates"), create)
         .add(
             PageSpec::post("/settings/templates/{id}/sync", manage)
@@ -194,8 +203,20 @@ struct ListQuery {
     count: Option<usize>,
 }
 
-async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
+/// The lists alone, fetched again when a template changes (`sse:templates`).
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/templates.html", block = "lists")]
+struct ListsFragment {
+    t: Tr,
+    numbers: Vec<NumberTemplates>,
+    can_manage: bool,
+}
+
+async fn list(State(s): State<AppState>, v: Viewer, hx: Hx, Query(q): Query<ListQuery>) -> PageResult {
     let mut page = templates_page(&s, &v).await?;
+    if hx.fragment() {
+        return Ok(ListsFragment { t: v.t, numbers: page.numbers, can_manage: page.can_manage }.into_response());
+    }
     page.done = match q.done.as_deref() {
         Some("created") => Some(Notice::success(v.t.get("settings.tpl_created"))),
         Some("synced") => {
@@ -319,4 +340,24 @@ async fn sync(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> P
             Ok(htmx::at(PATH, (status, page).into_response()))
         }
     }
+}
+
+/// `templates` whenever one of the tenant's templates changes (Meta's status, quality or
+/// category webhooks): the page fetches its lists again through the permission-checked page.
+/// Names only, like the inbox's stream; it ends with the server or after its lifetime.
+async fn events(State(s): State<AppState>, v: Viewer) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let tenant = v.principal.tenant.as_uuid();
+    let rx = s.app.bus.subscribe();
+    let mut closing = s.closing.subscribe();
+    let deadline = tokio::time::Instant::now() + STREAM_LIFETIME;
+    let end = async move {
+        tokio::select! {
+            _ = closing.wait_for(|c| *c) => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    };
+    let names = move |e: &Event| {
+        (e.tenant_id == tenant && e.topic.starts_with("template.")).then(|| vec!["templates".to_owned()])
+    };
+    Sse::new(async_stream(rx, names, end, "templates")).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
