@@ -916,6 +916,10 @@ async fn template_preview(
 ) -> PageResult {
     let id = conversation_id(&id)?;
     let conv = s.app.get_conversation(&v.principal, id).await?;
+    if f.template.is_empty() {
+        // No template chosen: nothing to preview.
+        return Ok(StatusCode::OK.into_response());
+    }
     let channel = conv.channel_id.parse().map_err(|_| UiError(AppError::NotFound))?;
     let t = s
         .app
