@@ -13,8 +13,11 @@ use crate::ui::{location, logged_in};
 
 const BOUNDARY: &str = "----switchboardTestBoundary7MA4YWxkTrZu0gW";
 
-/// A `multipart/form-data` body: (field, file name and type for a file, bytes).
-fn multipart(parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> Vec<u8> {
+/// A form field: its name, the file name and type for a file, and its bytes.
+type Field<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A `multipart/form-data` body.
+fn multipart(parts: &[Field<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, file, data) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
@@ -42,7 +45,7 @@ async fn attach(
     caption: &str,
     site: &str,
 ) -> reqwest::Response {
-    let mut parts: Vec<(&str, Option<(&str, &str)>, &[u8])> = vec![("caption", None, caption.as_bytes())];
+    let mut parts: Vec<Field<'_>> = vec![("caption", None, caption.as_bytes())];
     match file {
         Some((name, mime, data)) => parts.push(("file", Some((name, mime)), data)),
         None => parts.push(("file", Some(("", "application/octet-stream")), b"")),

@@ -145,7 +145,7 @@ pub(crate) fn check_components(components: &[Value]) -> Result<(), String> {
                         }
                     }
                     "IMAGE" | "VIDEO" | "DOCUMENT" => {
-                        if !c.pointer("/example/header_handle/0").and_then(Value::as_str).is_some_and(|h| !h.is_empty())
+                        if c.pointer("/example/header_handle/0").and_then(Value::as_str).is_none_or(str::is_empty)
                         {
                             return Err(format!("{format} HEADER needs example.header_handle"));
                         }
