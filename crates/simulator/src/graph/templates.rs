@@ -145,8 +145,7 @@ pub(crate) fn check_components(components: &[Value]) -> Result<(), String> {
                         }
                     }
                     "IMAGE" | "VIDEO" | "DOCUMENT" => {
-                        if c.pointer("/example/header_handle/0").and_then(Value::as_str).is_none_or(str::is_empty)
-                        {
+                        if c.pointer("/example/header_handle/0").and_then(Value::as_str).is_none_or(str::is_empty) {
                             return Err(format!("{format} HEADER needs example.header_handle"));
                         }
                     }
