@@ -3,7 +3,7 @@
 // file attached (a refused type shown beside the form, then a PDF sent); a private note through the
 // Reply / Note toggle; assign to a team and a colleague, the team
 // folder; mark unread; a conversation whose window closed offers the template picker with a live preview, and a
-// template sends; HTML in a message and a contact name renders as text; an agent sees the
+// template sends (one with a header, a footer and a URL button too); HTML in a message and a contact name renders as text; an agent sees the
 // phone masked; another tenant's agent gets 404.
 // Args: {agent, outsider: {email, password}, sim, from, name, text, timestamp, masked_phone,
 //        phone, old_conversation, canned_shortcut, canned_body, note, team, colleague}.
@@ -159,6 +159,24 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   expect(preview.includes('Ayşe') && preview.includes('yarın 10:00'), `live preview: ${preview}`);
   await tpl.locator('button[type=submit]').click();
   await page.locator('#thread .msg-out', { hasText: 'yarın 10:00' }).waitFor();
+
+  step('a template with a header, a footer and a URL button: every value asked for, previewed by the server');
+  const rich = page.locator('details.template', { hasText: 'kargo_takip' });
+  await rich.locator('summary').click();
+  await rich.locator('input[name=header_param]').fill('#42');
+  const body = rich.locator('input[name=param]');
+  await body.nth(0).fill('Ayşe');
+  await body.nth(1).fill('<b>yolda</b>');
+  await rich.locator('input[name=button_param]').fill('AB12');
+  await rich.locator('.template-preview', { hasText: 'https://kargo.example/t/AB12' }).waitFor();
+  const shown = await rich.locator('.template-preview').textContent();
+  for (const part of ['Sipariş #42', 'Merhaba Ayşe, kargonuz <b>yolda</b>.', 'Örnek Mağaza', 'Tamam', 'Takip']) {
+    expect(shown.includes(part), `preview has ${part}: ${shown}`);
+  }
+  expect((await rich.locator('.template-preview b').count()) === 0, 'values are text, not markup');
+  await shot('template-preview');
+  await rich.locator('button[type=submit]').click();
+  await page.locator('#thread .msg-out', { hasText: 'kargonuz <b>yolda</b>' }).waitFor();
 
   step('another tenant\'s agent gets 404');
   const conversation = new URL(page.url()).pathname;
