@@ -47,8 +47,8 @@ pub struct TemplateShape {
     /// Body placeholders: names, or `1`, `2`, … for a positional template.
     pub body_params: Vec<String>,
     pub named: bool,
-    /// Variables in a text header.
-    pub header_params: usize,
+    /// The variables of a text header: a name, or `1` for a positional one.
+    pub header_params: Vec<String>,
     /// `image`, `video` or `document` when the header is media.
     pub header_media: Option<String>,
     /// The text of each URL button whose address takes a value, in order.
@@ -119,9 +119,9 @@ pub fn shape(components: &Value, parameter_format: &str) -> TemplateShape {
     let header_params = match format.as_deref() {
         Some("TEXT") => {
             let (n, names) = placeholders(component_text(components, "HEADER").unwrap_or_default());
-            n.max(names.len())
+            if names.is_empty() { (1..=n).map(|i| i.to_string()).collect() } else { names }
         }
-        _ => 0,
+        _ => Vec::new(),
     };
     TemplateShape {
         body_params: if named { names } else { (1..=count).map(|n| n.to_string()).collect() },
@@ -160,7 +160,8 @@ pub fn preview(components: &Value, parameter_format: &str, a: &TemplateArgs) -> 
     let header_text = component_text(components, "HEADER").filter(|_| s.header_media.is_none());
     let mut dynamic = a.buttons.iter();
     TemplatePreview {
-        header: header_text.map(|h| fill(h, &positional(&a.header))),
+        header: header_text
+            .map(|h| fill(h, &s.header_params.iter().cloned().zip(a.header.iter().cloned()).collect::<Vec<_>>())),
         header_media: s.header_media,
         body: fill(component_text(components, "BODY").unwrap_or_default(), &body_values),
         footer: component_text(components, "FOOTER").map(str::to_owned),
@@ -227,15 +228,24 @@ pub fn send_components(
                 "this template's header cannot be sent from here".into(),
             ));
         }
-        if a.header.len() != s.header_params {
+        if a.header.len() != s.header_params.len() {
             return Err(invalid(
                 "header_parameters",
                 "template_parameters",
-                format!("the header needs {} parameter(s), {} given", s.header_params, a.header.len()),
+                format!("the header needs {} parameter(s), {} given", s.header_params.len(), a.header.len()),
             ));
         }
-        if s.header_params > 0 {
-            out.push(json!({"type": "header", "parameters": a.header.iter().map(|p| json!({"type": "text", "text": p})).collect::<Vec<_>>()}));
+        if !s.header_params.is_empty() {
+            let params: Vec<Value> = s
+                .header_params
+                .iter()
+                .zip(&a.header)
+                .map(|(name, v)| match name.parse::<usize>() {
+                    Ok(_) => json!({"type": "text", "text": v}),
+                    Err(_) => json!({"type": "text", "parameter_name": name, "text": v}),
+                })
+                .collect();
+            out.push(json!({"type": "header", "parameters": params}));
         }
     }
     // Body.
@@ -323,7 +333,7 @@ mod tests {
     fn the_shape_names_every_value_a_send_needs() {
         let s = shape(&full(), "positional");
         assert_eq!(s.body_params, vec!["1", "2"]);
-        assert_eq!((s.header_params, s.header_media.as_deref()), (1, None));
+        assert_eq!((s.header_params, s.header_media), (vec!["1".to_owned()], None));
         assert_eq!(s.url_buttons, vec!["Takip"]);
         let media = json!([{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "x"}]);
         assert_eq!(shape(&media, "positional").header_media.as_deref(), Some("image"));
@@ -344,6 +354,23 @@ mod tests {
         assert!(send_components(&full(), "positional", &missing).is_err());
         let no_header = TemplateArgs { header: vec![], ..args() };
         assert!(send_components(&full(), "positional", &no_header).is_err());
+    }
+
+    #[test]
+    fn a_named_header_variable_keeps_its_name() {
+        let c = json!([{"type": "HEADER", "format": "TEXT", "text": "Order {{order}}"},
+            {"type": "BODY", "text": "Hi {{first_name}}"}]);
+        let a = TemplateArgs {
+            named: [("first_name".to_owned(), "Ana".to_owned())].into(),
+            header: vec!["#7".into()],
+            ..TemplateArgs::default()
+        };
+        let (out, text) = send_components(&c, "named", &a).unwrap();
+        assert_eq!(
+            out[0],
+            json!({"type": "header", "parameters": [{"type": "text", "parameter_name": "order", "text": "#7"}]})
+        );
+        assert_eq!(text, "Order #7\n\nHi Ana");
     }
 
     #[test]
