@@ -12,10 +12,12 @@ use switchboard_channels::whatsapp::outbound::{CAPTION_MAX, MediaKind, mime_for_
 use switchboard_core::{ContactId, ConversationId, Invalid, Permission};
 use switchboard_privacy::Aad;
 use switchboard_storage::media::MediaRow;
+use switchboard_storage::{conversations, templates};
 use uuid::Uuid;
 
 use super::compose::Compose;
 use super::conversations::MessageView;
+use super::template_parts::HeaderMedia;
 use crate::auth::Principal;
 use crate::{App, AppError, AppResult};
 
@@ -53,6 +55,15 @@ pub fn classify(a: &Attachment) -> AppResult<(String, MediaKind, u64)> {
     Ok((mime, kind, limit))
 }
 
+/// A file uploaded to Meta and kept sealed here, waiting for the message that uses it.
+struct Uploaded {
+    media_id: String,
+    kind: MediaKind,
+    file_name: String,
+    row: MediaRow,
+    blob_key: String,
+}
+
 impl App {
     /// Sends a file the agent attached. Checks the type and size before anything leaves, and
     /// that the conversation can take a free-form message now (no upload for a refused send).
@@ -63,18 +74,8 @@ impl App {
         a: Attachment,
     ) -> AppResult<MessageView> {
         p.require(Permission::MessagesSend)?;
-        if a.bytes.is_empty() {
-            return Err(invalid("file", "required", "choose a file to send".into()));
-        }
-        let (mime, kind, limit) = classify(&a)?;
-        if a.bytes.len() as u64 > limit {
-            return Err(invalid(
-                "file",
-                "media_too_large",
-                format!("WhatsApp sends {} files of at most {} MB", kind.as_str(), limit / (1024 * 1024)),
-            ));
-        }
         let caption = a.caption.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        let (_, kind, _) = checked(&a)?;
         if let Some(c) = &caption {
             if kind == MediaKind::Audio {
                 return Err(invalid("caption", "caption_not_allowed", "audio cannot have a caption".into()));
@@ -83,6 +84,103 @@ impl App {
                 return Err(invalid("caption", "too_long", format!("at most {CAPTION_MAX} characters")));
             }
         }
+        let up = self.upload(p, conversation, &a, false).await?;
+        let compose = Compose::Media {
+            media: up.kind.as_str().to_owned(),
+            link: None,
+            media_id: Some(up.media_id),
+            caption,
+            filename: (up.kind == MediaKind::Document).then_some(up.file_name),
+            reply_to: None,
+        };
+        let sent = self.send_composed(p, conversation, compose, Some(up.row)).await;
+        if sent.is_err() {
+            // Nothing refers to the file: do not keep it.
+            let _ = self.blobs.delete(&up.blob_key).await;
+        }
+        sent
+    }
+
+    /// Sends a template whose IMAGE, VIDEO or DOCUMENT header is a file the agent chose: the
+    /// file must be of the header's kind; it is uploaded and given to the template by its id.
+    pub async fn send_template_with_header_file(
+        &self,
+        p: &Principal,
+        conversation: ConversationId,
+        compose: Compose,
+        a: Attachment,
+    ) -> AppResult<MessageView> {
+        p.require(Permission::MessagesSend)?;
+        let Compose::Template {
+            name,
+            language,
+            parameters,
+            named_parameters,
+            header_parameters,
+            button_parameters,
+            ..
+        } = compose
+        else {
+            return Err(invalid("type", "not_a_template", "a header file goes with a template".into()));
+        };
+        let (_, kind, _) = checked(&a)?;
+        let wanted = {
+            let mut conn = self.db.read().await?;
+            let mut s = conn.tenant(p.tenant);
+            let conv = conversations::get(&mut s, conversation.as_uuid()).await?;
+            let ch = self.channel_info(p.tenant, conv.channel_id.into()).await?;
+            templates::by_name(&mut s, &ch.waba_id, &name)
+                .await?
+                .into_iter()
+                .find(|t| switchboard_channels::whatsapp::webhook::same_language(&t.language, &language))
+                .and_then(|t| {
+                    let c: serde_json::Value = serde_json::from_str(&t.components).unwrap_or_default();
+                    super::template_parts::shape(&c, &t.parameter_format).header_media
+                })
+        };
+        match wanted {
+            Some(w) if w == kind.as_str() => {}
+            Some(w) => {
+                return Err(invalid(
+                    "header_file",
+                    "template_header_kind",
+                    format!("the template's header is a {w}, not a {}", kind.as_str()),
+                ));
+            }
+            // No such template, or no media header: the send says which.
+            None => {}
+        }
+        let up = self.upload(p, conversation, &a, true).await?;
+        let compose = Compose::Template {
+            name,
+            language,
+            parameters,
+            named_parameters,
+            header_parameters,
+            header_media: Some(HeaderMedia {
+                link: None,
+                media_id: Some(up.media_id),
+                filename: (up.kind == MediaKind::Document).then_some(up.file_name),
+            }),
+            button_parameters,
+        };
+        let sent = self.send_composed(p, conversation, compose, Some(up.row)).await;
+        if sent.is_err() {
+            let _ = self.blobs.delete(&up.blob_key).await;
+        }
+        sent
+    }
+
+    /// Checks that the conversation can send now (`template`: whatever the window), seals the
+    /// file under the contact's key, uploads it to the number's media endpoint and stores it.
+    async fn upload(
+        &self,
+        p: &Principal,
+        conversation: ConversationId,
+        a: &Attachment,
+        template: bool,
+    ) -> AppResult<Uploaded> {
+        let (mime, kind, _) = checked(a)?;
         let now = self.now().0;
         let id = Uuid::now_v7();
         let blob_key = format!("media/{}/{}", p.tenant.as_uuid().simple(), id.simple());
@@ -91,7 +189,7 @@ impl App {
         let (conv, ch, sealed) = {
             let mut conn = self.db.read().await?;
             let mut s = conn.tenant(p.tenant);
-            let (conv, ch) = self.sendable(&mut s, conversation, false, now).await?;
+            let (conv, ch) = self.sendable(&mut s, conversation, template, now).await?;
             let aad = Aad::new(p.tenant, "media", "blob", id);
             let sealed =
                 self.keys.seal_contact(&mut s, ContactId::from_uuid(conv.contact_id), &aad, &a.bytes.to_vec()).await?;
@@ -130,21 +228,24 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let compose = Compose::Media {
-            media: kind.as_str().to_owned(),
-            link: None,
-            media_id: Some(media_id),
-            caption,
-            filename: (kind == MediaKind::Document).then_some(file_name),
-            reply_to: None,
-        };
-        let sent = self.send_composed(p, conversation, compose, Some(row)).await;
-        if sent.is_err() {
-            // Nothing refers to the file: do not keep it.
-            let _ = self.blobs.delete(&blob_key).await;
-        }
-        sent
+        Ok(Uploaded { media_id, kind, file_name, row, blob_key })
     }
+}
+
+/// A file that is there, of a type WhatsApp sends, within its type's size.
+fn checked(a: &Attachment) -> AppResult<(String, MediaKind, u64)> {
+    if a.bytes.is_empty() {
+        return Err(invalid("file", "required", "choose a file to send".into()));
+    }
+    let (mime, kind, limit) = classify(a)?;
+    if a.bytes.len() as u64 > limit {
+        return Err(invalid(
+            "file",
+            "media_too_large",
+            format!("WhatsApp sends {} files of at most {} MB", kind.as_str(), limit / (1024 * 1024)),
+        ));
+    }
+    Ok((mime, kind, limit))
 }
 
 /// The file name sent with a document: the agent's, without any path, or one from the type.

@@ -11,13 +11,13 @@ use crate::inbox::page;
 use crate::support::{Api, TestServer, Whatsapp};
 use crate::ui::{location, logged_in};
 
-const BOUNDARY: &str = "----switchboardTestBoundary7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "----switchboardTestBoundary7MA4YWxkTrZu0gW";
 
 /// A form field: its name, the file name and type for a file, and its bytes.
-type Field<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+pub(crate) type Field<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
 
 /// A `multipart/form-data` body.
-fn multipart(parts: &[Field<'_>]) -> Vec<u8> {
+pub(crate) fn multipart(parts: &[Field<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, file, data) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());

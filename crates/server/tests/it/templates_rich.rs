@@ -170,7 +170,37 @@ async fn rich_templates_are_created_previewed_and_sent(t: &TestServer) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = post(&agent, t, &format!("/inbox/{conv}/messages"), &doc[..2]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "a media header needs its link");
-    t.eventually("both templates sent", async || sent_templates(&wa).await.len() == 2).await;
+    // A document header from a file: uploaded to the number's media endpoint, given by its id
+    // (multipart); a file of another kind is refused before anything is uploaded.
+    let file_send = async |file: (&str, &str, &[u8])| {
+        let body = crate::composer::multipart(&[
+            ("template", None, b"fatura_belge"),
+            ("language", None, b"tr"),
+            ("header_link", None, b""),
+            ("header_file", Some((file.0, file.1)), file.2),
+        ]);
+        agent
+            .post(t.url(&format!("/inbox/{conv}/template-file")))
+            .header("content-type", format!("multipart/form-data; boundary={}", crate::composer::BOUNDARY))
+            .header("sec-fetch-site", "same-origin")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let res = file_send(("foto.png", "image/png", b"\x89PNG fake")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an image for a document header");
+    assert!(res.text().await.unwrap().contains("not of the kind the template"));
+    let res = file_send(("fatura-7.pdf", "application/pdf", b"%PDF-1.4 fatura %%EOF")).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, format!("/inbox/{conv}")));
+    t.eventually("three templates sent", async || sent_templates(&wa).await.len() == 3).await;
+    let with_file =
+        sent_templates(&wa).await.into_iter().rev().find(|m| m["template"]["name"] == "fatura_belge").unwrap();
+    let document = &with_file["template"]["components"][0]["parameters"][0]["document"];
+    assert!(document["id"].as_str().is_some_and(|i| !i.is_empty()) && document["link"].is_null(), "{with_file}");
+    assert_eq!(document["filename"], "fatura-7.pdf");
+    assert_eq!(t.count(a.id, "media", "").await, 1, "the header file is kept with its message");
+
     let sent = sent_templates(&wa).await;
     let k = sent.iter().find(|m| m["template"]["name"] == "kargo_takip").unwrap();
     assert_eq!(
@@ -180,6 +210,7 @@ async fn rich_templates_are_created_previewed_and_sent(t: &TestServer) {
             {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "AB12"}]}])
     );
     let f = sent.iter().find(|m| m["template"]["name"] == "fatura_belge").unwrap();
+    // (the first fatura_belge, sent with a link)
     assert_eq!(
         f["template"]["components"],
         json!([{"type": "header", "parameters": [{"type": "document", "document": {"link": "https://files.example/f-1.pdf"}}]}])
@@ -221,6 +252,9 @@ async fn the_picker_asks_for_every_value() {
     assert!(form.contains(&escaped("Sipariş {{1}}")) && form.contains("Örnek Mağaza"), "the preview before typing");
     let doc = html.split("value=\"fatura_belge\"").nth(1).unwrap().split("</form>").next().unwrap();
     assert!(doc.contains("name=\"header_link\"") && !doc.contains("name=\"param\""));
+    assert!(doc.contains("name=\"header_file\"") && doc.contains("accept=\"text/plain,application/pdf"), "a file");
+    let start = html.split("value=\"fatura_belge\"").next().unwrap().rsplit("<form").next().unwrap();
+    assert!(start.contains("enctype=\"multipart/form-data\"") && start.contains("/template-file"), "{start}");
     t.stop().await;
 }
 

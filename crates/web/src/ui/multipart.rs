@@ -88,6 +88,12 @@ pub fn text(parts: &[Part], name: &str) -> String {
     parts.iter().find(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.data).into_owned()).unwrap_or_default()
 }
 
+/// Every value of a repeated text field, in order.
+#[must_use]
+pub fn texts(parts: &[Part], name: &str) -> Vec<String> {
+    parts.iter().filter(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.data).into_owned()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

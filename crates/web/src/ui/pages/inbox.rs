@@ -66,6 +66,11 @@ pub fn routes(p: Pages) -> Pages {
             template_preview,
         )
         .add(
+            PageSpec::post("/inbox/{id}/template-file", Access::Perm(P::MessagesSend))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
+            send_template_file,
+        )
+        .add(
             PageSpec::post("/inbox/{id}/attachments", Access::Perm(P::MessagesSend))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
             attach,
@@ -483,6 +488,16 @@ fn template_choice(t: &switchboard_app::whatsapp::templates::TemplateView) -> Te
         language: t.language.clone(),
         shape: template_parts::shape(&t.components, &t.parameter_format),
         preview: template_parts::preview(&t.components, &t.parameter_format, &TemplateArgs::default()),
+    }
+}
+
+/// What a file input offers for a media header of this kind.
+#[must_use]
+pub fn accept_for(kind: &str) -> &'static str {
+    match kind {
+        "image" => "image/jpeg,image/png",
+        "video" => "video/mp4,video/3gpp",
+        _ => "text/plain,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx",
     }
 }
 
@@ -987,6 +1002,58 @@ async fn attach(
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=sent")).into_response()),
         Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
         Err(e) => refused(&s, &v, id, e, Draft::Attachment(caption)).await,
+    }
+}
+
+/// A template whose header is media, from the picker (`multipart/form-data`): the fields of
+/// [`SendForm`] and, instead of a link, a file (`header_file`) uploaded and given by its id.
+async fn send_template_file(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "header_file").await {
+        Ok(parts) => {
+            let f = SendForm {
+                text: String::new(),
+                template: multipart::text(&parts, "template"),
+                language: multipart::text(&parts, "language"),
+                param: multipart::texts(&parts, "param"),
+                param_name: multipart::texts(&parts, "param_name"),
+                header_param: multipart::texts(&parts, "header_param"),
+                header_link: Some(multipart::text(&parts, "header_link")),
+                button_param: multipart::texts(&parts, "button_param"),
+            };
+            let file = parts
+                .into_iter()
+                .find(|p| p.name == "header_file" && p.file_name.as_deref().is_some_and(|f| !f.is_empty()));
+            match file {
+                Some(file) => {
+                    let a = Attachment {
+                        file_name: file.file_name.unwrap_or_default(),
+                        mime_type: file.content_type.unwrap_or_default(),
+                        bytes: file.data,
+                        caption: None,
+                    };
+                    s.app.send_template_with_header_file(&v.principal, id, f.compose(), a).await
+                }
+                None => s.app.send_message(&v.principal, id, f.compose()).await,
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 
