@@ -1,8 +1,9 @@
 // The inbox, live: a simulator customer writes and the conversation appears without a reload;
 // "/" inserts a canned response; a reply's ticks go sent → delivered → read; assign, label, resolve (the `e` key), reopen; a
-// private note through the Reply / Note toggle; assign to a team and a colleague, the team
+// file attached (a refused type shown beside the form, then a PDF sent); a private note through the
+// Reply / Note toggle; assign to a team and a colleague, the team
 // folder; mark unread; a conversation whose window closed offers the template picker with a live preview, and a
-// template sends; HTML in a message and a contact name renders as text; an agent sees the
+// template sends (one with a header, a footer and a URL button too); HTML in a message and a contact name renders as text; an agent sees the
 // phone masked; another tenant's agent gets 404.
 // Args: {agent, outsider: {email, password}, sim, from, name, text, timestamp, masked_phone,
 //        phone, old_conversation, canned_shortcut, canned_body, note, team, colleague}.
@@ -81,6 +82,21 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   expect(order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2], `ticks ${ticks.join(', ')}`);
   await shot('conversation');
 
+  step('attach a file: a type WhatsApp refuses is shown beside the form, a PDF is sent');
+  await page.click('#attach summary');
+  await page.setInputFiles('#attach-file', { name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ') });
+  await page.click('#attach-send');
+  await page.locator('.notice-error', { hasText: 'cannot send this type of file' }).waitFor();
+  expect((await page.getAttribute('#attach-file', 'aria-invalid')) === 'true', 'the file field is marked');
+  expect(await page.isVisible('#attach-form'), 'the form stays open');
+  await page.setInputFiles('#attach-file', { name: 'teklif.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 teklif %%EOF') });
+  await page.fill('#attach-caption', 'Teklifiniz ektedir');
+  await page.click('#attach-send');
+  const doc = page.locator('#thread .msg-out', { hasText: 'Teklifiniz ektedir' });
+  await doc.locator('a.msg-doc').waitFor();
+  await page.waitForSelector('#thread .msg-out[data-status="read"] a.msg-doc', { timeout: 15000 });
+  await shot('attachment');
+
   step('assign to me, label, resolve with "e", reopen');
   await page.click('#act-assign');
   await page.waitForSelector('#act-unassign');
@@ -137,10 +153,30 @@ await scenario('inbox', async ({ page, base, args, step, shot, login, logout }) 
   const inputs = tpl.locator('input[name=param]');
   await inputs.nth(0).fill('Ayşe');
   await inputs.nth(1).fill('yarın 10:00');
+  // The preview is rendered by the server as the values are typed (htmx).
+  await tpl.locator('.template-preview', { hasText: 'yarın 10:00' }).waitFor();
   const preview = await tpl.locator('.template-preview').textContent();
   expect(preview.includes('Ayşe') && preview.includes('yarın 10:00'), `live preview: ${preview}`);
   await tpl.locator('button[type=submit]').click();
   await page.locator('#thread .msg-out', { hasText: 'yarın 10:00' }).waitFor();
+
+  step('a template with a header, a footer and a URL button: every value asked for, previewed by the server');
+  const rich = page.locator('details.template', { hasText: 'kargo_takip' });
+  await rich.locator('summary').click();
+  await rich.locator('input[name=header_param]').fill('#42');
+  const body = rich.locator('input[name=param]');
+  await body.nth(0).fill('Ayşe');
+  await body.nth(1).fill('<b>yolda</b>');
+  await rich.locator('input[name=button_param]').fill('AB12');
+  await rich.locator('.template-preview', { hasText: 'https://kargo.example/t/AB12' }).waitFor();
+  const shown = await rich.locator('.template-preview').textContent();
+  for (const part of ['Sipariş #42', 'Merhaba Ayşe, kargonuz <b>yolda</b>.', 'Örnek Mağaza', 'Tamam', 'Takip']) {
+    expect(shown.includes(part), `preview has ${part}: ${shown}`);
+  }
+  expect((await rich.locator('.template-preview b').count()) === 0, 'values are text, not markup');
+  await shot('template-preview');
+  await rich.locator('button[type=submit]').click();
+  await page.locator('#thread .msg-out', { hasText: 'kargonuz <b>yolda</b>' }).waitFor();
 
   step('another tenant\'s agent gets 404');
   const conversation = new URL(page.url()).pathname;

@@ -2,7 +2,9 @@
 // the last owner refused inline; create an API key (shown once, then only its prefix), revoke
 // it; the allow-list that would lock the owner out is refused; a WhatsApp number: a wrong token
 // refused with Meta's words, connected (webhook URL and verify token shown once), its templates
-// fetched and one submitted, disconnected after the confirmation; the audit chain verifies.
+// fetched and one submitted, one with a header, a footer and buttons (a missing example refused
+// inline) whose approval by the simulator shows without a reload; disconnected after the
+// confirmation; the audit chain verifies.
 // Args: {email, password, whatsapp: {phone_number_id, waba_id, display_phone_number, access_token,
 // app_secret, verify_token, graph_base_url}} (a simulator's).
 
@@ -108,6 +110,13 @@ await scenario('settings', async ({ page, base, args, step, shot, login }) => {
   expect(!(await page.content()).includes(wa.access_token), 'the access token is never shown');
   expect(new URL(page.url()).pathname === '/settings/whatsapp', 'a reload does not post again');
   await shot('whatsapp-connected');
+  // What an admin does next in Meta's dashboard: point the webhooks at that URL.
+  const configured = await fetch(`${wa.graph_base_url}/_sim/config`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ webhook_url: hook }),
+  });
+  expect(configured.ok, `simulator webhook URL set: ${configured.status}`);
 
   step('its templates: fetched from Meta, one submitted for approval');
   await page.click('nav.tabs a[href="/settings/templates"]');
@@ -122,6 +131,33 @@ await scenario('settings', async ({ page, base, args, step, shot, login }) => {
   const tpl = page.locator('tr[data-template="order_shipped"]');
   expect((await tpl.count()) === 1, 'the template is listed');
   await shot('templates');
+
+  step('a template with a header, a footer and buttons; Meta\'s approval shows without a reload');
+  await page.fill('#tpl-name', 'order_tracking');
+  await page.fill('#tpl-body', 'Hello {{1}}, your parcel is {{2}}.');
+  await page.fill('#tpl-examples', 'Ana\non its way');
+  await page.selectOption('#tpl-header-format', 'TEXT');
+  await page.fill('#tpl-header-text', 'Order {{1}}');
+  await page.fill('#tpl-header-example', '#1001');
+  await page.fill('#tpl-footer', 'Example Shop');
+  await page.selectOption('#tpl-button-type-1', 'URL');
+  await page.fill('#tpl-button-text-1', 'Track');
+  await page.fill('#tpl-button-value-1', 'https://shop.example/t/{{1}}');
+  // The URL's variable needs an example: refused beside the form first, what was typed kept.
+  await page.click('#template-form button[type=submit]');
+  await page.locator('#template-form').waitFor();
+  await page.locator('.notice-error').first().waitFor();
+  expect((await page.getAttribute('#tpl-button-example-1', 'aria-invalid')) === 'true', 'the example is marked');
+  expect((await page.inputValue('#tpl-header-text')) === 'Order {{1}}', 'the header is kept');
+  await page.fill('#tpl-button-example-1', 'https://shop.example/t/AB12');
+  await page.selectOption('#tpl-button-type-2', 'PHONE_NUMBER');
+  await page.fill('#tpl-button-text-2', 'Call us');
+  await page.fill('#tpl-button-value-2', '+905321112233');
+  await page.click('#template-form button[type=submit]');
+  await page.waitForURL('**/settings/templates?done=created');
+  // The simulator approves it a moment later; the status webhook reaches the open page.
+  await page.locator('tr[data-template="order_tracking"] .status', { hasText: 'APPROVED' }).waitFor({ timeout: 10000 });
+  await shot('templates-approved');
 
   step('disconnect it after the confirmation');
   await page.click('nav.tabs a[href="/settings/whatsapp"]');

@@ -15,13 +15,16 @@ use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActivityView {
-    /// assigned, unassigned, team_assigned, team_unassigned, resolved, reopened or snoozed
+    /// assigned, unassigned, team_assigned, team_unassigned, team_deleted (its team was
+    /// deleted), resolved, reopened or snoozed
     pub kind: String,
     pub actor_user_id: Option<String>,
     /// Who the conversation was assigned to.
     pub target_user_id: Option<String>,
     /// The team it was assigned to.
     pub target_team_id: Option<String>,
+    /// The team's name when the line was written (`team_deleted` lines: the deleted team's).
+    pub target_team_name: Option<String>,
     pub created_at: String,
 }
 
@@ -109,6 +112,7 @@ pub(crate) async fn record_activity(
         actor_user_id: p.user_id().map(|u| u.as_uuid()),
         target_user_id,
         target_team_id,
+        target_team_name: None,
         created_at: now,
     };
     Ok(repo::record_activity(s, &row).await?)
@@ -135,6 +139,7 @@ impl App {
                 actor_user_id: r.actor_user_id.map(|u| u.to_string()),
                 target_user_id: r.target_user_id.map(|u| u.to_string()),
                 target_team_id: r.target_team_id.map(|u| u.to_string()),
+                target_team_name: r.target_team_name,
                 created_at: Millis(r.created_at).to_rfc3339(),
             })
             .collect())

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::{Invalid, Millis, Permission};
 use switchboard_storage::Scope;
+use switchboard_storage::bus::Event;
+use switchboard_storage::inbox::{self, ActivityRow};
 use switchboard_storage::teams::{self as repo, TeamRow};
 use switchboard_storage::users;
 use uuid::Uuid;
@@ -45,6 +47,14 @@ pub struct TeamInput {
 }
 
 const NAME_MAX: usize = 64;
+
+fn team_name(input: &TeamInput) -> AppResult<&str> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(Invalid::new("name", "invalid_team_name", "between 1 and 64 characters").into());
+    }
+    Ok(name)
+}
 /// Users read per statement when listing colleagues.
 const USERS_PAGE: i64 = 500;
 
@@ -105,10 +115,7 @@ impl App {
 
     pub async fn create_team(&self, p: &Principal, input: &TeamInput) -> AppResult<TeamView> {
         p.require(Permission::UsersManage)?;
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > NAME_MAX {
-            return Err(Invalid::new("name", "invalid_team_name", "between 1 and 64 characters").into());
-        }
+        let name = team_name(input)?;
         let now = self.now().0;
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
@@ -121,6 +128,31 @@ impl App {
             }
         })?;
         Audit::of(p).record(self, &mut s, "team.created", Some(("team", row.id.to_string())), json!({})).await?;
+        let view = self.team_view(&mut s, row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Renames a team (a name taken by another team is a conflict). Its conversations and
+    /// their activity lines show the new name.
+    pub async fn rename_team(&self, p: &Principal, team: Uuid, input: &TeamInput) -> AppResult<TeamView> {
+        p.require(Permission::UsersManage)?;
+        let name = team_name(input)?;
+        let now = self.now().0;
+        let mut tx = self.db.write().await?;
+        let mut s = tx.tenant(p.tenant);
+        let before = repo::get(&mut s, team).await?;
+        if before.name != name {
+            repo::rename(&mut s, team, name, now).await.map_err(|e| {
+                if e.is_conflict() {
+                    AppError::Conflict { field: Some("name".into()), message: "a team has that name".into() }
+                } else {
+                    e.into()
+                }
+            })?;
+            Audit::of(p).record(self, &mut s, "team.renamed", Some(("team", team.to_string())), json!({})).await?;
+        }
+        let row = repo::get(&mut s, team).await?;
         let view = self.team_view(&mut s, row).await?;
         tx.commit().await?;
         Ok(view)
@@ -150,15 +182,51 @@ impl App {
         Ok(view)
     }
 
-    /// Deletes a team; its conversations stay assigned to their agents, in no team.
+    /// Deletes a team; its conversations stay assigned to their agents, in no team, each with
+    /// an activity line naming the team ("removed from team X").
     pub async fn delete_team(&self, p: &Principal, team: Uuid) -> AppResult<()> {
         p.require(Permission::UsersManage)?;
         let now = self.now().0;
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
+        let row = repo::get(&mut s, team).await?;
+        let conversations = repo::conversations(&mut s, team).await?;
         repo::delete(&mut s, team, now).await?;
-        Audit::of(p).record(self, &mut s, "team.deleted", Some(("team", team.to_string())), json!({})).await?;
+        for &conversation in &conversations {
+            let line = ActivityRow {
+                id: Uuid::now_v7(),
+                conversation_id: conversation,
+                kind: "team_deleted".into(),
+                actor_user_id: p.user_id().map(|u| u.as_uuid()),
+                target_user_id: None,
+                target_team_id: Some(team),
+                target_team_name: Some(row.name.clone()),
+                created_at: now,
+            };
+            inbox::record_activity(&mut s, &line).await?;
+        }
+        Audit::of(p)
+            .record(
+                self,
+                &mut s,
+                "team.deleted",
+                Some(("team", team.to_string())),
+                json!({"conversations": conversations.len()}),
+            )
+            .await?;
         tx.commit().await?;
+        for conversation in conversations {
+            let _ = self
+                .bus
+                .publish(&Event {
+                    tenant_id: p.tenant.as_uuid(),
+                    topic: "conversation.updated".into(),
+                    subject: Some(conversation),
+                    related: None,
+                    at: now,
+                })
+                .await;
+        }
         Ok(())
     }
 }

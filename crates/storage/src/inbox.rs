@@ -15,6 +15,8 @@ pub struct ActivityRow {
     pub target_user_id: Option<Uuid>,
     /// The team a conversation was assigned to.
     pub target_team_id: Option<Uuid>,
+    /// The team's name when the line was written (kept for deleted teams).
+    pub target_team_name: Option<String>,
     pub created_at: i64,
 }
 
@@ -22,11 +24,12 @@ pub async fn record_activity(s: &mut Scope<'_>, a: &ActivityRow) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
         "INSERT INTO conversation_activity (tenant_id, id, conversation_id, kind, actor_user_id, target_user_id,
-             target_team_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             target_team_id, target_team_name, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(tid).bind(a.id).bind(a.conversation_id).bind(&a.kind).bind(a.actor_user_id).bind(a.target_user_id)
-    .bind(a.target_team_id).bind(a.created_at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    .bind(a.target_team_id).bind(&a.target_team_name).bind(a.created_at)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -34,7 +37,7 @@ pub async fn record_activity(s: &mut Scope<'_>, a: &ActivityRow) -> Result<()> {
 pub async fn activity(s: &mut Scope<'_>, conversation: Uuid, from: i64, to: i64) -> Result<Vec<ActivityRow>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => sqlx::query_as::<_, ActivityRow>(
-        "SELECT id, conversation_id, kind, actor_user_id, target_user_id, target_team_id, created_at
+        "SELECT id, conversation_id, kind, actor_user_id, target_user_id, target_team_id, target_team_name, created_at
          FROM conversation_activity
          WHERE tenant_id = $1 AND conversation_id = $2 AND created_at BETWEEN $3 AND $4 ORDER BY created_at, id",
     )

@@ -76,6 +76,26 @@ pub async fn remove_member(s: &mut Scope<'_>, team: Uuid, user: Uuid) -> Result<
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// Renames a team. A name already taken is a conflict; `NotFound` when there is no such team.
+pub async fn rename(s: &mut Scope<'_>, id: Uuid, name: &str, now: i64) -> Result<()> {
+    let tid = s.tid();
+    let n = on!(s.ex(), c => sqlx::query(
+        "UPDATE teams SET name = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tid).bind(id).bind(name).bind(now)
+    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// The conversations in a team.
+pub async fn conversations(s: &mut Scope<'_>, team: Uuid) -> Result<Vec<Uuid>> {
+    let tid = s.tid();
+    Ok(on!(s.ex(), c => sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE tenant_id = $1 AND team_id = $2 ORDER BY id",
+    )
+    .bind(tid).bind(team).fetch_all(&mut *c).await)?)
+}
+
 /// Deletes a team with its memberships; its conversations are left without a team. `NotFound`
 /// when there is no such team.
 pub async fn delete(s: &mut Scope<'_>, id: Uuid, now: i64) -> Result<()> {

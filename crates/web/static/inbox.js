@@ -1,5 +1,5 @@
 // The inbox's small behaviours, loaded as a file (the CSP allows no inline script): the
-// window countdown, the live preview of a template, the thread kept scrolled to the newest
+// window countdown, the thread kept scrolled to the newest
 // message, canned responses on "/", and the keys j/k (next/previous conversation), r (reply),
 // e (resolve) and / (a canned response).
 // Everything written into the page goes through textContent: values are never markup.
@@ -18,17 +18,6 @@
     var h = Math.floor(minutes / 60);
     var m = minutes % 60;
     el.textContent = el.dataset.label + ' ' + (h > 0 ? h + 'h ' : '') + m + 'm';
-  }
-
-  function preview(form) {
-    var out = form.querySelector('.template-preview');
-    if (!out) return;
-    var text = out.dataset.body || '';
-    form.querySelectorAll('input[data-placeholder]').forEach(function (input) {
-      var value = input.value.trim();
-      text = text.split('{{' + input.dataset.placeholder + '}}').join(value || '{{' + input.dataset.placeholder + '}}');
-    });
-    out.textContent = text;
   }
 
   // Canned responses: "/" and the start of a shortcut at the start of a reply shows the
@@ -72,8 +61,6 @@
   }
 
   document.addEventListener('input', function (e) {
-    var form = e.target.closest && e.target.closest('.template-form');
-    if (form) preview(form);
     if (e.target.id === 'composer-text') cannedMatches(e.target);
   });
 

@@ -16,6 +16,7 @@ use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
 use switchboard_storage::conversations::ConversationRow;
 use switchboard_storage::jobs::{self, NewJob};
+use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, MessageRow};
 use switchboard_storage::templates::TemplateRow;
 use switchboard_storage::{Scope, conversations, search, templates};
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 use super::content;
 use super::conversations::MessageView;
+use super::template_parts::{HeaderMedia, TemplateArgs, send_components};
 use crate::auth::Principal;
 use crate::{App, AppError, AppResult};
 
@@ -92,6 +94,12 @@ pub enum Compose {
         /// Text parameters of the header, when it has variables.
         #[serde(default)]
         header_parameters: Vec<String>,
+        /// The media of an IMAGE, VIDEO or DOCUMENT header.
+        #[serde(default)]
+        header_media: Option<HeaderMedia>,
+        /// One value per URL button whose address ends in a variable, in button order.
+        #[serde(default)]
+        button_parameters: Vec<String>,
     },
     Buttons {
         body: String,
@@ -199,69 +207,6 @@ pub fn component_text<'a>(components: &'a Value, kind: &str) -> Option<&'a str> 
         .and_then(Value::as_str)
 }
 
-/// Checks a template send against the template, and builds Meta's `components` plus the text
-/// shown in the inbox.
-fn template_components(
-    t: &TemplateRow,
-    parameters: &[String],
-    named: &BTreeMap<String, String>,
-    header: &[String],
-) -> AppResult<(Vec<Value>, String)> {
-    let comps: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
-    let body = component_text(&comps, "BODY").unwrap_or_default();
-    let (count, names) = placeholders(body);
-    let mut out = Vec::new();
-    let mut rendered = body.to_owned();
-    if t.parameter_format.eq_ignore_ascii_case("named") || !names.is_empty() {
-        let mut expected = names.clone();
-        expected.sort();
-        if named.keys().ne(expected.iter()) {
-            return Err(invalid(
-                "named_parameters",
-                "template_parameters",
-                &format!("the template needs exactly these parameters: {}", names.join(", ")),
-            ));
-        }
-        let params: Vec<Value> =
-            names.iter().map(|n| json!({"type": "text", "parameter_name": n, "text": named.get(n)})).collect();
-        for (n, v) in named {
-            rendered = rendered.replace(&format!("{{{{{n}}}}}"), v);
-        }
-        if !params.is_empty() {
-            out.push(json!({"type": "body", "parameters": params}));
-        }
-    } else {
-        if parameters.len() != count {
-            return Err(invalid(
-                "parameters",
-                "template_parameters",
-                &format!("the template needs {count} body parameter(s), {} given", parameters.len()),
-            ));
-        }
-        for (i, v) in parameters.iter().enumerate() {
-            rendered = rendered.replace(&format!("{{{{{}}}}}", i + 1), v);
-        }
-        if count > 0 {
-            out.push(json!({"type": "body", "parameters": parameters.iter().map(|p| json!({"type": "text", "text": p})).collect::<Vec<_>>()}));
-        }
-    }
-    let (header_count, _) = placeholders(component_text(&comps, "HEADER").unwrap_or_default());
-    if header.len() != header_count {
-        return Err(invalid(
-            "header_parameters",
-            "template_parameters",
-            &format!("the header needs {header_count} parameter(s), {} given", header.len()),
-        ));
-    }
-    if header_count > 0 {
-        out.insert(0, json!({"type": "header", "parameters": header.iter().map(|p| json!({"type": "text", "text": p})).collect::<Vec<_>>()}));
-    }
-    if parameters.iter().chain(named.values()).chain(header).any(|p| p.trim().is_empty()) {
-        return Err(invalid("parameters", "template_parameters", "template parameters cannot be empty"));
-    }
-    Ok((out, rendered))
-}
-
 /// Whether a template can carry a one-time code: an approved AUTHENTICATION template whose
 /// body has exactly one positional placeholder (Meta's authentication templates do: "{{1}} is
 /// your verification code").
@@ -323,6 +268,36 @@ impl App {
         Err(Invalid::new("conversation", "no_number", "the contact has no WhatsApp number").into())
     }
 
+    /// Whether the conversation's number can send now, and a free-form message (not a
+    /// template) fits in the customer-service window. Answers the conversation and its number.
+    pub(crate) async fn sendable(
+        &self,
+        s: &mut Scope<'_>,
+        conversation: ConversationId,
+        template: bool,
+        now: i64,
+    ) -> AppResult<(ConversationRow, std::sync::Arc<super::channels::ChannelInfo>)> {
+        let conv = conversations::get(s, conversation.as_uuid()).await?;
+        let ch = self.channel_info(s.tenant_id(), conv.channel_id.into()).await?;
+        if ch.status != "active" {
+            return Err(AppError::Conflict {
+                field: None,
+                message: format!("this number cannot send: it is {}", ch.status.replace('_', " ")),
+            });
+        }
+        let window_open = conversations::last_inbound_at(s, conv.contact_id, conv.channel_id)
+            .await?
+            .is_some_and(|t| now < t + WINDOW_MS);
+        if !template && !window_open {
+            return Err(invalid(
+                "type",
+                "window_closed",
+                "the 24-hour customer service window is closed: send an approved template",
+            ));
+        }
+        Ok((conv, ch))
+    }
+
     /// Queues a message for sending. Answers with the stored message (status `queued`).
     pub async fn send_message(
         &self,
@@ -330,30 +305,25 @@ impl App {
         conversation: ConversationId,
         compose: Compose,
     ) -> AppResult<MessageView> {
+        self.send_composed(p, conversation, compose, None).await
+    }
+
+    /// [`App::send_message`], with the media row of a file uploaded for it (an attachment),
+    /// written in the same transaction as the message.
+    pub(crate) async fn send_composed(
+        &self,
+        p: &Principal,
+        conversation: ConversationId,
+        compose: Compose,
+        attached: Option<MediaRow>,
+    ) -> AppResult<MessageView> {
         p.require(Permission::MessagesSend)?;
         let now = self.now().0;
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
-        let conv = conversations::get(&mut s, conversation.as_uuid()).await?;
-        let ch = self.channel_info(p.tenant, conv.channel_id.into()).await?;
-        if ch.status != "active" {
-            return Err(AppError::Conflict {
-                field: None,
-                message: format!("this number cannot send: it is {}", ch.status.replace('_', " ")),
-            });
-        }
-        let contact = ContactId::from_uuid(conv.contact_id);
-        let window_open = conversations::last_inbound_at(&mut s, conv.contact_id, conv.channel_id)
-            .await?
-            .is_some_and(|t| now < t + WINDOW_MS);
         let is_template = matches!(compose, Compose::Template { .. });
-        if !is_template && !window_open {
-            return Err(invalid(
-                "type",
-                "window_closed",
-                "the 24-hour customer service window is closed: send an approved template",
-            ));
-        }
+        let (conv, ch) = self.sendable(&mut s, conversation, is_template, now).await?;
+        let contact = ContactId::from_uuid(conv.contact_id);
         let to = self.recipient(&mut s, contact).await?;
         let (kind, text, details, outbound, reply_to) =
             self.build_outbound(&mut s, &ch.waba_id, conversation, to, compose).await?;
@@ -376,7 +346,11 @@ impl App {
                 now,
             )
             .await?;
-        let view = self.message_view(&mut s, &row, &[], &[]).await?;
+        let media_rows: Vec<MediaRow> = attached.map(|m| MediaRow { message_id: row.id, ..m }).into_iter().collect();
+        for m in &media_rows {
+            media::insert(&mut s, m).await?;
+        }
+        let view = self.message_view(&mut s, &row, &[], &media_rows).await?;
         tx.commit().await?;
         self.wa.send_wakeup.notify_waiters();
         self.message_created(p.tenant, &row, now).await;
@@ -614,7 +588,15 @@ impl App {
                     reply,
                 )
             }
-            Compose::Template { name, language, parameters, named_parameters, header_parameters } => {
+            Compose::Template {
+                name,
+                language,
+                parameters,
+                named_parameters,
+                header_parameters,
+                header_media,
+                button_parameters,
+            } => {
                 let all = templates::by_name(s, waba_id, &name).await?;
                 let t = all
                     .into_iter()
@@ -633,8 +615,15 @@ impl App {
                         &format!("the template is {}, not APPROVED", t.status),
                     ));
                 }
-                let (components, rendered) =
-                    template_components(&t, &parameters, &named_parameters, &header_parameters)?;
+                let args = TemplateArgs {
+                    parameters,
+                    named: named_parameters,
+                    header: header_parameters,
+                    header_media,
+                    buttons: button_parameters,
+                };
+                let comps: Value = serde_json::from_str(&t.components).unwrap_or(Value::Null);
+                let (components, rendered) = send_components(&comps, &t.parameter_format, &args)?;
                 let details = json!({"template": {"name": t.name, "language": t.language, "category": t.category}});
                 (
                     "template".into(),
@@ -741,26 +730,33 @@ mod tests {
         assert!(!otp_ready(&TemplateRow { category: "AUTHENTICATION".into(), ..two }));
     }
 
+    fn sent(t: &TemplateRow, parameters: &[&str], named: &[(&str, &str)]) -> AppResult<(Vec<Value>, String)> {
+        let comps: Value = serde_json::from_str(&t.components).unwrap();
+        let args = TemplateArgs {
+            parameters: parameters.iter().map(|p| (*p).to_owned()).collect(),
+            named: named.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..TemplateArgs::default()
+        };
+        send_components(&comps, &t.parameter_format, &args)
+    }
+
     #[test]
     fn positional_parameters_must_match() {
         let t = template("Merhaba {{1}}, randevunuz {{2}}.", "positional");
-        let (c, text) = template_components(&t, &["Ayşe".into(), "yarın".into()], &BTreeMap::new(), &[]).unwrap();
+        let (c, text) = sent(&t, &["Ayşe", "yarın"], &[]).unwrap();
         assert_eq!(text, "Merhaba Ayşe, randevunuz yarın.");
         assert_eq!(c[0]["parameters"][1]["text"], "yarın");
-        assert!(template_components(&t, &["Ayşe".into()], &BTreeMap::new(), &[]).is_err());
-        assert!(template_components(&t, &["Ayşe".into(), " ".into()], &BTreeMap::new(), &[]).is_err());
+        assert!(sent(&t, &["Ayşe"], &[]).is_err());
+        assert!(sent(&t, &["Ayşe", " "], &[]).is_err());
     }
 
     #[test]
     fn named_parameters_must_match() {
         let t = template("Hi {{first_name}}, order {{order}}", "named");
-        let named: BTreeMap<String, String> =
-            [("first_name".into(), "Ana".into()), ("order".into(), "42".into())].into();
-        let (c, text) = template_components(&t, &[], &named, &[]).unwrap();
+        let (c, text) = sent(&t, &[], &[("first_name", "Ana"), ("order", "42")]).unwrap();
         assert_eq!(text, "Hi Ana, order 42");
         assert_eq!(c[0]["parameters"][0]["parameter_name"], "first_name");
-        let missing: BTreeMap<String, String> = [("first_name".into(), "Ana".into())].into();
-        assert!(template_components(&t, &[], &missing, &[]).is_err());
+        assert!(sent(&t, &[], &[("first_name", "Ana")]).is_err());
     }
 
     #[test]

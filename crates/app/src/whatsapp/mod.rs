@@ -5,6 +5,7 @@
 //! Wire formats and the Graph client live in `switchboard-channels`; this module decides what
 //! they mean for a tenant's data.
 
+pub mod attachments;
 pub mod channels;
 pub mod compose;
 pub mod content;
@@ -14,6 +15,7 @@ pub mod media;
 mod process;
 pub mod purge;
 pub mod sender;
+pub mod template_parts;
 pub mod templates;
 
 use std::collections::HashMap;

@@ -187,6 +187,7 @@ impl App {
                     None,
                     u.reason.as_deref(),
                     at,
+                    fx,
                 )
                 .await?;
                 (
@@ -206,6 +207,7 @@ impl App {
                     None,
                     None,
                     at,
+                    fx,
                 )
                 .await?;
                 (
@@ -225,6 +227,7 @@ impl App {
                     u.new_category.as_deref(),
                     None,
                     at,
+                    fx,
                 )
                 .await?;
                 (
@@ -321,6 +324,7 @@ impl App {
         category: Option<&str>,
         reason: Option<&str>,
         at: i64,
+        fx: &mut Effects,
     ) -> AppResult<()> {
         let found = match templates::by_provider_id(s, provider_id).await? {
             Some(t) => Some(t),
@@ -334,7 +338,16 @@ impl App {
         };
         match found {
             Some(t) => {
-                templates::update_state(s, t.id, status, quality, category, reason.filter(|r| *r != "NONE"), at).await?
+                templates::update_state(s, t.id, status, quality, category, reason.filter(|r| *r != "NONE"), at)
+                    .await?;
+                // The templates page refreshes its list (after the batch commits).
+                fx.events.push(Event {
+                    tenant_id: ch.tenant.as_uuid(),
+                    topic: "template.updated".into(),
+                    subject: Some(t.id),
+                    related: None,
+                    at,
+                });
             }
             // A template we have not synchronised yet: the next sync brings it with its state.
             None => self.enqueue_template_sync(s, ch.id, at).await?,

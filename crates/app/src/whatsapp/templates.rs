@@ -71,7 +71,11 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 fn upstream(e: &switchboard_channels::whatsapp::GraphError) -> AppError {
     match e.kind {
         ErrorKind::InvalidRequest | ErrorKind::TemplateInvalid => {
-            Invalid::new("components", "rejected_by_meta", format!("Meta refused the template: {}", e.message)).into()
+            let why = match e.details.as_deref().filter(|d| !d.is_empty()) {
+                Some(d) => format!("{} ({d})", e.message),
+                None => e.message.clone(),
+            };
+            Invalid::new("components", "rejected_by_meta", format!("Meta refused the template: {why}")).into()
         }
         _ => AppError::Upstream { code: "graph_error", message: e.message.clone() },
     }

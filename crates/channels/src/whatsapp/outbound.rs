@@ -142,6 +142,57 @@ impl MediaKind {
     }
 }
 
+/// What WhatsApp accepts for sending an uploaded file (PROTOCOLS.md §2.5): the message type
+/// a MIME type is sent as, and the largest file of that type. `None`: Meta refuses the type.
+/// Stickers (`image/webp`) are not offered: they are not composed but picked in WhatsApp.
+#[must_use]
+pub fn send_limit(mime_type: &str) -> Option<(MediaKind, u64)> {
+    const MB: u64 = 1024 * 1024;
+    let essence = mime_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    Some(match essence.as_str() {
+        "image/jpeg" | "image/png" => (MediaKind::Image, 5 * MB),
+        "video/mp4" | "video/3gpp" => (MediaKind::Video, 16 * MB),
+        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => (MediaKind::Audio, 16 * MB),
+        "text/plain"
+        | "application/pdf"
+        | "application/msword"
+        | "application/vnd.ms-excel"
+        | "application/vnd.ms-powerpoint"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation" => {
+            (MediaKind::Document, 100 * MB)
+        }
+        _ => return None,
+    })
+}
+
+/// The MIME type of a file by its extension, for browsers that send none (or a generic one).
+#[must_use]
+pub fn mime_for_extension(file_name: &str) -> Option<&'static str> {
+    let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "mp4" => "video/mp4",
+        "3gp" => "video/3gpp",
+        "aac" => "audio/aac",
+        "amr" => "audio/amr",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "ogg" | "opus" => "audio/ogg",
+        "txt" => "text/plain",
+        "pdf" => "application/pdf",
+        "doc" => "application/msword",
+        "xls" => "application/vnd.ms-excel",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        _ => return None,
+    })
+}
+
 impl Content {
     /// The `type` field of the send body.
     #[must_use]
@@ -652,5 +703,16 @@ mod tests {
         let mut tagged = msg(buttons(1));
         tagged.biz_opaque_callback_data = Some("d".repeat(CALLBACK_DATA_MAX + 1));
         assert_eq!(field_of(&tagged).as_deref(), Some("biz_opaque_callback_data"));
+    }
+
+    #[test]
+    fn send_limits_follow_the_media_type() {
+        assert_eq!(send_limit("image/png"), Some((MediaKind::Image, 5 * 1024 * 1024)));
+        assert_eq!(send_limit("Audio/OGG; codecs=opus"), Some((MediaKind::Audio, 16 * 1024 * 1024)));
+        assert_eq!(send_limit("application/pdf").map(|l| l.0), Some(MediaKind::Document));
+        assert_eq!(send_limit("image/svg+xml"), None);
+        assert_eq!(send_limit("application/x-msdownload"), None);
+        assert_eq!(mime_for_extension("Quote.PDF"), Some("application/pdf"));
+        assert_eq!(mime_for_extension("noext"), None);
     }
 }

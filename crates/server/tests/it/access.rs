@@ -90,6 +90,7 @@ fn valid_body(template: &str) -> Value {
         "/api/v1/conversations/{id}/messages" => json!({"type": "text", "text": "hello"}),
         "/api/v1/canned-responses/{id}" => json!({"shortcut": "elsewhere", "body": "hello"}),
         "/api/v1/conversations/{id}/notes" => json!({"text": "hello"}),
+        "/api/v1/teams/{id}" => json!({"name": "elsewhere"}),
         _ => json!({}),
     }
 }

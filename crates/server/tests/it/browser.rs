@@ -227,6 +227,17 @@ async fn inbox_live_replies_templates_and_actions() {
     let team = switchboard_app::teams::TeamInput { name: "Faturalama".into() };
     t.app.create_team(&Principal::system(a.id, "test"), &team).await.unwrap();
     let colleague = t.user(a.id, Role::Agent).await;
+    // A template with a text header, a footer and buttons (one URL ending in a variable).
+    let rich = json!({"name": "kargo_takip", "language": "tr", "components": [
+        {"type": "HEADER", "format": "TEXT", "text": "Sipariş {{1}}"},
+        {"type": "BODY", "text": "Merhaba {{1}}, kargonuz {{2}}."},
+        {"type": "FOOTER", "text": "Örnek Mağaza"},
+        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Tamam"},
+            {"type": "URL", "text": "Takip", "url": "https://kargo.example/t/{{1}}"}]}]});
+    let res = reqwest::Client::new().post(format!("{}/_sim/templates", wa.sim.base_url)).json(&rich).send().await;
+    assert!(res.unwrap().status().is_success());
+    let (status, _) = api.post(&format!("/api/v1/channels/whatsapp/{}/templates/sync", wa.channel_id), json!({})).await;
+    assert!(status.is_success());
     clock.advance(25 * switchboard_core::Millis::HOUR);
     let phone = "+905321112233";
     let args = json!({

@@ -198,7 +198,7 @@ async fn inbox_pages_act_through_the_application(t: &TestServer) {
 server_test!(inbox_pages_act_through_the_application);
 
 /// Reads an event stream until `want` appears (or `wait` passes); everything read.
-async fn read_events(res: &mut reqwest::Response, want: &str, wait: Duration) -> String {
+pub(crate) async fn read_events(res: &mut reqwest::Response, want: &str, wait: Duration) -> String {
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + wait;
     while !seen.contains(want) {

@@ -72,6 +72,135 @@ impl Template {
     }
 }
 
+impl Template {
+    fn component(&self, kind: &str) -> Option<&Value> {
+        self.components.as_array().and_then(|cs| {
+            cs.iter().find(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(kind)))
+        })
+    }
+
+    /// `image`, `video` or `document` for a media header.
+    pub(crate) fn header_media(&self) -> Option<String> {
+        let format = self.component("HEADER")?.get("format")?.as_str()?.to_ascii_lowercase();
+        ["image", "video", "document"].contains(&format.as_str()).then_some(format)
+    }
+
+    /// The indexes of the URL buttons whose address ends in a variable.
+    pub(crate) fn dynamic_url_buttons(&self) -> Vec<usize> {
+        self.component("BUTTONS")
+            .and_then(|b| b.get("buttons"))
+            .and_then(Value::as_array)
+            .map(|bs| {
+                bs.iter()
+                    .enumerate()
+                    .filter(|(_, b)| {
+                        b.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("URL"))
+                            && b.get("url").and_then(Value::as_str).is_some_and(|u| u.contains("{{"))
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Checks the components of a template submitted for review as Meta does (PROTOCOLS.md §2.6):
+/// one BODY; a HEADER is TEXT (≤ 60 characters, at most one variable, with its example) or
+/// IMAGE / VIDEO / DOCUMENT with an example `header_handle`; a FOOTER ≤ 60 characters without
+/// variables; BUTTONS: 1 to 10, QUICK_REPLY (text ≤ 25), URL (https, a variable only at the
+/// end, then an example) and PHONE_NUMBER (a number ≤ 20 characters).
+pub(crate) fn check_components(components: &[Value]) -> Result<(), String> {
+    let kind = |c: &Value| c.get("type").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+    let text = |c: &Value| c.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if components.iter().filter(|c| kind(c) == "BODY").count() != 1 {
+        return Err("components must include exactly one BODY component".into());
+    }
+    for c in components {
+        match kind(c).as_str() {
+            "BODY" => {
+                let body = text(c);
+                if body.trim().is_empty() || body.chars().count() > 1024 {
+                    return Err("BODY text must be 1 to 1024 characters".into());
+                }
+                if placeholders(&body) > 0
+                    && c.pointer("/example/body_text/0").is_none()
+                    && c.pointer("/example/body_text_named_params").is_none()
+                {
+                    return Err("BODY with variables needs example.body_text".into());
+                }
+            }
+            "HEADER" => {
+                let format = c.get("format").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+                match format.as_str() {
+                    "TEXT" => {
+                        let t = text(c);
+                        if t.trim().is_empty() || t.chars().count() > 60 {
+                            return Err("HEADER text must be 1 to 60 characters".into());
+                        }
+                        match placeholders(&t) {
+                            0 => {}
+                            1 if c.pointer("/example/header_text/0").and_then(Value::as_str).is_some() => {}
+                            1 => return Err("HEADER with a variable needs example.header_text".into()),
+                            _ => return Err("HEADER text can have at most one variable".into()),
+                        }
+                    }
+                    "IMAGE" | "VIDEO" | "DOCUMENT" => {
+                        if c.pointer("/example/header_handle/0").and_then(Value::as_str).is_none_or(str::is_empty) {
+                            return Err(format!("{format} HEADER needs example.header_handle"));
+                        }
+                    }
+                    "LOCATION" => {}
+                    _ => return Err("HEADER format must be TEXT, IMAGE, VIDEO, DOCUMENT or LOCATION".into()),
+                }
+            }
+            "FOOTER" => {
+                let t = text(c);
+                if t.trim().is_empty() || t.chars().count() > 60 || t.contains("{{") {
+                    return Err("FOOTER text must be 1 to 60 characters without variables".into());
+                }
+            }
+            "BUTTONS" => {
+                let buttons = c.get("buttons").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                if buttons.is_empty() || buttons.len() > 10 {
+                    return Err("BUTTONS must have 1 to 10 buttons".into());
+                }
+                for b in buttons {
+                    let label = text(b);
+                    if label.trim().is_empty() || label.chars().count() > 25 {
+                        return Err("button text must be 1 to 25 characters".into());
+                    }
+                    match kind(b).as_str() {
+                        "QUICK_REPLY" => {}
+                        "URL" => {
+                            let url = b.get("url").and_then(Value::as_str).unwrap_or_default();
+                            let vars = placeholders(url);
+                            if !url.starts_with("https://") || url.chars().count() > 2000 {
+                                return Err("URL button needs an https url".into());
+                            }
+                            if vars > 1 || (vars == 1 && !url.trim_end().ends_with("}}")) {
+                                return Err("URL button can have one variable, at the end of the url".into());
+                            }
+                            if vars == 1 && b.pointer("/example/0").and_then(Value::as_str).is_none() {
+                                return Err("URL button with a variable needs an example".into());
+                            }
+                        }
+                        "PHONE_NUMBER" => {
+                            let phone = b.get("phone_number").and_then(Value::as_str).unwrap_or_default();
+                            if phone.trim().is_empty() || phone.chars().count() > 20 {
+                                return Err("PHONE_NUMBER button needs a phone_number of at most 20 characters".into());
+                            }
+                        }
+                        "OTP" | "COPY_CODE" | "FLOW" | "CATALOG" | "MPM" => {}
+                        other => return Err(format!("unknown button type {other}")),
+                    }
+                }
+            }
+            other => return Err(format!("unknown component type {other}")),
+        }
+    }
+    Ok(())
+}
+
 fn placeholders(text: &str) -> usize {
     let mut seen = HashSet::new();
     let mut rest = text;
@@ -275,6 +404,7 @@ pub(crate) async fn create(
         })
         .cloned()
         .ok_or_else(|| ApiError::invalid("components must include a BODY component"))?;
+    check_components(components.as_array().map(Vec::as_slice).unwrap_or_default()).map_err(ApiError::invalid)?;
     let template_id = {
         let mut store = lock(&shared.templates);
         if store.find(name, language).is_some() {

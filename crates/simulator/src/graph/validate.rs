@@ -281,6 +281,48 @@ fn template(t: &Obj, templates: &TemplateStore) -> Result<String, ApiError> {
             )));
         }
     }
+    // A media header takes one parameter of its kind, by id or https link.
+    if let Some(kind) = tpl.header_media() {
+        let params: Vec<&Value> = components
+            .iter()
+            .filter(|c| c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("header")))
+            .filter_map(|c| c.get("parameters").and_then(Value::as_array))
+            .flatten()
+            .collect();
+        let media = match params.as_slice() {
+            [p] if p.get("type").and_then(Value::as_str) == Some(kind.as_str()) => p.get(kind.as_str()),
+            _ => None,
+        };
+        let ok = media.is_some_and(|m| {
+            m.get("id").and_then(Value::as_str).is_some_and(|i| !i.is_empty())
+                ^ m.get("link").and_then(Value::as_str).is_some_and(|l| l.starts_with("https://"))
+        });
+        if !ok {
+            return Err(
+                ApiError::code(132012).with_details(format!("header: expected one {kind} parameter (id or link)"))
+            );
+        }
+    }
+    // A URL button whose address ends in a variable takes its suffix as a text parameter.
+    for index in tpl.dynamic_url_buttons() {
+        let given = components.iter().find(|c| {
+            c.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("button"))
+                && c.get("sub_type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("url"))
+                && c.get("index")
+                    .is_some_and(|i| i.as_str() == Some(index.to_string().as_str()) || i.as_u64() == Some(index as u64))
+        });
+        let text = given
+            .and_then(|c| c.get("parameters"))
+            .and_then(Value::as_array)
+            .filter(|p| p.len() == 1)
+            .and_then(|p| p[0].get("text"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty());
+        if text.is_none() {
+            return Err(ApiError::code(132000)
+                .with_details(format!("button at index {index}: expected one text parameter for the URL")));
+        }
+    }
     Ok(tpl.category.to_ascii_lowercase())
 }
 

@@ -33,6 +33,10 @@ pub fn routes(r: Routes) -> Routes {
             .status(StatusCode::CREATED),
         create,
     )
+    .add(
+        RouteSpec::patch("/api/v1/teams/{id}", manage, "Rename a team").body::<TeamInput>().returns::<TeamView>(),
+        rename,
+    )
     .add(RouteSpec::delete("/api/v1/teams/{id}", manage, "Delete a team (its conversations keep their agent)"), delete)
     .add(RouteSpec::put(member, manage, "Add a user to a team").returns::<TeamView>(), add_member)
     .add(RouteSpec::delete(member, manage, "Remove a user from a team").returns::<TeamView>(), remove_member)
@@ -48,6 +52,15 @@ async fn create(
     Json(b): Json<TeamInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, AxumJson(s.app.create_team(&p, &b).await?)))
+}
+
+async fn rename(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<Uuid>,
+    Json(b): Json<TeamInput>,
+) -> ApiResult<AxumJson<TeamView>> {
+    Ok(AxumJson(s.app.rename_team(&p, id, &b).await?))
 }
 
 async fn delete(State(s): State<AppState>, Caller(p): Caller, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {

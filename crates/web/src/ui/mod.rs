@@ -14,6 +14,7 @@ pub mod form;
 pub mod htmx;
 pub mod i18n;
 pub mod layout;
+pub mod multipart;
 pub mod notice;
 mod pages;
 

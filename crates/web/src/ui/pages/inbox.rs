@@ -20,10 +20,12 @@ use serde_json::Value;
 use switchboard_app::AppError;
 use switchboard_app::inbox::{ActivityView, CannedView};
 use switchboard_app::teams::{AgentView, TeamRef};
-use switchboard_app::whatsapp::compose::{Compose, component_text, placeholders};
+use switchboard_app::whatsapp::attachments::Attachment;
+use switchboard_app::whatsapp::compose::Compose;
 use switchboard_app::whatsapp::conversations::{
     ConversationPatch, ConversationQuery, ConversationView, MessageQuery, MessageView, NOTE_KIND, NoteInput,
 };
+use switchboard_app::whatsapp::template_parts::{self, HeaderMedia, TemplateArgs, TemplatePreview, TemplateShape};
 use switchboard_core::{ConversationId, Permission};
 use switchboard_storage::bus::Event;
 use tokio::sync::broadcast::error::RecvError;
@@ -35,6 +37,7 @@ use crate::ui::form::{Form, Query, filled};
 use crate::ui::htmx::{self, Hx};
 use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section, short_time};
+use crate::ui::multipart;
 use crate::ui::notice::{Notice, inline, status_of};
 use crate::ui::pages::contacts::{ContactForm, ContactItem};
 use crate::ui::{PageSpec, Pages};
@@ -43,7 +46,7 @@ const LIST_SIZE: u32 = 50;
 const THREAD_SIZE: u32 = 100;
 /// A live stream ends after this long and the browser reconnects, so a session that ended or
 /// lost its permission stops receiving events soon after.
-const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+pub(crate) const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 
 pub fn routes(p: Pages) -> Pages {
     use Permission as P;
@@ -56,6 +59,21 @@ pub fn routes(p: Pages) -> Pages {
             PageSpec::post("/inbox/{id}/messages", Access::Perm(P::MessagesSend))
                 .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
             send,
+        )
+        .add(
+            PageSpec::get("/inbox/{id}/template-preview", Access::Perm(P::TemplatesRead))
+                .mirrors(Method::GET, "/api/v1/templates"),
+            template_preview,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/template-file", Access::Perm(P::MessagesSend))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
+            send_template_file,
+        )
+        .add(
+            PageSpec::post("/inbox/{id}/attachments", Access::Perm(P::MessagesSend))
+                .mirrors(Method::POST, "/api/v1/conversations/{id}/messages"),
+            attach,
         )
         .add(
             PageSpec::post("/inbox/{id}/notes", Access::Perm(P::ConversationsManage))
@@ -304,6 +322,8 @@ pub struct ListPane {
     pub refresh: String,
     /// Rows can be ticked for a bulk action.
     pub can_manage: bool,
+    /// The teams a bulk action can assign to (with `conversations:manage`).
+    pub teams: Vec<TeamRef>,
 }
 
 fn me(v: &Viewer) -> Option<String> {
@@ -328,12 +348,21 @@ async fn list_pane(s: &AppState, v: &Viewer, f: &Filters, open: Option<String>) 
                 format!("/inbox{}{}cursor={}", base, if base.is_empty() { "?" } else { "&" }, percent_encode(&c))
             });
             let me = me(v);
-            let rows = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
-            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage }))
+            let rows: Vec<ConvItem> = page.items.iter().map(|c| ConvItem::new(v.t, c, me.clone(), now)).collect();
+            let teams = if can_manage && !rows.is_empty() { s.app.team_names(&v.principal).await? } else { Vec::new() };
+            Ok((StatusCode::OK, ListPane { rows, next, notice: None, open, refresh, can_manage, teams }))
         }
         Err(e) => Ok((
             status_of(&e),
-            ListPane { rows: Vec::new(), next: None, notice: Some(inline(v.t, e)?), open, refresh, can_manage },
+            ListPane {
+                rows: Vec::new(),
+                next: None,
+                notice: Some(inline(v.t, e)?),
+                open,
+                refresh,
+                can_manage,
+                teams: Vec::new(),
+            },
         )),
     }
 }
@@ -444,23 +473,42 @@ impl MsgItem {
     }
 }
 
-/// An approved template offered when the window is closed: its body, and one input per
-/// placeholder (positional `{{1}}` or named).
+/// An approved template offered when the window is closed: one input per value it takes
+/// (header, body, URL buttons) and its preview, fetched again as the inputs change.
 pub struct TemplateChoice {
     pub name: String,
     pub language: String,
-    pub body: String,
-    /// Placeholder names (`1`, `2`, … for positional templates).
-    pub params: Vec<String>,
-    pub named: bool,
+    pub shape: TemplateShape,
+    pub preview: TemplatePreview,
 }
 
 fn template_choice(t: &switchboard_app::whatsapp::templates::TemplateView) -> TemplateChoice {
-    let body = component_text(&t.components, "BODY").unwrap_or_default().to_owned();
-    let (count, names) = placeholders(&body);
-    let named = t.parameter_format.eq_ignore_ascii_case("named") || !names.is_empty();
-    let params = if named { names } else { (1..=count).map(|n| n.to_string()).collect() };
-    TemplateChoice { name: t.name.clone(), language: t.language.clone(), body, params, named }
+    TemplateChoice {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        shape: template_parts::shape(&t.components, &t.parameter_format),
+        preview: template_parts::preview(&t.components, &t.parameter_format, &TemplateArgs::default()),
+    }
+}
+
+/// What a file input offers for a media header of this kind.
+#[must_use]
+pub fn accept_for(kind: &str) -> &'static str {
+    match kind {
+        "image" => "image/jpeg,image/png",
+        "video" => "video/mp4,video/3gpp",
+        _ => "text/plain,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx",
+    }
+}
+
+/// The translation key of a media kind's name (`inbox.kind.image`, …).
+#[must_use]
+pub fn media_key(kind: &str) -> &'static str {
+    match kind {
+        "image" => key("inbox.kind.image"),
+        "video" => key("inbox.kind.video"),
+        _ => key("inbox.kind.document"),
+    }
 }
 
 /// A line of the conversation: a message, or an activity line (assigned, resolved, …).
@@ -487,6 +535,8 @@ pub struct Composer {
     pub can_note: bool,
     /// The note form is the one shown (a refused note comes back to it).
     pub note_mode: bool,
+    /// The attachment form is open (a refused attachment comes back to it).
+    pub attach_open: bool,
 }
 
 pub struct ContactPanel {
@@ -519,6 +569,8 @@ pub struct Open {
     pub notice: Option<Notice>,
     /// What the composer had when a send was refused.
     pub draft: String,
+    /// The attachment's caption when its send was refused.
+    pub caption: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -549,6 +601,10 @@ fn activity_text(t: Tr, v: &Viewer, a: &ActivityView, teams: &[TeamRef]) -> Stri
     match a.kind.as_str() {
         "team_assigned" => t.fmt("inbox.activity.team_assigned", &[("team", &team()), ("by", &by)]),
         "team_unassigned" => t.fmt("inbox.activity.team_unassigned", &[("by", &by)]),
+        "team_deleted" => {
+            let name = a.target_team_name.clone().unwrap_or_else(|| t.get("inbox.activity.a_team").to_owned());
+            t.fmt("inbox.activity.team_deleted", &[("team", &name), ("by", &by)])
+        }
         "assigned" => {
             t.fmt("inbox.activity.assigned", &[("who", &who(t, v, a.target_user_id.as_deref())), ("by", &by)])
         }
@@ -659,6 +715,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
             can_send: v.can(Permission::MessagesSend),
             can_note: can_manage,
             note_mode: false,
+            attach_open: false,
         },
         contact: ContactPanel {
             id: conv.contact.id.to_string(),
@@ -676,6 +733,7 @@ async fn open(s: &AppState, v: &Viewer, id: ConversationId, cursor: Option<Strin
         can_manage,
         notice: None,
         draft: String::new(),
+        caption: String::new(),
     })
 }
 
@@ -765,6 +823,8 @@ enum Draft {
     None,
     Reply(String),
     Note(String),
+    /// The caption of a refused attachment (the file itself is chosen again).
+    Attachment(String),
 }
 
 /// The conversation again with a problem beside the composer or the actions.
@@ -778,6 +838,10 @@ async fn refused(s: &AppState, v: &Viewer, id: ConversationId, e: AppError, draf
         Draft::Note(text) => {
             o.draft = text;
             o.composer.note_mode = true;
+        }
+        Draft::Attachment(caption) => {
+            o.caption = caption;
+            o.composer.attach_open = true;
         }
         Draft::None => {}
     }
@@ -800,27 +864,87 @@ struct SendForm {
     /// The placeholder names of a named template, one per `param`.
     #[serde(default)]
     param_name: Vec<String>,
+    /// Values of a text header's variables.
+    #[serde(default)]
+    header_param: Vec<String>,
+    /// An https link to the media of an IMAGE, VIDEO or DOCUMENT header.
+    #[serde(default)]
+    header_link: Option<String>,
+    /// Values of the URL buttons whose address ends in a variable.
+    #[serde(default)]
+    button_param: Vec<String>,
 }
 
 impl SendForm {
+    fn template_args(&self) -> TemplateArgs {
+        let trimmed = |v: &[String]| v.iter().map(|p| p.trim().to_owned()).collect::<Vec<_>>();
+        let (parameters, named) = if self.param_name.is_empty() {
+            (trimmed(&self.param), Default::default())
+        } else {
+            (Vec::new(), self.param_name.iter().cloned().zip(trimmed(&self.param)).collect())
+        };
+        TemplateArgs {
+            parameters,
+            named,
+            header: trimmed(&self.header_param),
+            header_media: self
+                .header_link
+                .as_deref()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| HeaderMedia { link: Some(l.to_owned()), ..HeaderMedia::default() }),
+            buttons: trimmed(&self.button_param),
+        }
+    }
+
     fn compose(&self) -> Compose {
         if self.template.is_empty() {
             return Compose::Text { text: self.text.trim().to_owned(), preview_url: false, reply_to: None };
         }
-        let values = self.param.iter().map(|p| p.trim().to_owned());
-        let (parameters, named_parameters) = if self.param_name.is_empty() {
-            (values.collect(), Default::default())
-        } else {
-            (Vec::new(), self.param_name.iter().cloned().zip(values).collect())
-        };
+        let a = self.template_args();
         Compose::Template {
             name: self.template.clone(),
             language: self.language.clone(),
-            parameters,
-            named_parameters,
-            header_parameters: Vec::new(),
+            parameters: a.parameters,
+            named_parameters: a.named,
+            header_parameters: a.header,
+            header_media: a.header_media,
+            button_parameters: a.buttons,
         }
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox/_template_preview.html")]
+struct PreviewFragment {
+    t: Tr,
+    p: TemplatePreview,
+}
+
+/// The template picker's live preview: the template with the values typed so far, rendered
+/// here (htmx fetches it as the inputs change). The conversation names the number.
+async fn template_preview(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(f): Query<SendForm>,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let conv = s.app.get_conversation(&v.principal, id).await?;
+    if f.template.is_empty() {
+        // No template chosen: nothing to preview.
+        return Ok(StatusCode::OK.into_response());
+    }
+    let channel = conv.channel_id.parse().map_err(|_| UiError(AppError::NotFound))?;
+    let t = s
+        .app
+        .list_templates(&v.principal, Some(channel))
+        .await?
+        .into_iter()
+        .find(|t| t.name == f.template && t.language == f.language)
+        .ok_or(UiError(AppError::NotFound))?;
+    let p = template_parts::preview(&t.components, &t.parameter_format, &f.template_args());
+    Ok(PreviewFragment { t: v.t, p }.into_response())
 }
 
 async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form(f): Form<SendForm>) -> PageResult {
@@ -828,6 +952,108 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
     match s.app.send_message(&v.principal, id, f.compose()).await {
         Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
         Err(e) => refused(&s, &v, id, e, Draft::Reply(f.text)).await,
+    }
+}
+
+/// The largest attachment form: WhatsApp's largest file (a 100 MB document) and the rest of
+/// the form. Each file type's own limit is the application's check.
+const ATTACHMENT_LIMIT: usize = 100 * 1024 * 1024 + 64 * 1024;
+
+/// A file from the composer (`multipart/form-data`: `file`, `caption`), through
+/// `send_attachment`: uploaded to the number's Graph API media endpoint and sent by its id.
+async fn attach(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut caption = String::new();
+    let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "file").await {
+        Ok(parts) => {
+            caption = multipart::text(&parts, "caption");
+            let file =
+                parts.into_iter().find(|p| p.name == "file" && p.file_name.as_deref().is_some_and(|f| !f.is_empty()));
+            let attachment = file.map_or_else(
+                || Attachment {
+                    file_name: String::new(),
+                    mime_type: String::new(),
+                    bytes: bytes::Bytes::new(),
+                    caption: None,
+                },
+                |f| Attachment {
+                    file_name: f.file_name.unwrap_or_default(),
+                    mime_type: f.content_type.unwrap_or_default(),
+                    bytes: f.data,
+                    caption: filled(&caption),
+                },
+            );
+            s.app.send_attachment(&v.principal, id, attachment).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}?done=sent")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::Attachment(caption)).await,
+    }
+}
+
+/// A template whose header is media, from the picker (`multipart/form-data`): the fields of
+/// [`SendForm`] and, instead of a link, a file (`header_file`) uploaded and given by its id.
+async fn send_template_file(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    req: axum::extract::Request,
+) -> PageResult {
+    let id = conversation_id(&id)?;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "header_file").await {
+        Ok(parts) => {
+            let f = SendForm {
+                text: String::new(),
+                template: multipart::text(&parts, "template"),
+                language: multipart::text(&parts, "language"),
+                param: multipart::texts(&parts, "param"),
+                param_name: multipart::texts(&parts, "param_name"),
+                header_param: multipart::texts(&parts, "header_param"),
+                header_link: Some(multipart::text(&parts, "header_link")),
+                button_param: multipart::texts(&parts, "button_param"),
+            };
+            let file = parts
+                .into_iter()
+                .find(|p| p.name == "header_file" && p.file_name.as_deref().is_some_and(|f| !f.is_empty()));
+            match file {
+                Some(file) => {
+                    let a = Attachment {
+                        file_name: file.file_name.unwrap_or_default(),
+                        mime_type: file.content_type.unwrap_or_default(),
+                        bytes: file.data,
+                        caption: None,
+                    };
+                    s.app.send_template_with_header_file(&v.principal, id, f.compose(), a).await
+                }
+                None => s.app.send_message(&v.principal, id, f.compose()).await,
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/inbox/{id}")).into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => refused(&s, &v, id, e, Draft::None).await,
     }
 }
 
@@ -934,11 +1160,14 @@ struct BulkForm {
     /// The conversations ticked in the list.
     #[serde(default)]
     id: Vec<String>,
-    /// `assign_me`, `resolve` or `label` (adds `label` to each).
+    /// `assign_me`, `resolve`, `label` (adds `label` to each) or `team` (moves each to `team`,
+    /// or out of its team when empty).
     #[serde(default)]
     action: String,
     #[serde(default)]
     label: String,
+    #[serde(default)]
+    team: String,
 }
 
 /// One action on every ticked conversation, each through `update_conversation` (its own
@@ -952,6 +1181,8 @@ async fn bulk(State(s): State<AppState>, v: Viewer, Form(f): Form<BulkForm>) -> 
             let mut labels = s.app.get_conversation(&v.principal, id).await?.labels;
             labels.push(label);
             ConversationPatch { labels: Some(labels), ..ConversationPatch::default() }
+        } else if f.action == "team" {
+            ConversationPatch { team_id: Some(field_id("team_id", &f.team)?), ..ConversationPatch::default() }
         } else if matches!(f.action.as_str(), "assign_me" | "resolve") {
             ActionForm { action: f.action.clone(), ..ActionForm::default() }.patch(&v)?
         } else {
@@ -987,25 +1218,27 @@ async fn events(State(s): State<AppState>, v: Viewer) -> Sse<impl Stream<Item = 
     let rx = s.app.bus.subscribe();
     let mut closing = s.closing.subscribe();
     let deadline = tokio::time::Instant::now() + STREAM_LIFETIME;
-    let stream = async_stream(rx, move |e| (e.tenant_id == tenant).then(|| sse_names(e)), async move {
+    let end = async move {
         tokio::select! {
             _ = closing.wait_for(|c| *c) => {}
             () = tokio::time::sleep_until(deadline) => {}
         }
-    });
+    };
+    let stream = async_stream(rx, move |e| (e.tenant_id == tenant).then(|| sse_names(e)), end, "list");
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
 /// Bus events as SSE events until `end` completes or the bus closes. A subscriber that fell
-/// behind gets a `list` event (refresh everything shown) instead of the ones it missed.
-fn async_stream(
+/// behind gets a `lagged` event (refresh everything shown) instead of the ones it missed.
+pub(crate) fn async_stream(
     rx: tokio::sync::broadcast::Receiver<Event>,
     names: impl Fn(&Event) -> Option<Vec<String>> + Send + 'static,
     end: impl std::future::Future<Output = ()> + Send + 'static,
+    lagged: &'static str,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     use futures::StreamExt;
     let end = Box::pin(end);
-    futures::stream::unfold((rx, end, names), |(mut rx, mut end, names)| async move {
+    futures::stream::unfold((rx, end, names), move |(mut rx, mut end, names)| async move {
         loop {
             let got = tokio::select! {
                 () = &mut end => return None,
@@ -1016,7 +1249,7 @@ fn async_stream(
                     Some(n) if !n.is_empty() => n,
                     _ => continue,
                 },
-                Err(RecvError::Lagged(_)) => vec!["list".to_owned()],
+                Err(RecvError::Lagged(_)) => vec![lagged.to_owned()],
                 Err(RecvError::Closed) => return None,
             };
             return Some((batch, (rx, end, names)));

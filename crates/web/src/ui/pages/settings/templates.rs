@@ -8,11 +8,17 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect};
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_app::AppError;
 use switchboard_app::whatsapp::templates::{NewTemplate, TemplateView};
 use switchboard_core::{ChannelId, Invalid, Permission};
+use switchboard_storage::bus::Event;
 use uuid::Uuid;
 
 use super::whatsapp::graph_notice;
@@ -21,17 +27,20 @@ use crate::auth::Access;
 use crate::state::AppState;
 use crate::ui::access::{PageResult, UiError, Viewer};
 use crate::ui::form::{Form, Query};
-use crate::ui::htmx;
-use crate::ui::i18n::Tr;
+use crate::ui::htmx::{self, Hx};
+use crate::ui::i18n::{Tr, key};
 use crate::ui::layout::{Layout, Section};
 use crate::ui::notice::{Notice, status_of};
+use crate::ui::pages::inbox::{STREAM_LIFETIME, async_stream};
 use crate::ui::{PageSpec, Pages};
 
 const PATH: &str = "/settings/templates";
 
 pub fn routes(p: Pages) -> Pages {
     let manage = Access::Perm(Permission::TemplatesManage);
-    p.add(PageSpec::get(PATH, Access::Perm(Permission::TemplatesRead)).mirrors(Method::GET, "/api/v1/templates"), list)
+    let read = Access::Perm(Permission::TemplatesRead);
+    p.add(PageSpec::get(PATH, read).mirrors(Method::GET, "/api/v1/templates"), list)
+        .add(PageSpec::get("/settings/templates/events", read).mirrors(Method::GET, "/api/v1/templates"), events)
         .add(PageSpec::post(PATH, manage).mirrors(Method::POST, "/api/v1/templates"), create)
         .add(
             PageSpec::post("/settings/templates/{id}/sync", manage)
@@ -62,6 +71,56 @@ struct TemplateForm {
     /// One example value a line, for `{{1}}`, `{{2}}`, … in the body.
     #[serde(default)]
     examples: String,
+    /// Empty (no header), `TEXT`, `IMAGE`, `VIDEO` or `DOCUMENT`.
+    #[serde(default)]
+    header_format: String,
+    /// A text header, with at most one variable `{{1}}`…
+    #[serde(default)]
+    header_text: String,
+    /// …and its example value.
+    #[serde(default)]
+    header_example: String,
+    /// A media header's example: the handle of a file uploaded with Meta's resumable upload.
+    #[serde(default)]
+    header_handle: String,
+    #[serde(default)]
+    footer: String,
+    /// Per button row: `QUICK_REPLY`, `URL`, `PHONE_NUMBER`, or empty (no button).
+    #[serde(default)]
+    button_type: Vec<String>,
+    #[serde(default)]
+    button_text: Vec<String>,
+    /// The address of a URL button (may end in `{{1}}`) or the number of a PHONE_NUMBER one.
+    #[serde(default)]
+    button_value: Vec<String>,
+    /// An example of the URL with its variable filled in.
+    #[serde(default)]
+    button_example: Vec<String>,
+}
+
+/// Button rows the form shows.
+const BUTTON_ROWS: usize = 3;
+
+/// One button row of the form.
+pub struct ButtonRow {
+    pub kind: String,
+    pub text: String,
+    pub value: String,
+    pub example: String,
+}
+
+impl TemplateForm {
+    fn buttons(&self) -> Vec<ButtonRow> {
+        let at = |v: &[String], i: usize| v.get(i).map(|x| x.trim().to_owned()).unwrap_or_default();
+        (0..BUTTON_ROWS.max(self.button_type.len()))
+            .map(|i| ButtonRow {
+                kind: at(&self.button_type, i),
+                text: at(&self.button_text, i),
+                value: at(&self.button_value, i),
+                example: at(&self.button_example, i),
+            })
+            .collect()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -74,6 +133,8 @@ struct TemplatesPage {
     can_manage: bool,
     form: TemplateForm,
     categories: [&'static str; 3],
+    header_formats: [(&'static str, &'static str); 5],
+    button_types: [(&'static str, &'static str); 4],
     notice: Option<Notice>,
     done: Option<Notice>,
 }
@@ -116,6 +177,19 @@ async fn templates_page(s: &AppState, v: &Viewer) -> PageResult<TemplatesPage> {
         can_manage: v.can(Permission::TemplatesManage),
         form: TemplateForm { language: "en_US".into(), category: "UTILITY".into(), ..TemplateForm::default() },
         categories: ["UTILITY", "MARKETING", "AUTHENTICATION"],
+        header_formats: [
+            ("", key("settings.tpl_header_none")),
+            ("TEXT", key("settings.tpl_header_kind_text")),
+            ("IMAGE", key("inbox.kind.image")),
+            ("VIDEO", key("inbox.kind.video")),
+            ("DOCUMENT", key("inbox.kind.document")),
+        ],
+        button_types: [
+            ("", key("settings.tpl_button_none")),
+            ("QUICK_REPLY", key("settings.tpl_button_quick_reply")),
+            ("URL", key("settings.tpl_button_url")),
+            ("PHONE_NUMBER", key("settings.tpl_button_phone")),
+        ],
         notice: None,
         done: None,
     })
@@ -129,8 +203,20 @@ struct ListQuery {
     count: Option<usize>,
 }
 
-async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
+/// The lists alone, fetched again when a template changes (`sse:templates`).
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/templates.html", block = "lists")]
+struct ListsFragment {
+    t: Tr,
+    numbers: Vec<NumberTemplates>,
+    can_manage: bool,
+}
+
+async fn list(State(s): State<AppState>, v: Viewer, hx: Hx, Query(q): Query<ListQuery>) -> PageResult {
     let mut page = templates_page(&s, &v).await?;
+    if hx.fragment() {
+        return Ok(ListsFragment { t: v.t, numbers: page.numbers, can_manage: page.can_manage }.into_response());
+    }
     page.done = match q.done.as_deref() {
         Some("created") => Some(Notice::success(v.t.get("settings.tpl_created"))),
         Some("synced") => {
@@ -141,14 +227,80 @@ async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) 
     Ok(page.into_response())
 }
 
-/// The template Meta is asked for: a BODY, with its example values when it has placeholders.
+fn refuse(field: &str, code: &'static str, message: &str) -> AppError {
+    Invalid::new(field, code, message).into()
+}
+
+/// The template Meta is asked for: a BODY (with example values for its placeholders), and the
+/// HEADER, FOOTER and BUTTONS filled in (PROTOCOLS.md §2.6).
 fn new_template(f: &TemplateForm) -> Result<NewTemplate, AppError> {
     let channel_id: Uuid =
         f.channel_id.parse().map_err(|_| Invalid::new("channel_id", "invalid_channel", "choose a connected number"))?;
     let examples: Vec<&str> = f.examples.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut components = Vec::new();
+    match f.header_format.trim().to_ascii_uppercase().as_str() {
+        "" => {}
+        "TEXT" => {
+            let text = f.header_text.trim();
+            if text.is_empty() {
+                return Err(refuse("header_text", "template_header_text", "write the header's text"));
+            }
+            let mut h = json!({"type": "HEADER", "format": "TEXT", "text": text});
+            if text.contains("{{") {
+                let example = f.header_example.trim();
+                if example.is_empty() {
+                    return Err(refuse(
+                        "header_example",
+                        "template_example",
+                        "give an example for the header's variable",
+                    ));
+                }
+                h["example"] = json!({"header_text": [example]});
+            }
+            components.push(h);
+        }
+        format @ ("IMAGE" | "VIDEO" | "DOCUMENT") => {
+            let handle = f.header_handle.trim();
+            if handle.is_empty() {
+                return Err(refuse("header_handle", "template_header_handle", "give the handle of an example file"));
+            }
+            components.push(json!({"type": "HEADER", "format": format, "example": {"header_handle": [handle]}}));
+        }
+        _ => return Err(refuse("header_format", "invalid_header_format", "none, text, image, video or document")),
+    }
     let mut body = json!({"type": "BODY", "text": f.body.trim()});
     if !examples.is_empty() {
         body["example"] = json!({"body_text": [examples]});
+    }
+    if !f.body.trim().is_empty() {
+        components.push(body);
+    }
+    if !f.footer.trim().is_empty() {
+        components.push(json!({"type": "FOOTER", "text": f.footer.trim()}));
+    }
+    let mut buttons = Vec::new();
+    for b in f.buttons().into_iter().filter(|b| !b.kind.is_empty()) {
+        if b.text.is_empty() {
+            return Err(refuse("button_text", "template_button_text", "give every button a text"));
+        }
+        buttons.push(match b.kind.as_str() {
+            "QUICK_REPLY" => json!({"type": "QUICK_REPLY", "text": b.text}),
+            "URL" => {
+                let mut url = json!({"type": "URL", "text": b.text, "url": b.value});
+                if b.value.contains("{{") {
+                    if b.example.is_empty() {
+                        return Err(refuse("button_example", "template_example", "give an example of the address"));
+                    }
+                    url["example"] = json!([b.example]);
+                }
+                url
+            }
+            "PHONE_NUMBER" => json!({"type": "PHONE_NUMBER", "text": b.text, "phone_number": b.value}),
+            _ => return Err(refuse("button_type", "invalid_button_type", "quick reply, URL or phone number")),
+        });
+    }
+    if !buttons.is_empty() {
+        components.push(json!({"type": "BUTTONS", "buttons": buttons}));
     }
     Ok(NewTemplate {
         channel_id,
@@ -156,7 +308,7 @@ fn new_template(f: &TemplateForm) -> Result<NewTemplate, AppError> {
         language: f.language.trim().to_owned(),
         category: f.category.clone(),
         parameter_format: None,
-        components: if f.body.trim().is_empty() { Vec::new() } else { vec![body] },
+        components: if f.body.trim().is_empty() { Vec::new() } else { components },
     })
 }
 
@@ -188,4 +340,24 @@ async fn sync(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> P
             Ok(htmx::at(PATH, (status, page).into_response()))
         }
     }
+}
+
+/// `templates` whenever one of the tenant's templates changes (Meta's status, quality or
+/// category webhooks): the page fetches its lists again through the permission-checked page.
+/// Names only, like the inbox's stream; it ends with the server or after its lifetime.
+async fn events(State(s): State<AppState>, v: Viewer) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let tenant = v.principal.tenant.as_uuid();
+    let rx = s.app.bus.subscribe();
+    let mut closing = s.closing.subscribe();
+    let deadline = tokio::time::Instant::now() + STREAM_LIFETIME;
+    let end = async move {
+        tokio::select! {
+            _ = closing.wait_for(|c| *c) => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    };
+    let names = move |e: &Event| {
+        (e.tenant_id == tenant && e.topic.starts_with("template.")).then(|| vec!["templates".to_owned()])
+    };
+    Sse::new(async_stream(rx, names, end, "templates")).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
