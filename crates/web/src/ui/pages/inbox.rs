@@ -959,6 +959,10 @@ async fn send(State(s): State<AppState>, v: Viewer, Path(id): Path<String>, Form
 /// the form. Each file type's own limit is the application's check.
 const ATTACHMENT_LIMIT: usize = 100 * 1024 * 1024 + 64 * 1024;
 
+fn content_type(req: &axum::extract::Request) -> String {
+    req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned()
+}
+
 /// A file from the composer (`multipart/form-data`: `file`, `caption`), through
 /// `send_attachment`: uploaded to the number's Graph API media endpoint and sent by its id.
 async fn attach(
@@ -968,12 +972,7 @@ async fn attach(
     req: axum::extract::Request,
 ) -> PageResult {
     let id = conversation_id(&id)?;
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&req);
     let mut caption = String::new();
     let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "file").await {
         Ok(parts) => {
@@ -1014,12 +1013,7 @@ async fn send_template_file(
     req: axum::extract::Request,
 ) -> PageResult {
     let id = conversation_id(&id)?;
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&req);
     let result = match multipart::read(&content_type, req.into_body(), ATTACHMENT_LIMIT, "header_file").await {
         Ok(parts) => {
             let f = SendForm {
