@@ -205,11 +205,13 @@ pub async fn steps_done(s: &mut Scope<'_>, request: Uuid) -> Result<Vec<(String,
     .fetch_all(&mut *c).await)?)
 }
 
+/// Records a finished step. Another node running the same request (the resume schedule runs
+/// on every node) may have recorded it first: its record stands, steps being idempotent.
 pub async fn step_done(s: &mut Scope<'_>, request: Uuid, step: &str, rows: i64, now: i64) -> Result<()> {
     let tid = s.tid();
     on!(s.ex(), c => sqlx::query(
         "INSERT INTO erasure_steps (tenant_id, request_id, step, rows_affected, finished_at)
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, request_id, step) DO NOTHING",
     )
     .bind(tid).bind(request).bind(step).bind(rows).bind(now)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
