@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod inbox;
 pub mod keys;
+pub mod labels;
 pub mod page;
 pub mod password;
 pub mod privacy;

@@ -23,6 +23,7 @@ pub mod history;
 pub mod inbox;
 pub mod jobs;
 pub mod keys;
+pub mod labels;
 pub mod media;
 pub mod messages;
 pub mod privacy;

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod contacts;
 pub mod health;
 pub mod inbox;
+pub mod labels;
 pub mod me;
 pub mod privacy;
 pub mod session;
@@ -37,6 +38,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = inbox::routes(routes);
     let routes = canned::routes(routes);
     let routes = teams::routes(routes);
+    let routes = labels::routes(routes);
     let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router
