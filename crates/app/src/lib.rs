@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod demo;
 pub mod error;
 pub mod inbox;
+pub mod invitations;
 pub mod keys;
 pub mod labels;
 pub mod page;

@@ -21,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod history;
 pub mod inbox;
+pub mod invitations;
 pub mod jobs;
 pub mod keys;
 pub mod labels;

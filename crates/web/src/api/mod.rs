@@ -7,6 +7,7 @@ pub mod channels;
 pub mod contacts;
 pub mod health;
 pub mod inbox;
+pub mod invitations;
 pub mod labels;
 pub mod me;
 pub mod privacy;
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = session::routes(routes);
     let routes = me::routes(routes);
     let routes = users::routes(routes);
+    let routes = invitations::routes(routes);
     let routes = settings::routes(routes);
     let routes = contacts::routes(routes);
     let routes = audit::routes(routes);
