@@ -13,7 +13,7 @@ use switchboard_privacy::Aad;
 use switchboard_privacy::token::{random_token, sha256};
 use switchboard_storage::Scope;
 use switchboard_storage::invitations::{self as repo, InvitationRow};
-use switchboard_storage::users;
+use switchboard_storage::{tenants, users};
 use uuid::Uuid;
 
 use crate::audit::Audit;
@@ -84,6 +84,11 @@ fn check_open(r: &InvitationRow, now: i64) -> AppResult<()> {
     } else {
         Ok(())
     }
+}
+
+/// A deleted (deactivated) organisation's invitations lead nowhere.
+async fn active_tenant(s: &mut Scope<'_>) -> AppResult<()> {
+    if tenants::get(s).await?.status == "active" { Ok(()) } else { Err(AppError::NotFound) }
 }
 
 impl App {
@@ -190,6 +195,7 @@ impl App {
             repo::find_by_token(&mut conn.platform(), &sha256(token.as_bytes())).await?.ok_or(AppError::NotFound)?;
         check_open(&row, now)?;
         let mut s = conn.tenant(TenantId::from_uuid(row.tenant_id));
+        active_tenant(&mut s).await?;
         self.invitation_view(&mut s, &row).await
     }
 
@@ -208,6 +214,7 @@ impl App {
         check_open(&row, now)?;
         let tenant = TenantId::from_uuid(row.tenant_id);
         let mut s = tx.tenant(tenant);
+        active_tenant(&mut s).await?;
         let email: Email = self.keys.open_tenant(&mut s, &email_aad(tenant, row.id), &row.email_sealed).await?;
         let role: Role = row.role.parse()?;
         let user = self.insert_user(&mut s, &email, name.as_deref(), role, password_hash, now).await?;

@@ -157,3 +157,24 @@ async fn invite_accept_and_refusals(t: &TestServer) {
     assert_eq!(t.count(a.id, "users", "").await, users_before + 2, "nothing created by refused links");
 }
 server_test!(invite_accept_and_refusals);
+
+/// The seven days by the app's clock (SQLite only: the manual clock's server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_expires_after_seven_days() {
+    let (t, clock) = TestServer::with_manual_clock().await;
+    let a = t.tenant("A").await;
+    let (status, created) =
+        Api::new(&t, &a.key).post("/api/v1/invitations", json!({"email": "week@example.test", "role": "agent"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(created["url"].as_str().unwrap().ends_with(&format!("/invite/{token}")));
+    let link = format!("/invite/{token}");
+    clock.advance(7 * switchboard_core::Millis::DAY - 60_000);
+    assert_eq!(page(&browser(), &t, &link).await.0, StatusCode::OK, "a minute before the end");
+    clock.advance(60_000);
+    let (status, html) = page(&browser(), &t, &link).await;
+    assert!(status == StatusCode::GONE && html.contains("This invitation has expired."), "{status}");
+    assert_eq!(accept(&t, &token, "Week", PASSWORD).await.status(), StatusCode::GONE);
+    assert_eq!(t.count(a.id, "invitations", "AND accepted_at IS NOT NULL").await, 0);
+    t.stop().await;
+}
