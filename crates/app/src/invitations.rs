@@ -221,15 +221,17 @@ impl App {
         if !repo::accept(&mut s, row.id, user.id, now).await? {
             return Err(gone("invitation_used"));
         }
-        Audit::user(UserId::from_uuid(user.id), Some(ip))
-            .record(
-                self,
-                &mut s,
-                "invitation.accepted",
-                Some(("invitation", row.id.to_string())),
-                json!({"user_id": user.id, "role": role}),
-            )
-            .await?;
+        let who = Audit::user(UserId::from_uuid(user.id), Some(ip));
+        let created = json!({"role": role, "invitation_id": row.id});
+        who.record(self, &mut s, "user.created", Some(("user", user.id.to_string())), created).await?;
+        who.record(
+            self,
+            &mut s,
+            "invitation.accepted",
+            Some(("invitation", row.id.to_string())),
+            json!({"user_id": user.id, "role": role}),
+        )
+        .await?;
         let view = self.user_view(&mut s, user).await?;
         tx.commit().await?;
         Ok(view)
