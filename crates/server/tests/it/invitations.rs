@@ -85,7 +85,9 @@ async fn invite_accept_and_refusals(t: &TestServer) {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "the password rules of any user");
     assert_eq!(t.count(a.id, "users", "").await, users_before + 1);
     let res = accept(t, &token, "Yeni Kişi", PASSWORD).await;
-    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!((res.status(), location(&res).as_str()), (StatusCode::SEE_OTHER, "/login?welcome=1"));
+    let (_, html) = page(&browser(), t, "/login?welcome=1").await;
+    assert!(html.contains("Your account is ready. Log in with your e-mail and password."));
     assert_eq!(t.count(a.id, "users", "").await, users_before + 2);
     assert_eq!(t.count(a.id, "audit_log", "AND action = 'invitation.accepted'").await, 1);
     let (_, list) = Api::new(t, &a.key).get("/api/v1/users?limit=100").await;

@@ -96,7 +96,7 @@ async fn accept(
 ) -> PageResult<Response> {
     let input = Acceptance { name: f.name.clone(), password: f.password };
     match s.app.accept_invitation(&token, &input, ip).await {
-        Ok(_) => Ok(Redirect::to("/login").into_response()),
+        Ok(_) => Ok(Redirect::to("/login?welcome=1").into_response()),
         Err(e @ (AppError::NotFound | AppError::Gone { .. })) => {
             let (status, page) = page(t, Err(e))?;
             Ok((status, page).into_response())
