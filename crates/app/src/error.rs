@@ -26,6 +26,10 @@ pub enum AppError {
     /// a locked verification). `code` names the state.
     #[error("{message}")]
     WrongState { code: &'static str, message: &'static str },
+    /// 410: the object existed but is used up for good (an invitation link used, revoked or
+    /// expired). `code` says which.
+    #[error("{message}")]
+    Gone { code: &'static str, message: &'static str },
     /// 422: a value is not acceptable.
     #[error(transparent)]
     Invalid(#[from] Invalid),

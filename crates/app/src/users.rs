@@ -49,9 +49,18 @@ pub struct UserPatch {
     pub locale: Option<String>,
 }
 
+/// A user's name as given: trimmed, empty is none, at most 200 characters.
+pub(crate) fn user_name(name: Option<&str>) -> AppResult<Option<String>> {
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(Invalid::new("name", "invalid_name", "name must be at most 200 characters").into());
+    }
+    Ok(name)
+}
+
 pub const LOCALES: [&str; 2] = ["en", "tr"];
 
-fn may_grant(p: &Principal, role: Role) -> bool {
+pub(crate) fn may_grant(p: &Principal, role: Role) -> bool {
     match &p.actor {
         Actor::User { role: mine, .. } => mine.may_grant(role),
         Actor::ApiKey { .. } => role != Role::Owner,
@@ -87,6 +96,48 @@ impl App {
         })
     }
 
+    /// Inserts a user (e-mail and name sealed, the e-mail blind-indexed); an e-mail in use is a
+    /// conflict on `email`. The caller audits and commits.
+    pub(crate) async fn insert_user(
+        &self,
+        s: &mut Scope<'_>,
+        email: &Email,
+        name: Option<&str>,
+        role: Role,
+        password_hash: String,
+        now: i64,
+    ) -> AppResult<UserRow> {
+        let tenant = s.tenant_id();
+        let id = UserId::new().as_uuid();
+        let row = UserRow {
+            tenant_id: tenant.as_uuid(),
+            id,
+            email_sealed: self.keys.seal_tenant(s, &email_aad(tenant, id), email).await?,
+            email_index: self.keys.user_email_index(email),
+            name_sealed: match name {
+                Some(n) => Some(self.keys.seal_tenant(s, &name_aad(tenant, id), &n.to_owned()).await?),
+                None => None,
+            },
+            password_hash,
+            role: role.as_str().to_owned(),
+            disabled: false,
+            locale: "en".into(),
+            totp_secret_sealed: None,
+            totp_enabled: false,
+            totp_last_step: None,
+            created_at: now,
+            updated_at: now,
+        };
+        users::insert(s, &row).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict { .. } => AppError::Conflict {
+                field: Some("email".into()),
+                message: "a user with this e-mail already exists".into(),
+            },
+            other => other,
+        })?;
+        Ok(row)
+    }
+
     /// Creates a user. Returns the generated password when none was given.
     pub async fn create_user(&self, p: &Principal, input: NewUser) -> AppResult<(UserView, Option<String>)> {
         p.require(Permission::UsersManage)?;
@@ -94,10 +145,7 @@ impl App {
             return Err(AppError::forbidden());
         }
         let email = Email::parse(&input.email)?;
-        let name = input.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-            return Err(Invalid::new("name", "invalid_name", "name must be at most 200 characters").into());
-        }
+        let name = user_name(input.name.as_deref())?;
         let (password, generated) = match input.password {
             Some(pw) => {
                 Passwords::validate(&pw)?;
@@ -110,35 +158,10 @@ impl App {
         };
         let hash = self.passwords().hash(password).await?;
         let now = self.now().0;
-        let id = UserId::new().as_uuid();
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(p.tenant);
-        let row = UserRow {
-            tenant_id: p.tenant.as_uuid(),
-            id,
-            email_sealed: self.keys.seal_tenant(&mut s, &email_aad(p.tenant, id), &email).await?,
-            email_index: self.keys.user_email_index(&email),
-            name_sealed: match &name {
-                Some(n) => Some(self.keys.seal_tenant(&mut s, &name_aad(p.tenant, id), n).await?),
-                None => None,
-            },
-            password_hash: hash,
-            role: input.role.as_str().to_owned(),
-            disabled: false,
-            locale: "en".into(),
-            totp_secret_sealed: None,
-            totp_enabled: false,
-            totp_last_step: None,
-            created_at: now,
-            updated_at: now,
-        };
-        users::insert(&mut s, &row).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict { .. } => AppError::Conflict {
-                field: Some("email".into()),
-                message: "a user with this e-mail already exists".into(),
-            },
-            other => other,
-        })?;
+        let row = self.insert_user(&mut s, &email, name.as_deref(), input.role, hash, now).await?;
+        let id = row.id;
         Audit::of(p)
             .record(
                 self,

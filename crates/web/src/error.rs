@@ -58,6 +58,7 @@ impl IntoResponse for ApiError {
             AppError::NotFound => error_response(StatusCode::NOT_FOUND, "not_found", "not found", None),
             AppError::Conflict { field, message } => error_response(StatusCode::CONFLICT, "conflict", &message, field),
             AppError::WrongState { code, message } => error_response(StatusCode::CONFLICT, code, message, None),
+            AppError::Gone { code, message } => error_response(StatusCode::GONE, code, message, None),
             AppError::Invalid(i) => {
                 let field = (!i.field.is_empty()).then_some(i.field);
                 error_response(StatusCode::UNPROCESSABLE_ENTITY, i.code, &i.message, field)

@@ -74,6 +74,10 @@ impl World<'_> {
             let name = format!("matrix {}", rand::random_range(0..1_000_000_000u32));
             let (_, team) = api.post("/api/v1/teams", json!({"name": name})).await;
             team["id"].as_str().unwrap().to_owned()
+        } else if path.starts_with("/api/v1/invitations/") {
+            let email = format!("matrix-{}@example.test", rand::random_range(0..1_000_000_000u32));
+            let (_, i) = api.post("/api/v1/invitations", json!({"email": email, "role": "agent"})).await;
+            i["id"].as_str().unwrap().to_owned()
         } else if path.starts_with("/api/v1/media/") {
             // No media exists: permitted callers get 404, which the matrix accepts.
             uuid::Uuid::now_v7().to_string()

@@ -18,6 +18,8 @@ mod contacts;
 mod inbox;
 mod inbox_actions;
 mod inbox_teams;
+mod invitations;
+mod labels;
 mod privacy;
 mod privacy_bench;
 mod privacy_binary;

@@ -28,6 +28,7 @@ pub const TENANT_TABLES: &[TenantTable] = &[
     t("team_members", "team_id, user_id"),
     t("sessions", "token_hash"),
     t("user_recovery_codes", "user_id, code_hash"),
+    t("invitations", "id"),
     t("users", "id"),
     t("api_keys", "id"),
     t("search_docs", "id"),

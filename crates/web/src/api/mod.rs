@@ -7,6 +7,8 @@ pub mod channels;
 pub mod contacts;
 pub mod health;
 pub mod inbox;
+pub mod invitations;
+pub mod labels;
 pub mod me;
 pub mod privacy;
 pub mod session;
@@ -30,6 +32,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = session::routes(routes);
     let routes = me::routes(routes);
     let routes = users::routes(routes);
+    let routes = invitations::routes(routes);
     let routes = settings::routes(routes);
     let routes = contacts::routes(routes);
     let routes = audit::routes(routes);
@@ -37,6 +40,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
     let routes = inbox::routes(routes);
     let routes = canned::routes(routes);
     let routes = teams::routes(routes);
+    let routes = labels::routes(routes);
     let routes = privacy::routes(routes);
     let (router, table) = routes.into_parts();
     let router = router

@@ -96,6 +96,7 @@ impl Pages {
 pub fn router(state: &AppState) -> (Router<AppState>, Vec<PageSpec>) {
     let pages = Pages::new(state);
     let pages = pages::auth::routes(pages);
+    let pages = pages::invite::routes(pages);
     let pages = pages::profile::routes(pages);
     let pages = pages::inbox::routes(pages);
     let pages = pages::contacts::routes(pages);

@@ -71,7 +71,9 @@ fn describe(e: &AppError) -> (String, Option<String>, String) {
             field.clone(),
             message,
         ),
-        AppError::Forbidden { code, .. } | AppError::WrongState { code, .. } => (format!("err.{code}"), None, message),
+        AppError::Forbidden { code, .. } | AppError::WrongState { code, .. } | AppError::Gone { code, .. } => {
+            (format!("err.{code}"), None, message)
+        }
         AppError::Unauthenticated(_) => ("err.unauthenticated".into(), None, message),
         AppError::NotFound => ("err.not_found".into(), None, message),
         AppError::Malformed(_) => ("err.malformed".into(), None, message),
@@ -94,6 +96,7 @@ pub fn inline(t: Tr, e: AppError) -> Result<Notice, AppError> {
         AppError::Invalid(_)
         | AppError::Conflict { .. }
         | AppError::WrongState { .. }
+        | AppError::Gone { .. }
         | AppError::Forbidden { .. }
         | AppError::RateLimited { .. }
         | AppError::Malformed(_) => Ok(Notice::of(t, &e)),
@@ -110,6 +113,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } | AppError::WrongState { .. } => StatusCode::CONFLICT,
+        AppError::Gone { .. } => StatusCode::GONE,
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Upstream { .. } => StatusCode::BAD_GATEWAY,

@@ -39,6 +39,9 @@ pub fn routes(p: Pages) -> Pages {
 struct Next {
     #[serde(default)]
     next: Option<String>,
+    /// `1` after accepting an invitation: the account exists, log in.
+    #[serde(default)]
+    welcome: Option<String>,
 }
 
 impl Next {
@@ -108,7 +111,7 @@ async fn login_page(
             layout: Layout::new(None, Section::None),
             email: String::new(),
             next: next.target().to_owned(),
-            notice: None,
+            notice: (next.welcome.as_deref() == Some("1")).then(|| Notice::success(t.get("invite.accepted"))),
         }
         .into_response(),
     }
@@ -132,7 +135,7 @@ async fn login(
 ) -> PageResult {
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let previous = session_token(&jar, s.web.secure_cookies);
-    let next = Next { next: f.next };
+    let next = Next { next: f.next, welcome: None };
     match s.app.login(&f.email, &f.password, ip, ua, previous.as_deref()).await {
         Ok(r) => {
             let to = if r.mfa_required { format!("/login/totp{}", next.query()) } else { next.target().to_owned() };
@@ -188,7 +191,7 @@ async fn totp_step(
     ClientIp(ip): ClientIp,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    let next = Next { next: f.next };
+    let next = Next { next: f.next, welcome: None };
     let Some(token) = session_token(&jar, s.web.secure_cookies) else {
         return Ok(to_login(&s, hx, None));
     };

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod contacts;
 pub mod inbox;
+pub mod invite;
 pub mod privacy;
 pub mod privacy_controls;
 pub mod profile;

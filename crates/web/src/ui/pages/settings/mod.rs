@@ -1,4 +1,4 @@
-//! Settings, by role: users, teams, API keys, the organisation, canned responses, WhatsApp
+//! Settings, by role: users, teams, labels, API keys, the organisation, canned responses, WhatsApp
 //! numbers, message templates, privacy (keywords, replies, jurisdiction), the audit log. Each part needs its own permission (the one its
 //! API routes need; numbers and templates, which every role may read, are in the tabs for those
 //! who may change them); `/settings` opens the first part the user may see, and the tabs show
@@ -7,6 +7,7 @@
 mod api_keys;
 mod audit;
 mod canned;
+mod labels;
 mod organisation;
 mod privacy;
 mod teams;
@@ -30,6 +31,7 @@ pub fn routes(p: Pages) -> Pages {
     let p = organisation::routes(p);
     let p = canned::routes(p);
     let p = teams::routes(p);
+    let p = labels::routes(p);
     let p = whatsapp::routes(p);
     let p = templates::routes(p);
     let p = privacy::routes(p);
@@ -40,6 +42,7 @@ pub fn routes(p: Pages) -> Pages {
 pub enum Part {
     Users,
     Teams,
+    Labels,
     ApiKeys,
     Organisation,
     Canned,
@@ -50,9 +53,10 @@ pub enum Part {
 }
 
 impl Part {
-    const ALL: [Part; 9] = [
+    const ALL: [Part; 10] = [
         Part::Users,
         Part::Teams,
+        Part::Labels,
         Part::ApiKeys,
         Part::Organisation,
         Part::Canned,
@@ -66,7 +70,9 @@ impl Part {
         match self {
             Part::Users | Part::Teams => Permission::UsersManage,
             Part::ApiKeys => Permission::ApiKeysManage,
-            Part::Organisation | Part::Canned => Permission::SettingsManage,
+            // Everyone who reads conversations may read the labels; the tab is for those who
+            // change them.
+            Part::Organisation | Part::Canned | Part::Labels => Permission::SettingsManage,
             // Everyone may read numbers and templates (agents pick them in the inbox); the
             // settings show them to those who manage them.
             Part::WhatsApp => Permission::ChannelsManage,
@@ -80,6 +86,7 @@ impl Part {
         match self {
             Part::Users => "/settings/users",
             Part::Teams => "/settings/teams",
+            Part::Labels => "/settings/labels",
             Part::ApiKeys => "/settings/api-keys",
             Part::Organisation => "/settings/organisation",
             Part::Canned => "/settings/canned-responses",
@@ -94,6 +101,7 @@ impl Part {
         match self {
             Part::Users => key("settings.users"),
             Part::Teams => key("settings.teams"),
+            Part::Labels => key("settings.labels"),
             Part::ApiKeys => key("settings.api_keys"),
             Part::Organisation => key("settings.organisation"),
             Part::Canned => key("settings.canned"),

@@ -1,6 +1,8 @@
 //! Users of the organisation: the list, creating one with a role (a generated password is
 //! shown once), changing a role, disabling and enabling. Refusals such as "the last owner
-//! cannot be demoted" appear in the user's row. Mirrors `/api/v1/users`.
+//! cannot be demoted" appear in the user's row. Mirrors `/api/v1/users`. Invitations: inviting
+//! a person by e-mail with a role (the link shown once), the pending ones with a revoke button
+//! (mirrors `/api/v1/invitations`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,6 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use switchboard_app::AppError;
+use switchboard_app::invitations::{CreatedInvitation, InvitationView, NewInvitation};
 use switchboard_app::users::{NewUser, UserPatch, UserView};
 use switchboard_core::{Permission, Role, UserId};
 
@@ -30,6 +33,12 @@ pub fn routes(p: Pages) -> Pages {
         .add(PageSpec::post("/settings/users", a).mirrors(Method::POST, "/api/v1/users"), create)
         .add(PageSpec::post("/settings/users/{id}/role", a).mirrors(Method::PATCH, one), set_role)
         .add(PageSpec::post("/settings/users/{id}/status", a).mirrors(Method::PATCH, one), set_status)
+        .add(PageSpec::post("/settings/users/invitations", a).mirrors(Method::POST, "/api/v1/invitations"), invite)
+        .add(
+            PageSpec::post("/settings/users/invitations/{id}/revoke", a)
+                .mirrors(Method::DELETE, "/api/v1/invitations/{id}"),
+            revoke,
+        )
 }
 
 pub struct RoleOption {
@@ -109,6 +118,26 @@ struct UsersPage {
     email: String,
     name: String,
     role: String,
+    invitations: Vec<InvitationItem>,
+    /// The invitation just made, with its link (shown this once).
+    invited: Option<CreatedInvitation>,
+    invite_notice: Option<Notice>,
+    invite_email: String,
+    invite_role: String,
+    done: Option<Notice>,
+}
+
+pub struct InvitationItem {
+    pub id: String,
+    pub email: String,
+    pub role_label: &'static str,
+    pub expires_at: String,
+}
+
+impl InvitationItem {
+    fn new(i: InvitationView) -> Self {
+        Self { id: i.id, email: i.email, role_label: role_key(i.role), expires_at: i.expires_at }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -123,6 +152,8 @@ struct UserRowFragment {
 struct PageQuery {
     #[serde(default)]
     cursor: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
 }
 
 async fn users_page(s: &AppState, v: &Viewer, cursor: Option<&str>) -> PageResult<UsersPage> {
@@ -139,12 +170,20 @@ async fn users_page(s: &AppState, v: &Viewer, cursor: Option<&str>) -> PageResul
         email: String::new(),
         name: String::new(),
         role: Role::Agent.as_str().to_owned(),
+        invitations: s.app.list_invitations(&v.principal).await?.into_iter().map(InvitationItem::new).collect(),
+        invited: None,
+        invite_notice: None,
+        invite_email: String::new(),
+        invite_role: Role::Agent.as_str().to_owned(),
+        done: None,
     })
 }
 
 async fn list(State(s): State<AppState>, v: Viewer, Query(q): Query<PageQuery>) -> PageResult {
     let cursor = q.cursor.filter(|c| !c.is_empty());
-    Ok(users_page(&s, &v, cursor.as_deref()).await?.into_response())
+    let mut page = users_page(&s, &v, cursor.as_deref()).await?;
+    page.done = (q.done.as_deref() == Some("revoked")).then(|| Notice::success(v.t.get("settings.invitation_revoked")));
+    Ok(page.into_response())
 }
 
 async fn create(State(s): State<AppState>, v: Viewer, Form(f): Form<NewUserForm>) -> PageResult {
@@ -254,4 +293,53 @@ async fn change(
         row.notice = Some(notice);
     }
     Ok(htmx::at("/settings/users", (status, page).into_response()))
+}
+
+#[derive(Deserialize, Default)]
+struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn invite(State(s): State<AppState>, v: Viewer, Form(f): Form<InviteForm>) -> PageResult {
+    let result = match f.role.parse::<Role>() {
+        Ok(role) => {
+            let input = NewInvitation { email: f.email.trim().to_owned(), role };
+            s.app.create_invitation(&v.principal, &input).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(created) => {
+            let mut page = users_page(&s, &v, None).await?;
+            page.invited = Some(created);
+            Ok(htmx::at("/settings/users", page.into_response()))
+        }
+        Err(e) => {
+            let status = status_of(&e);
+            let notice = inline(v.t, e)?;
+            let mut page = users_page(&s, &v, None).await?;
+            page.invite_notice = Some(notice);
+            page.invite_email = f.email;
+            page.invite_role = f.role;
+            Ok(htmx::at("/settings/users", (status, page).into_response()))
+        }
+    }
+}
+
+async fn revoke(State(s): State<AppState>, v: Viewer, Path(id): Path<String>) -> PageResult {
+    let id: uuid::Uuid = id.parse().map_err(|_| UiError(AppError::NotFound))?;
+    match s.app.revoke_invitation(&v.principal, id).await {
+        Ok(()) => Ok(Redirect::to("/settings/users?done=revoked").into_response()),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthenticated(_))) => Err(e.into()),
+        Err(e) => {
+            let status = status_of(&e);
+            let notice = inline(v.t, e)?;
+            let mut page = users_page(&s, &v, None).await?;
+            page.done = Some(notice);
+            Ok(htmx::at("/settings/users", (status, page).into_response()))
+        }
+    }
 }
