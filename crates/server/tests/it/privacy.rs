@@ -94,7 +94,16 @@ pub fn tid_sql(t: &TestServer, id: impl std::fmt::Display) -> String {
 /// Takes the privacy schedules' leases, as another node would, so the server's own scheduler
 /// does not run them while a test moves the clock and runs them itself.
 pub async fn hold_schedules(t: &TestServer) {
-    for name in ["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge", "whatsapp.channel_purge"] {
+    hold_named_schedules(
+        t,
+        &["privacy.retention", "privacy.erasure_resume", "privacy.tenant_purge", "whatsapp.channel_purge"],
+    )
+    .await;
+}
+
+/// Takes these schedules' leases (see [`hold_schedules`]).
+pub async fn hold_named_schedules(t: &TestServer, names: &[&str]) {
+    for &name in names {
         let mut tx = t.app.db.write().await.unwrap();
         switchboard_storage::schedules::ensure(&mut tx.platform(), name, 0).await.unwrap();
         tx.commit().await.unwrap();
