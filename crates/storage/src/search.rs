@@ -193,8 +193,8 @@ async fn insert_pg(c: &mut PgConnection, tid: Uuid, docs: &[&SearchDoc]) -> Resu
     Ok(())
 }
 
-/// `($2, $3, $4::uuid, $5::bytea[]), …`: PostgreSQL cannot infer the type of a NULL
-/// conversation or of an array inside VALUES.
+/// `($2::uuid, $3::uuid, $4::uuid, $5::bytea[]), …`: PostgreSQL cannot infer the type of a
+/// NULL conversation or of an array inside VALUES.
 fn pg_values(rows: usize) -> String {
     (0..rows)
         .map(|r| {
