@@ -4,15 +4,24 @@
 //! query is hashed the same way and matched by equality. Erasure and retention remove the
 //! tokens with their owners (one search document per contact or message).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use switchboard_core::search::{self, QueryError};
 use switchboard_core::{E164, Invalid};
 use switchboard_privacy::{BlindIndex, BlindKind};
+use switchboard_storage::Backend;
 use switchboard_storage::Scope;
 use switchboard_storage::contacts::ContactRow;
 use switchboard_storage::search::{self as repo, SearchDoc};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{App, AppResult};
+
+/// How often the search upkeep looks for merge work when it last found none. FTS5 only merges
+/// a level once four segments wait there, and ingest writes at most a few dozen a second.
+const UPKEEP_IDLE: Duration = Duration::from_millis(100);
 
 impl App {
     async fn hash_tokens(&self, s: &mut Scope<'_>, tokens: &[String]) -> AppResult<Vec<BlindIndex>> {
@@ -69,5 +78,33 @@ impl App {
             )
         })?;
         self.hash_tokens(s, &terms).await
+    }
+
+    /// Keeps SQLite's search index merged, one short write transaction per step, until
+    /// `stop`. Each step takes the writer like any other transaction, so a webhook batch waits
+    /// for one step at most instead of a whole merge (see `storage::search::merge_step`).
+    /// Nothing to do on PostgreSQL.
+    pub async fn run_search_upkeep(self: Arc<Self>, stop: CancellationToken) {
+        if self.db.backend() != Backend::Sqlite {
+            return;
+        }
+        loop {
+            let merged = async {
+                let mut tx = self.db.write().await?;
+                let merged = repo::merge_step(&mut tx.platform()).await?;
+                tx.commit().await?;
+                AppResult::Ok(merged)
+            }
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "search index merge step failed");
+                false
+            });
+            let pause = if merged { Duration::ZERO } else { UPKEEP_IDLE };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
     }
 }

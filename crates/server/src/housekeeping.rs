@@ -1,5 +1,5 @@
 //! Background work every node runs: periodic cleanups (one node at a time per schedule), the
-//! job workers, the webhook ingest writers and the WhatsApp sender.
+//! job workers, the webhook ingest writers, the WhatsApp sender and the search index upkeep.
 
 use std::sync::Arc;
 
@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 const TEN_MINUTES: i64 = 10 * 60_000;
 const HOUR: i64 = 60 * 60_000;
-/// Batches (of at most 1,000 rows) one tenant's retention run, or one channel's purge, may
-/// run per schedule tick; an unfinished one resumes at the next tick, so none holds the
-/// others up.
+/// One tenant's retention run may purge this many batches' worth of rows (× 1,000) per
+/// schedule tick, one channel's purge this many transactions; an unfinished one resumes at the
+/// next tick, so none holds the others up.
 const RETENTION_BATCHES_PER_TICK: u64 = 500;
 /// Finished jobs are kept this long so their dedupe keys still suppress duplicates
 /// (Meta redelivers for up to 7 days).
@@ -175,5 +175,6 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         worker.run(queues, stop.clone()),
         app.clone().run_ingest(stop.clone()),
         app.clone().run_sender(stop.clone()),
+        app.clone().run_search_upkeep(stop.clone()),
     );
 }

@@ -11,6 +11,7 @@
 //! - [`requests::VERIFICATION_JOB`]: the job that delivers a verification code;
 //! - `switchboard_storage::privacy::transfers::record`: the disclosure log.
 
+pub mod batch;
 pub mod consent;
 pub mod delivery;
 pub mod erasure;

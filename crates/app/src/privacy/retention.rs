@@ -3,9 +3,10 @@
 //! runs.
 //!
 //! A run measures every batch against one instant (`as_of`, stored with the run) and deletes at
-//! most [`BATCH`] rows per transaction, counting them in the same transaction. A run that was
-//! interrupted (a crash, a `kill -9`, a budget of batches used up) is resumed by the next call
-//! with its stored `as_of`, so it ends in exactly the state an uninterrupted run would have.
+//! most 1,000 rows per transaction (fewer when they are slow to delete: `privacy::batch`),
+//! counting them in the same transaction. A run that was interrupted (a crash, a `kill -9`, a
+//! budget of batches used up) is resumed by the next call with its stored `as_of`, so it ends
+//! in exactly the state an uninterrupted run would have.
 //! Tenant-wide legal holds stop a category; contact and conversation holds are excluded row by
 //! row in each category's SQL (`switchboard_storage::privacy::holds::not_held_sql`). A
 //! finished run writes its summary (rows per category, held categories) to the audit log.
@@ -15,6 +16,7 @@
 //! already exist, and the dry run reports them as not enforced until they are registered.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,10 +31,8 @@ use uuid::Uuid;
 
 use crate::audit::Audit;
 use crate::auth::Principal;
+use crate::privacy::batch::{BatchSize, RowBudget};
 use crate::{App, AppResult};
-
-/// Rows per transaction, at most (Mattermost's figure: short transactions, no long locks).
-pub const BATCH: i64 = 1000;
 
 /// What is due in a run.
 #[derive(Debug, Clone, Copy)]
@@ -379,8 +379,8 @@ impl App {
         Ok(DryRunView { as_of: as_of.to_rfc3339(), categories })
     }
 
-    /// Runs (or resumes) the tenant's retention, purging at most `max_batches` non-empty
-    /// batches in this call (`None`: until done).
+    /// Runs (or resumes) the tenant's retention, purging at most `max_batches` × 1,000 rows in
+    /// this call (`None`: until done); batches may be smaller (`privacy::batch`).
     pub async fn run_retention(&self, tenant: TenantId, max_batches: Option<u64>) -> AppResult<RetentionReport> {
         let mut tx = self.db.write().await?;
         let mut s = tx.tenant(tenant);
@@ -399,7 +399,7 @@ impl App {
 
         let as_of = Millis(run.as_of);
         let mut held_categories = Vec::new();
-        let mut budget = max_batches;
+        let mut budget = RowBudget::of_batches(max_batches);
         for category in CATEGORIES {
             let c = category.category();
             let Some((rule, _)) = rules.get(&c).copied() else {
@@ -413,23 +413,26 @@ impl App {
                 continue;
             }
             let due = Due { as_of, rule, cutoffs: rule.cutoffs(as_of) };
+            let mut size = BatchSize::new(self.db.backend());
             loop {
-                if budget == Some(0) {
+                if budget.spent() {
                     return self.report(tenant, &run, false, held_categories).await;
                 }
+                let limit = budget.limit(&size);
                 let mut tx = self.db.write().await?;
+                let held_since = Instant::now();
                 let mut s = tx.tenant(tenant);
-                let n = category.purge_batch(self, &mut s, &due, BATCH).await?;
+                let n = category.purge_batch(self, &mut s, &due, limit).await?;
                 if n > 0 {
                     repo::count_batch(&mut s, run.id, c.as_str(), n).await?;
                 }
                 tx.commit().await?;
-                if n > 0 {
-                    budget = budget.map(|b| b - 1);
-                }
-                if i64::try_from(n).unwrap_or(i64::MAX) < BATCH {
+                budget.spend(n);
+                // Fewer than asked for: nothing more is due in this category.
+                if i64::try_from(n).unwrap_or(i64::MAX) < limit {
                     break;
                 }
+                size.observe(held_since.elapsed());
             }
         }
         let report = self.report(tenant, &run, true, held_categories).await?;
@@ -473,7 +476,7 @@ impl App {
     }
 
     /// The `privacy.retention` schedule: every active tenant, each limited to
-    /// `max_batches_per_tenant` batches per call so one tenant cannot starve the others (an
+    /// `max_batches_per_tenant` × 1,000 rows per call so one tenant cannot starve the others (an
     /// unfinished run resumes next time).
     pub async fn run_retention_all(&self, max_batches_per_tenant: Option<u64>) -> AppResult<()> {
         let all = tenants::list(&mut self.db.read().await?.platform()).await?;

@@ -14,6 +14,8 @@
 //! Hook for channel integrations: a deactivated tenant's channels must stop sending and
 //! receiving. The purge of a disconnected number's Meta data is `whatsapp::purge`.
 
+use std::time::Instant;
+
 use serde::Serialize;
 use switchboard_core::{Invalid, Millis, Permission, TenantId};
 use switchboard_storage::privacy::holds;
@@ -23,6 +25,7 @@ use switchboard_storage::{api_keys, keys, sessions, tenants};
 use crate::audit::Audit;
 use crate::auth::{Actor, Principal};
 use crate::privacy::actor_ref;
+use crate::privacy::batch::BatchSize;
 use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -36,8 +39,6 @@ pub struct TenantDeletionView {
     pub sessions_ended: u64,
     pub api_keys_revoked: u64,
 }
-
-const BATCH: i64 = 1000;
 
 impl App {
     /// Deactivates the tenant now and schedules its purge. Owners only (from a session, not an
@@ -121,14 +122,18 @@ impl App {
                 head = self.chain_head(tenant).await?;
             }
             let mut total = 0u64;
+            let mut size = BatchSize::new(self.db.backend());
             loop {
+                let limit = size.rows();
                 let mut tx = self.db.write().await?;
-                let n = repo::purge_batch(&mut tx.tenant(tenant), table, BATCH).await?;
+                let held_since = Instant::now();
+                let n = repo::purge_batch(&mut tx.tenant(tenant), table, limit).await?;
                 tx.commit().await?;
                 total += n;
-                if i64::try_from(n).unwrap_or(i64::MAX) < BATCH {
+                if i64::try_from(n).unwrap_or(i64::MAX) < limit {
                     break;
                 }
+                size.observe(held_since.elapsed());
             }
             counts.insert(table.name.to_owned(), total.into());
         }

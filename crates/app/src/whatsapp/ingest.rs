@@ -14,6 +14,7 @@ use bytes::Bytes;
 use switchboard_channels::whatsapp::webhook::{self, Change, ChangeValue, Entry, Notification};
 use switchboard_core::{ChannelId, TenantId, WaId};
 use switchboard_privacy::{Aad, BlindKind};
+use switchboard_storage::Tx;
 use switchboard_storage::webhook_events::{self, FailedEvent, NewWebhookEvent};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -142,29 +143,35 @@ impl App {
     async fn ingest_writer(self: Arc<Self>, stop: CancellationToken) {
         let max = self.config.whatsapp.ingest_batch.max(1);
         loop {
-            let batch = {
-                let mut rx = self.wa.ingest.rx.lock().await;
-                let first = tokio::select! {
-                    item = rx.recv() => item,
-                    () = stop.cancelled() => rx.try_recv().ok(),
-                };
-                let Some(first) = first else { break };
-                let mut batch = vec![first];
-                while batch.len() < max {
-                    match rx.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
-                batch
+            let mut rx = self.wa.ingest.rx.lock().await;
+            let first = tokio::select! {
+                item = rx.recv() => item,
+                () = stop.cancelled() => rx.try_recv().ok(),
             };
-            self.commit_batch(batch).await;
+            let Some(first) = first else { break };
+            // The writer first, then the rest of the batch: deliveries that arrive while the
+            // writer is busy (the previous batch, a retention batch) join this batch instead of
+            // waiting for it to commit and then for their own.
+            let tx = self.db.write().await;
+            let mut batch = vec![first];
+            while batch.len() < max {
+                match rx.try_recv() {
+                    Ok(item) => batch.push(item),
+                    Err(_) => break,
+                }
+            }
+            drop(rx);
+            self.commit_batch(tx.map_err(AppError::from), batch).await;
         }
     }
 
-    async fn commit_batch(&self, batch: Vec<Item>) {
+    async fn commit_batch(&self, tx: AppResult<Tx>, batch: Vec<Item>) {
         let (deliveries, answers): (Vec<Delivery>, Vec<_>) = batch.into_iter().map(|i| (i.delivery, i.done)).unzip();
-        match self.commit(&deliveries).await {
+        let committed = match tx {
+            Ok(tx) => self.commit(tx, &deliveries).await,
+            Err(e) => Err(e),
+        };
+        match committed {
             Ok(fx) => {
                 for a in answers {
                     let _ = a.send(Ok(()));
@@ -176,7 +183,8 @@ impl App {
                     tracing::warn!(deliveries = deliveries.len(), error = %e, "ingest batch failed; retrying its deliveries one by one");
                 }
                 for (d, a) in deliveries.into_iter().zip(answers) {
-                    let r = match self.commit(std::slice::from_ref(&d)).await {
+                    let one = std::slice::from_ref(&d);
+                    let r = match async { self.commit(self.db.write().await?, one).await }.await {
                         Ok(fx) => {
                             self.after_commit(fx).await;
                             Ok(())
@@ -189,8 +197,7 @@ impl App {
         }
     }
 
-    async fn commit(&self, deliveries: &[Delivery]) -> AppResult<Effects> {
-        let mut tx = self.db.write().await?;
+    async fn commit(&self, mut tx: Tx, deliveries: &[Delivery]) -> AppResult<Effects> {
         let mut fx = Effects::for_deliveries(deliveries.len());
         let parts: Vec<_> = deliveries.iter().map(|d| (&*d.channel, &d.notification)).collect();
         self.prefetch(&mut tx, &parts, &mut fx).await?;

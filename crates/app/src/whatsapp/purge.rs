@@ -3,7 +3,7 @@
 //!
 //! `disconnect_channel` sets the channel's `purge_after`; connecting the same phone_number_id
 //! before then takes the channel back and clears it. Once due, the `whatsapp.channel_purge`
-//! schedule removes, in transactions of at most [`BATCH`] rows: the channel's messages (with
+//! schedule removes, in transactions of at most 1,000 rows (`privacy::batch`): the channel's messages (with
 //! their reactions, media rows and files, and search tokens), then every table of
 //! `channels::CHANNEL_TABLES` (conversation activity and labels,
 //! conversations with their sealed previews and 24-hour windows, parked statuses, channel
@@ -17,6 +17,8 @@
 //! audited once per hold; releasing the hold clears it and makes the schedule due at once, so
 //! the purge goes on within a tick (`channel.purge_resumed`).
 
+use std::time::Instant;
+
 use serde_json::{Map, Value};
 use switchboard_core::{ChannelId, TenantId};
 use switchboard_storage::Scope;
@@ -25,13 +27,11 @@ use switchboard_storage::history::{self, Pick};
 use switchboard_storage::privacy::holds;
 
 use crate::audit::Audit;
+use crate::privacy::batch::BatchSize;
 use crate::{App, AppError, AppResult};
 
 /// The schedule that runs [`App::purge_disconnected_channels`].
 pub const SCHEDULE: &str = "whatsapp.channel_purge";
-
-/// Rows per transaction, at most.
-pub const BATCH: i64 = 1000;
 
 /// How far one call got with a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,19 +92,21 @@ impl App {
             }
             (None, None) => {}
         }
+        let mut size = BatchSize::new(self.db.backend());
         loop {
             if budget == 0 {
                 return Ok(ChannelPurge::Unfinished);
             }
             budget -= 1;
             let mut tx = self.db.write().await?;
+            let held_since = Instant::now();
             let mut s = tx.tenant(tenant);
             let row = channels::get(&mut s, id).await?;
             let mut counts: Map<String, Value> = match &row.purge_counts {
                 Some(json) => serde_json::from_str(json).map_err(AppError::internal)?,
                 None => Map::new(),
             };
-            let Some((table, n)) = self.purge_channel_batch(&mut s, id).await? else {
+            let Some((table, n)) = self.purge_channel_batch(&mut s, id, size.rows()).await? else {
                 let summary = serde_json::json!({"phone_number_id": row.phone_number_id, "rows": counts});
                 Audit::system("channel_purge")
                     .record(self, &mut s, "channel.purged", Some(("channel", channel.to_string())), summary)
@@ -118,6 +120,7 @@ impl App {
             add_count(&mut counts, table, n);
             channels::set_purge_counts(&mut s, id, &Value::Object(counts).to_string()).await?;
             tx.commit().await?;
+            size.observe(held_since.elapsed());
         }
     }
 
@@ -160,15 +163,20 @@ impl App {
     /// One batch of the first table that still holds rows of the channel: (table, rows).
     /// `None` when nothing is left. Media files are deleted before the caller commits (a
     /// rollback leaves rows whose file is gone, which the rerun removes).
-    async fn purge_channel_batch(&self, s: &mut Scope<'_>, id: uuid::Uuid) -> AppResult<Option<(&'static str, u64)>> {
-        let ids = history::pick_messages(s, Pick::Channel(id), BATCH).await?;
+    async fn purge_channel_batch(
+        &self,
+        s: &mut Scope<'_>,
+        id: uuid::Uuid,
+        limit: i64,
+    ) -> AppResult<Option<(&'static str, u64)>> {
+        let ids = history::pick_messages(s, Pick::Channel(id), limit).await?;
         if !ids.is_empty() {
             let removed = history::remove_messages(s, &ids).await?;
             self.delete_blobs(&removed.blob_keys).await?;
             return Ok(Some(("messages", removed.rows)));
         }
         for table in CHANNEL_TABLES {
-            let n = channels::purge_batch(s, table, id, BATCH).await?;
+            let n = channels::purge_batch(s, table, id, limit).await?;
             if n > 0 {
                 return Ok(Some((table.name, n)));
             }

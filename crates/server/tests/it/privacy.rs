@@ -661,7 +661,8 @@ async fn retention_batches_and_resumes(t: &TestServer, clock: &ManualClock) {
     let full = t.app.run_retention(b.id, None).await.unwrap();
     assert!(full.finished);
     assert_eq!(full.purged["privacy_requests"], 2_500);
-    assert_eq!(full.batches, 3, "2,500 rows take three batches of at most 1,000");
+    // Batches shrink when the writer is slow (privacy::batch), never beyond 1,000 rows.
+    assert!(full.batches >= 3, "2,500 rows take at least three batches of at most 1,000");
 
     // Tenant A: stopped after one batch, exactly 1,000 rows gone.
     let first = t.app.run_retention(a.id, Some(1)).await.unwrap();

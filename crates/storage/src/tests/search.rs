@@ -150,3 +150,58 @@ async fn documents_insert_replace_remove(db: Db) {
     assert_eq!(owners_with(&db, token(4)).await.len(), 1);
 }
 crate::dual_test!(documents_insert_replace_remove);
+
+/// Merging is left to `merge_step` (migration 0013): documents written in many transactions
+/// stay findable while their segments are merged step by step, removed ones stay gone, and
+/// the steps come to an end. PostgreSQL has nothing to merge.
+async fn merge_steps_keep_documents(db: Db) {
+    let tenant = switchboard_core::TenantId::new();
+    let owners: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
+    // One transaction per pair of documents: twelve segments for FTS5 to merge.
+    for pair in owners.chunks(2) {
+        let mut tx = db.write().await.unwrap();
+        let docs: Vec<SearchDoc> = pair
+            .iter()
+            .map(|o| SearchDoc {
+                owner_id: *o,
+                contact_id: *o,
+                conversation_id: None,
+                tokens: vec![token(7), token(8)],
+            })
+            .collect();
+        search::insert_many(&mut tx.tenant(tenant), &docs).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut tx = db.write().await.unwrap();
+    search::remove_owned(&mut tx.tenant(tenant), &owners[..4]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut steps = 0;
+    loop {
+        let mut tx = db.write().await.unwrap();
+        let merged = search::merge_step(&mut tx.platform()).await.unwrap();
+        tx.commit().await.unwrap();
+        if !merged {
+            break;
+        }
+        steps += 1;
+        assert!(steps < 100, "merge steps never ran out of work");
+    }
+    let mut expected: Vec<Uuid> = owners[4..].to_vec();
+    expected.sort();
+    assert_eq!(owners_with(&db, token(7)).await, expected);
+    assert_eq!(owners_with(&db, token(8)).await, expected);
+    let mut conn = db.read().await.unwrap();
+    match conn.ex() {
+        Ex::Sqlite(c) => {
+            assert!(steps > 0, "twelve segments were left unmerged");
+            let automerge: i64 = sqlx::query_scalar("SELECT v FROM search_fts_config WHERE k = 'automerge'")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+            assert_eq!(automerge, 0, "FTS5 must not merge inside the writing transactions");
+        }
+        Ex::Pg(_) => assert_eq!(steps, 0),
+    }
+}
+crate::dual_test!(merge_steps_keep_documents);
