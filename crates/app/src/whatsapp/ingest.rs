@@ -142,6 +142,7 @@ impl App {
 
     async fn ingest_writer(self: Arc<Self>, stop: CancellationToken) {
         let max = self.config.whatsapp.ingest_batch.max(1);
+        let single_writer = self.db.backend() == switchboard_storage::Backend::Sqlite;
         loop {
             let mut rx = self.wa.ingest.rx.lock().await;
             let first = tokio::select! {
@@ -149,10 +150,12 @@ impl App {
                 () = stop.cancelled() => rx.try_recv().ok(),
             };
             let Some(first) = first else { break };
-            // The writer first, then the rest of the batch: deliveries that arrive while the
-            // writer is busy (the previous batch, a retention batch) join this batch instead of
-            // waiting for it to commit and then for their own.
-            let tx = self.db.write().await;
+            // On SQLite the writer first, then the rest of the batch: deliveries that arrive
+            // while the one writer is busy (the previous batch, a retention batch) join this
+            // batch instead of waiting for it to commit and then for their own. PostgreSQL's
+            // writers run side by side; there none holds the queue while it opens its
+            // transaction.
+            let early = if single_writer { Some(self.db.write().await) } else { None };
             let mut batch = vec![first];
             while batch.len() < max {
                 match rx.try_recv() {
@@ -161,6 +164,10 @@ impl App {
                 }
             }
             drop(rx);
+            let tx = match early {
+                Some(tx) => tx,
+                None => self.db.write().await,
+            };
             self.commit_batch(tx.map_err(AppError::from), batch).await;
         }
     }
