@@ -3,8 +3,8 @@
 //!
 //! `disconnect_channel` sets the channel's `purge_after`; connecting the same phone_number_id
 //! before then takes the channel back and clears it. Once due, the `whatsapp.channel_purge`
-//! schedule removes, in transactions of at most 1,000 rows (`privacy::batch`): the channel's messages (with
-//! their reactions, media rows and files, and search tokens), then every table of
+//! schedule removes, in transactions of at most 1,000 rows (`privacy::batch`): the channel's
+//! messages (with their reactions, media rows and files, and search tokens), then every table of
 //! `channels::CHANNEL_TABLES` (conversation activity and labels,
 //! conversations with their sealed previews and 24-hour windows, parked statuses, channel
 //! events, webhook events, and the account's templates when no other number uses them), and
