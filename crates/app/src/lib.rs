@@ -11,6 +11,7 @@ pub mod config;
 pub mod contacts;
 pub mod demo;
 pub mod error;
+mod group_commit;
 pub mod inbox;
 pub mod invitations;
 pub mod keys;

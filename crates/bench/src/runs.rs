@@ -249,6 +249,9 @@ async fn contacts_with_conversations(env: &Env, n: usize, parallel: usize) -> an
     Ok(all)
 }
 
+/// Concurrent callers of the send API in the send bench, as many integrations or agents would be.
+const PRODUCERS: usize = 64;
+
 /// `messages` template messages to distinct customers with the number's throughput set to
 /// `rate`: the achieved rate at the simulator, duplicates, and every message terminal.
 pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Result<()> {
@@ -271,10 +274,10 @@ pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Res
         tokio::spawn(async move {
             let started = Instant::now();
             let mut tasks = tokio::task::JoinSet::new();
-            for part in 0..8usize {
+            for part in 0..PRODUCERS {
                 let (app, p, queued, conversations) = (app.clone(), p.clone(), queued.clone(), conversations.clone());
                 tasks.spawn(async move {
-                    for (i, conv) in conversations.iter().enumerate().skip(part).step_by(8) {
+                    for (i, conv) in conversations.iter().enumerate().skip(part).step_by(PRODUCERS) {
                         let compose: Compose = serde_json::from_value(json!({
                             "type": "template", "name": "order_update", "language": "en_US", "parameters": [format!("#{i:06}")]
                         }))?;

@@ -174,6 +174,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         limiter,
         worker.run(queues, stop.clone()),
         app.clone().run_ingest(stop.clone()),
+        app.clone().run_outbox(stop.clone()),
         app.clone().run_sender(stop.clone()),
         app.clone().run_search_upkeep(stop.clone()),
     );

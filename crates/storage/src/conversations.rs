@@ -5,8 +5,8 @@
 use switchboard_privacy::{BlindIndex, Sealed};
 use uuid::Uuid;
 
-use crate::db::Scope;
-use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
+use crate::db::{Backend, Scope};
+use crate::filter::{Param, Where, bulk_chunks, bulk_sql, join_chunks, values_list};
 use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
@@ -143,24 +143,9 @@ pub struct InboundTouch {
 /// Records new inbound messages, one statement for many conversations: newer timestamps win,
 /// unread grows, a snoozed conversation wakes up.
 pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Result<()> {
-    const COLS: usize = 5;
     let tid = s.tid();
-    for chunk in bulk_chunks(s.backend(), touches) {
-        // A CTE rather than `FROM (VALUES …) AS v(…)`: SQLite names VALUES columns only there.
-        let sql = bulk_sql(s.backend(), format!(
-            "WITH v (id, at, n, preview, now) AS (VALUES {})
-             UPDATE conversations SET
-                 last_message_at = CASE WHEN conversations.last_message_at < v.at THEN v.at ELSE conversations.last_message_at END,
-                 last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at
-                     THEN v.at ELSE conversations.last_inbound_at END,
-                 unread_count = conversations.unread_count + v.n,
-                 preview_sealed = v.preview,
-                 status = CASE WHEN conversations.status = 'snoozed' THEN 'open' ELSE conversations.status END,
-                 snoozed_until = CASE WHEN conversations.status = 'snoozed' THEN NULL ELSE conversations.snoozed_until END,
-                 updated_at = v.now
-             FROM v WHERE conversations.tenant_id = $1 AND conversations.id = v.id",
-            values_list(chunk.len(), COLS, 2)
-        ));
+    for chunk in join_chunks(s.backend(), touches) {
+        let sql = touch_inbound_sql(s.backend(), chunk.len());
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
             for t in chunk {
@@ -172,17 +157,60 @@ pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Resul
     Ok(())
 }
 
-pub async fn touch_outbound(s: &mut Scope<'_>, id: Uuid, at: i64, preview: &Sealed<String>) -> Result<()> {
+/// A message our side wrote in one conversation.
+#[derive(Debug, Clone)]
+pub struct OutboundTouch {
+    pub id: Uuid,
+    pub at: i64,
+    /// The preview of the message.
+    pub preview: Sealed<String>,
+}
+
+/// Records messages our side wrote, one statement for many conversations: the conversation is
+/// read, newer timestamps win. Give each conversation once (its newest message): which of two
+/// rows for one conversation an `UPDATE … FROM` applies is not defined.
+pub async fn touch_outbound(s: &mut Scope<'_>, touches: &[OutboundTouch]) -> Result<()> {
     let tid = s.tid();
-    on!(s.ex(), c => sqlx::query(
-        "UPDATE conversations SET
-             last_message_at = CASE WHEN last_message_at < $3 THEN $3 ELSE last_message_at END,
-             preview_sealed = $4, unread_count = 0, updated_at = $3
-         WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tid).bind(id).bind(at).bind(preview)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    for chunk in join_chunks(s.backend(), touches) {
+        let sql = touch_outbound_sql(s.backend(), chunk.len());
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for t in chunk {
+                q = q.bind(t.id).bind(t.at).bind(&t.preview);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
+}
+
+// A CTE rather than `FROM (VALUES …) AS v(…)`: SQLite names VALUES columns only there.
+pub(crate) fn touch_inbound_sql(backend: Backend, rows: usize) -> String {
+    bulk_sql(backend, format!(
+        "WITH v (id, at, n, preview, now) AS (VALUES {})
+         UPDATE conversations SET
+             last_message_at = CASE WHEN conversations.last_message_at < v.at THEN v.at ELSE conversations.last_message_at END,
+             last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at
+                 THEN v.at ELSE conversations.last_inbound_at END,
+             unread_count = conversations.unread_count + v.n,
+             preview_sealed = v.preview,
+             status = CASE WHEN conversations.status = 'snoozed' THEN 'open' ELSE conversations.status END,
+             snoozed_until = CASE WHEN conversations.status = 'snoozed' THEN NULL ELSE conversations.snoozed_until END,
+             updated_at = v.now
+         FROM v WHERE conversations.tenant_id = $1 AND conversations.id = v.id",
+        values_list(rows, 5, 2)
+    ))
+}
+
+pub(crate) fn touch_outbound_sql(backend: Backend, rows: usize) -> String {
+    bulk_sql(backend, format!(
+        "WITH v (id, at, preview) AS (VALUES {})
+         UPDATE conversations SET
+             last_message_at = CASE WHEN conversations.last_message_at < v.at THEN v.at ELSE conversations.last_message_at END,
+             preview_sealed = v.preview, unread_count = 0, updated_at = v.at
+         FROM v WHERE conversations.tenant_id = $1 AND conversations.id = v.id",
+        values_list(rows, 3, 2)
+    ))
 }
 
 /// When the customer last wrote to this number (the 24-hour service window).

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::{Ex, Platform, Scope};
+use crate::filter::{bulk_chunks, bulk_sql, values_list};
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -45,18 +46,38 @@ const COLUMNS: &str = "tenant_id, id, queue, kind, payload, state, run_at, attem
 /// Enqueues in the caller's transaction. Returns the new job's id, or `None` when a job with
 /// the same dedupe key already exists.
 pub async fn enqueue(s: &mut Scope<'_>, job: &NewJob, now: i64) -> Result<Option<Uuid>> {
+    Ok(enqueue_many(s, std::slice::from_ref(job), now).await?.into_iter().next())
+}
+
+/// Enqueues many with one statement per [`bulk_chunks`] chunk; returns the ids of the jobs
+/// created (a job whose dedupe key exists already is not).
+pub async fn enqueue_many(s: &mut Scope<'_>, jobs: &[NewJob], now: i64) -> Result<Vec<Uuid>> {
+    const COLS: usize = 7;
     let tid = s.tid();
-    let id = Uuid::now_v7();
-    let n = on!(s.ex(), c => sqlx::query(
-        "INSERT INTO jobs (tenant_id, id, queue, kind, payload, state, run_at, attempts, max_attempts,
-             dedupe_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'ready', $6, 0, $7, $8, $9, $9)
-         ON CONFLICT (tenant_id, queue, dedupe_key) DO NOTHING",
-    )
-    .bind(tid).bind(id).bind(&job.queue).bind(&job.kind).bind(&job.payload).bind(job.run_at)
-    .bind(job.max_attempts).bind(&job.dedupe_key).bind(now)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    Ok((n == 1).then_some(id))
+    let mut created = Vec::with_capacity(jobs.len());
+    for chunk in bulk_chunks(s.backend(), jobs) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "INSERT INTO jobs (tenant_id, id, queue, kind, payload, run_at, max_attempts, dedupe_key, state,
+                     attempts, created_at, updated_at)
+                 SELECT $1, v.*, 'ready', 0, $2, $3 FROM (VALUES {}) AS v WHERE TRUE
+                 ON CONFLICT (tenant_id, queue, dedupe_key) DO NOTHING
+                 RETURNING id",
+                values_list(chunk.len(), COLS, 4)
+            ),
+        );
+        let ids: Vec<Uuid> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(now).bind(now);
+            for j in chunk {
+                q = q.bind(Uuid::now_v7()).bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.run_at)
+                    .bind(j.max_attempts).bind(&j.dedupe_key);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        created.extend(ids);
+    }
+    Ok(created)
 }
 
 /// Claims up to `limit` due jobs of `queue` for `owner` until `lease_until`.

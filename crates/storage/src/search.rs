@@ -26,7 +26,7 @@ use crate::{Result, StoreError};
 use sqlx::PgConnection;
 
 use crate::db::{Backend, Ex, Platform, Scope};
-use crate::filter::{Param, Where, bulk_chunks, bulk_sql, values_list};
+use crate::filter::{Param, Where, bulk_chunks, bulk_sql, join_chunks, values_list};
 use crate::history::delete_in;
 
 /// The words of one owner: a contact (`conversation_id` None, `owner_id` the contact) or a
@@ -63,6 +63,33 @@ pub async fn insert_many(s: &mut Scope<'_>, docs: &[SearchDoc]) -> Result<()> {
         Ex::Pg(c) => insert_pg(c, tid, &docs).await,
         Ex::Sqlite(_) => insert_sqlite(s, &docs).await,
     }
+}
+
+pub(crate) fn search_keys_sql(rows: usize) -> String {
+    bulk_sql(
+        Backend::Sqlite,
+        format!(
+            "SELECT id, search_key FROM conversations WHERE tenant_id = $1 AND id IN (VALUES {})",
+            values_list(rows, 1, 2)
+        ),
+    )
+}
+
+/// Gives conversations without one their search key. `+` keeps SQLite from reaching the few
+/// rows without a key through the `search_key` index (then probing the list for each): there
+/// may be many (conversations without messages).
+pub(crate) fn search_key_sql(rows: usize) -> String {
+    bulk_sql(
+        Backend::Sqlite,
+        format!(
+            "WITH v (id, key) AS (VALUES {})
+             UPDATE conversations SET search_key = v.key FROM v
+             WHERE conversations.tenant_id = ${} AND conversations.id = v.id
+               AND +conversations.search_key IS NULL",
+            values_list(rows, 2, 1),
+            rows * 2 + 1
+        ),
+    )
 }
 
 async fn insert_sqlite(s: &mut Scope<'_>, docs: &[&SearchDoc]) -> Result<()> {
@@ -140,17 +167,8 @@ async fn conversation_keys(
     let first: Vec<(Uuid, i64)> = first.into_iter().collect();
     let tid = s.tid();
     let mut keys = HashMap::with_capacity(first.len());
-    for part in bulk_chunks(Backend::Sqlite, &first) {
-        let sql = bulk_sql(
-            Backend::Sqlite,
-            format!(
-                "UPDATE conversations SET search_key = v.column2 FROM (VALUES {}) AS v
-                 WHERE conversations.tenant_id = ${} AND conversations.id = v.column1
-                   AND conversations.search_key IS NULL",
-                values_list(part.len(), 2, 1),
-                part.len() * 2 + 1
-            ),
-        );
+    for part in join_chunks(Backend::Sqlite, &first) {
+        let sql = search_key_sql(part.len());
         on!(s.ex(), c => {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (conv, id) in part {
@@ -158,13 +176,7 @@ async fn conversation_keys(
             }
             q.bind(tid).execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
-        let sql = bulk_sql(
-            Backend::Sqlite,
-            format!(
-                "SELECT id, search_key FROM conversations WHERE tenant_id = $1 AND id IN (VALUES {})",
-                values_list(part.len(), 1, 2)
-            ),
-        );
+        let sql = search_keys_sql(part.len());
         let found: Vec<(Uuid, Option<i64>)> = on!(s.ex(), c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);
             for (conv, _) in part {

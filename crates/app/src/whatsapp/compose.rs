@@ -14,10 +14,11 @@ use switchboard_channels::whatsapp::{Content, OutboundMessage};
 use switchboard_core::{ContactId, ConversationId, Invalid, MessageId, Millis, Permission};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
-use switchboard_storage::conversations::ConversationRow;
+use switchboard_storage::conversations::{ConversationRow, OutboundTouch};
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, MessageRow};
+use switchboard_storage::search::SearchDoc;
 use switchboard_storage::templates::TemplateRow;
 use switchboard_storage::{Scope, conversations, search, templates};
 use uuid::Uuid;
@@ -155,6 +156,42 @@ pub(crate) struct Outbound {
     pub sender: Option<Uuid>,
     /// Re-checked against marketing consent by the sender.
     pub marketing: bool,
+}
+
+/// One send ready to write: the message, its search document, the conversation's new
+/// preview, its send job and attachment. Computing it reads; writing it is [`write_sends`].
+pub(crate) struct PreparedSend {
+    pub row: MessageRow,
+    doc: SearchDoc,
+    touch: OutboundTouch,
+    job: NewJob,
+    media: Vec<MediaRow>,
+}
+
+/// Writes sends of one tenant in the caller's transaction, a statement per table for all of
+/// them: the outbox (each message and its job commit together).
+pub(crate) async fn write_sends(s: &mut Scope<'_>, sends: &[&PreparedSend]) -> AppResult<()> {
+    let rows: Vec<MessageRow> = sends.iter().map(|p| p.row.clone()).collect();
+    messages::insert_many(s, &rows).await?;
+    let docs: Vec<SearchDoc> = sends.iter().map(|p| p.doc.clone()).collect();
+    search::insert_many(s, &docs).await?;
+    // The newest message of each conversation names its preview.
+    let mut touches: Vec<OutboundTouch> = Vec::with_capacity(sends.len());
+    for p in sends {
+        match touches.iter_mut().find(|t| t.id == p.touch.id) {
+            Some(t) if t.at <= p.touch.at => *t = p.touch.clone(),
+            Some(_) => {}
+            None => touches.push(p.touch.clone()),
+        }
+    }
+    conversations::touch_outbound(s, &touches).await?;
+    let jobs: Vec<NewJob> = sends.iter().map(|p| p.job.clone()).collect();
+    let now = sends.iter().map(|p| p.job.run_at).max().unwrap_or_default();
+    jobs::enqueue_many(s, &jobs, now).await?;
+    for m in sends.iter().flat_map(|p| &p.media) {
+        media::insert(s, m).await?;
+    }
+    Ok(())
 }
 
 fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
@@ -310,6 +347,9 @@ impl App {
 
     /// [`App::send_message`], with the media row of a file uploaded for it (an attachment),
     /// written in the same transaction as the message.
+    ///
+    /// The checks and the sealing run on a read connection; the writes are group-committed
+    /// with other sends ([`super::outbox`]). This answers once they are committed.
     pub(crate) async fn send_composed(
         &self,
         p: &Principal,
@@ -319,42 +359,48 @@ impl App {
     ) -> AppResult<MessageView> {
         p.require(Permission::MessagesSend)?;
         let now = self.now().0;
-        let mut tx = self.db.write().await?;
-        let mut s = tx.tenant(p.tenant);
+        let (send, view) = {
+            let mut conn = self.db.read().await?;
+            let mut s = conn.tenant(p.tenant);
+            self.prepare_composed(&mut s, p, conversation, compose, attached, now).await?
+        };
+        self.queue_prepared(p.tenant, send).await?;
+        Ok(view)
+    }
+
+    /// Everything a composed send writes, and the view of its message: the checks (number
+    /// active, window, template), the recipient, the Graph body, sealed.
+    async fn prepare_composed(
+        &self,
+        s: &mut Scope<'_>,
+        p: &Principal,
+        conversation: ConversationId,
+        compose: Compose,
+        attached: Option<MediaRow>,
+        now: i64,
+    ) -> AppResult<(PreparedSend, MessageView)> {
         let is_template = matches!(compose, Compose::Template { .. });
-        let (conv, ch) = self.sendable(&mut s, conversation, is_template, now).await?;
+        let (conv, ch) = self.sendable(s, conversation, is_template, now).await?;
         let contact = ContactId::from_uuid(conv.contact_id);
-        let to = self.recipient(&mut s, contact).await?;
+        let to = self.recipient(s, contact).await?;
         let (kind, text, details, outbound, reply_to) =
-            self.build_outbound(&mut s, &ch.waba_id, conversation, to, compose).await?;
+            self.build_outbound(s, &ch.waba_id, conversation, to, compose).await?;
         // Marketing templates are checked against consent again at the moment of sending.
         let marketing = details["template"]["category"].as_str().is_some_and(|c| c.eq_ignore_ascii_case("MARKETING"));
-        let row = self
-            .queue_outbound(
-                &mut s,
-                &conv,
-                Outbound {
-                    kind,
-                    text,
-                    shown: None,
-                    details,
-                    message: outbound,
-                    reply_to,
-                    sender: p.user_id().map(|u| u.as_uuid()),
-                    marketing,
-                },
-                now,
-            )
-            .await?;
-        let media_rows: Vec<MediaRow> = attached.map(|m| MediaRow { message_id: row.id, ..m }).into_iter().collect();
-        for m in &media_rows {
-            media::insert(&mut s, m).await?;
-        }
-        let view = self.message_view(&mut s, &row, &[], &media_rows).await?;
-        tx.commit().await?;
-        self.wa.send_wakeup.notify_waiters();
-        self.message_created(p.tenant, &row, now).await;
-        Ok(view)
+        let o = Outbound {
+            kind,
+            text,
+            shown: None,
+            details,
+            message: outbound,
+            reply_to,
+            sender: p.user_id().map(|u| u.as_uuid()),
+            marketing,
+        };
+        let mut send = self.prepare_outbound(s, &conv, o, now).await?;
+        send.media = attached.map(|m| MediaRow { message_id: send.row.id, ..m }).into_iter().collect();
+        let view = self.message_view(s, &send.row, &[], &send.media).await?;
+        Ok((send, view))
     }
 
     /// Tells live inboxes about a message our side wrote (after its commit). A lost event only
@@ -372,8 +418,7 @@ impl App {
             .await;
     }
 
-    /// Writes a message our side wrote (a send or an agent's note): its content sealed under
-    /// the contact's key, its words indexed for search, in the caller's transaction.
+    /// Writes a message our side wrote (an agent's note) in the caller's transaction.
     pub(crate) async fn store_message(
         &self,
         s: &mut Scope<'_>,
@@ -381,6 +426,21 @@ impl App {
         m: StoredMessage<'_>,
         now: i64,
     ) -> AppResult<MessageRow> {
+        let (row, doc) = self.prepare_message(s, conv, m, now).await?;
+        messages::insert(s, &row).await?;
+        search::insert_many(s, std::slice::from_ref(&doc)).await?;
+        Ok(row)
+    }
+
+    /// A message our side wrote, ready to store: its content sealed under the contact's key,
+    /// its words hashed for search.
+    async fn prepare_message(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        m: StoredMessage<'_>,
+        now: i64,
+    ) -> AppResult<(MessageRow, SearchDoc)> {
         let tenant = s.tenant_id();
         let contact = ContactId::from_uuid(conv.contact_id);
         let id = MessageId::new().as_uuid();
@@ -410,11 +470,9 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        messages::insert(s, &row).await?;
         // What agents see is what they can find (a verification code is indexed masked).
         let doc = self.message_tokens(s, id, conv.contact_id, conv.id, m.text).await?;
-        search::insert_many(s, std::slice::from_ref(&doc)).await?;
-        Ok(row)
+        Ok((row, doc))
     }
 
     /// The outbox: stores the message (`queued`, content sealed under the contact's key),
@@ -426,6 +484,19 @@ impl App {
         o: Outbound,
         now: i64,
     ) -> AppResult<MessageRow> {
+        let send = self.prepare_outbound(s, conv, o, now).await?;
+        write_sends(s, &[&send]).await?;
+        Ok(send.row)
+    }
+
+    /// What [`App::queue_outbound`] writes, computed without writing.
+    async fn prepare_outbound(
+        &self,
+        s: &mut Scope<'_>,
+        conv: &ConversationRow,
+        o: Outbound,
+        now: i64,
+    ) -> AppResult<PreparedSend> {
         o.message.validate()?;
         let tenant = s.tenant_id();
         let contact = ContactId::from_uuid(conv.contact_id);
@@ -438,8 +509,8 @@ impl App {
         let shown = o.shown.as_ref().or(o.text.as_ref());
         let stored = json!({"v": 1, "type": o.kind, "text": shown, "details": o.details, "reply_to": o.reply_to,
             "graph": body});
-        let row = self
-            .store_message(
+        let (row, doc) = self
+            .prepare_message(
                 s,
                 conv,
                 StoredMessage {
@@ -453,31 +524,25 @@ impl App {
                 now,
             )
             .await?;
-        let id = row.id;
         let preview = content::preview(&o.kind, shown.map(String::as_str));
         let preview = self
             .keys
             .seal_contact(s, contact, &Aad::new(tenant, "conversations", "preview", conv.id), &preview)
             .await?;
-        conversations::touch_outbound(s, conv.id, now, &preview).await?;
-        let mut payload = json!({"message_id": id});
+        let mut payload = json!({"message_id": row.id});
         if o.marketing {
             payload["marketing"] = Value::Bool(true);
         }
-        jobs::enqueue(
-            s,
-            &NewJob {
-                queue: super::SEND_QUEUE.into(),
-                kind: super::SEND_QUEUE.into(),
-                payload: payload.to_string(),
-                run_at: now,
-                max_attempts: 12,
-                dedupe_key: Some(format!("send:{id}")),
-            },
-            now,
-        )
-        .await?;
-        Ok(row)
+        let job = NewJob {
+            queue: super::SEND_QUEUE.into(),
+            kind: super::SEND_QUEUE.into(),
+            payload: payload.to_string(),
+            run_at: now,
+            max_attempts: 12,
+            dedupe_key: Some(format!("send:{}", row.id)),
+        };
+        let touch = OutboundTouch { id: conv.id, at: now, preview };
+        Ok(PreparedSend { row, doc, touch, job, media: Vec::new() })
     }
 
     /// Queues a text the system writes to a customer (a keyword confirmation, a verification

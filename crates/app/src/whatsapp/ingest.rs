@@ -16,13 +16,13 @@ use switchboard_core::{ChannelId, TenantId, WaId};
 use switchboard_privacy::{Aad, BlindKind};
 use switchboard_storage::Tx;
 use switchboard_storage::webhook_events::{self, FailedEvent, NewWebhookEvent};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::channels::ChannelInfo;
 use super::process::Effects;
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, group_commit};
 
 /// One verified webhook POST (or the part of it that concerns one channel).
 pub struct Delivery {
@@ -64,28 +64,18 @@ pub fn for_channel(ch: &ChannelInfo, n: &Notification) -> (Notification, usize) 
     (Notification { object: n.object.clone(), entry }, dropped)
 }
 
-struct Item {
+pub(crate) struct Item {
     delivery: Delivery,
     done: oneshot::Sender<AppResult<()>>,
 }
 
-pub(crate) struct Queue {
-    tx: mpsc::Sender<Item>,
-    rx: Arc<Mutex<mpsc::Receiver<Item>>>,
-}
-
-impl Queue {
-    pub(crate) fn new(capacity: usize) -> Self {
-        let (tx, rx) = mpsc::channel(capacity.max(16));
-        Self { tx, rx: Arc::new(Mutex::new(rx)) }
-    }
-}
+pub(crate) type Queue = crate::group_commit::Queue<Item>;
 
 impl App {
     /// Hands a verified delivery to the writer and waits until it is committed.
     pub async fn ingest(&self, delivery: Delivery) -> AppResult<()> {
         let (done, answer) = oneshot::channel();
-        self.wa.ingest.tx.send(Item { delivery, done }).await.map_err(|_| AppError::Unavailable)?;
+        self.wa.ingest.push(Item { delivery, done }).await?;
         answer.await.map_err(|_| AppError::Unavailable)?
     }
 
@@ -128,47 +118,17 @@ impl App {
 
     /// Runs the ingest writers until `stop`, then drains what is queued.
     pub async fn run_ingest(self: Arc<Self>, stop: CancellationToken) {
-        let writers = if self.db.backend() == switchboard_storage::Backend::Sqlite {
-            1
-        } else {
-            self.config.whatsapp.ingest_writers.max(1)
-        };
         let mut set = tokio::task::JoinSet::new();
-        for _ in 0..writers {
+        for _ in 0..group_commit::writers(&self.db, self.config.whatsapp.ingest_writers) {
             set.spawn(self.clone().ingest_writer(stop.clone()));
         }
         while set.join_next().await.is_some() {}
     }
 
     async fn ingest_writer(self: Arc<Self>, stop: CancellationToken) {
-        let max = self.config.whatsapp.ingest_batch.max(1);
-        let single_writer = self.db.backend() == switchboard_storage::Backend::Sqlite;
-        loop {
-            let mut rx = self.wa.ingest.rx.lock().await;
-            let first = tokio::select! {
-                item = rx.recv() => item,
-                () = stop.cancelled() => rx.try_recv().ok(),
-            };
-            let Some(first) = first else { break };
-            // On SQLite the writer first, then the rest of the batch: deliveries that arrive
-            // while the one writer is busy (the previous batch, a retention batch) join this
-            // batch instead of waiting for it to commit and then for their own. PostgreSQL's
-            // writers run side by side; there none holds the queue while it opens its
-            // transaction.
-            let early = if single_writer { Some(self.db.write().await) } else { None };
-            let mut batch = vec![first];
-            while batch.len() < max {
-                match rx.try_recv() {
-                    Ok(item) => batch.push(item),
-                    Err(_) => break,
-                }
-            }
-            drop(rx);
-            let tx = match early {
-                Some(tx) => tx,
-                None => self.db.write().await,
-            };
-            self.commit_batch(tx.map_err(AppError::from), batch).await;
+        let max = self.config.whatsapp.ingest_batch;
+        while let Some((tx, batch)) = self.wa.ingest.next_batch(&self.db, max, &stop).await {
+            self.commit_batch(tx, batch).await;
         }
     }
 

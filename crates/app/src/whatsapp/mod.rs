@@ -12,6 +12,7 @@ pub mod content;
 pub mod conversations;
 pub mod ingest;
 pub mod media;
+pub mod outbox;
 mod process;
 pub mod purge;
 pub mod sender;
@@ -40,6 +41,7 @@ pub struct WaState {
     pub(crate) channels: channels::ChannelCache,
     graph: Mutex<HashMap<(String, String), GraphClient>>,
     pub(crate) ingest: ingest::Queue,
+    pub(crate) outbox: outbox::Queue,
     /// Wakes the sender when a send was enqueued on this node.
     pub send_wakeup: Arc<Notify>,
     /// Wakes the generic job workers.
@@ -56,6 +58,7 @@ impl WaState {
             channels: channels::ChannelCache::default(),
             graph: Mutex::default(),
             ingest: ingest::Queue::new(cfg.ingest_batch * 8),
+            outbox: outbox::queue(),
             graph_timeout: cfg.graph_timeout,
             send_wakeup: Arc::default(),
             jobs_wakeup: Arc::default(),

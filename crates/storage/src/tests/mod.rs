@@ -2,6 +2,7 @@
 
 mod audit_chain;
 mod jobs_queue;
+mod plans;
 mod privacy;
 mod schema;
 mod search;
