@@ -268,7 +268,7 @@ pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Res
 
     let stats = env.sim.control();
     let queued = Arc::new(AtomicU64::new(0));
-    let producer = {
+    let mut producer = {
         let (app, p, queued) = (env.app().clone(), env.system(), queued.clone());
         let conversations = Arc::new(conversations);
         tokio::spawn(async move {
@@ -281,7 +281,9 @@ pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Res
                         let compose: Compose = serde_json::from_value(json!({
                             "type": "template", "name": "order_update", "language": "en_US", "parameters": [format!("#{i:06}")]
                         }))?;
-                        app.send_message(&p, ConversationId::from_uuid(*conv), compose).await.map_err(|e| anyhow!("{e}"))?;
+                        app.send_message(&p, ConversationId::from_uuid(*conv), compose)
+                            .await
+                            .map_err(|e| anyhow!("send {i} refused: {e:?}"))?;
                         queued.fetch_add(1, Ordering::Relaxed);
                     }
                     anyhow::Ok(())
@@ -306,6 +308,11 @@ pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Res
         }
         if accepted >= target {
             break now;
+        }
+        if producer.is_finished() && (queued.load(Ordering::Relaxed) as usize) < messages {
+            // A send the API refused stops the producer: say why instead of waiting for sends
+            // that were never queued.
+            (&mut producer).await??;
         }
         if started.elapsed() > Duration::from_secs(messages as u64 / u64::from(rate.max(1)) * 3 + 120) {
             bail!("only {accepted} of {messages} sends accepted in time");
