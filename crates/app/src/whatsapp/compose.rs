@@ -194,6 +194,17 @@ pub(crate) async fn write_sends(s: &mut Scope<'_>, sends: &[&PreparedSend]) -> A
     Ok(())
 }
 
+/// The live-inbox event of a message our side wrote.
+pub(crate) fn created_event(tenant: switchboard_core::TenantId, row: &MessageRow) -> Event {
+    Event {
+        tenant_id: tenant.as_uuid(),
+        topic: "message.created".into(),
+        subject: Some(row.id),
+        related: Some(row.conversation_id),
+        at: row.created_at,
+    }
+}
+
 fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
     Invalid::new(field, code, message).into()
 }
@@ -405,17 +416,8 @@ impl App {
 
     /// Tells live inboxes about a message our side wrote (after its commit). A lost event only
     /// delays a refresh, so a failure to publish is not the caller's failure.
-    pub(crate) async fn message_created(&self, tenant: switchboard_core::TenantId, row: &MessageRow, now: i64) {
-        let _ = self
-            .bus
-            .publish(&Event {
-                tenant_id: tenant.as_uuid(),
-                topic: "message.created".into(),
-                subject: Some(row.id),
-                related: Some(row.conversation_id),
-                at: now,
-            })
-            .await;
+    pub(crate) async fn message_created(&self, tenant: switchboard_core::TenantId, row: &MessageRow) {
+        let _ = self.bus.publish(&created_event(tenant, row)).await;
     }
 
     /// Writes a message our side wrote (an agent's note) in the caller's transaction.

@@ -596,7 +596,7 @@ impl App {
             .await?;
         let view = self.message_view(&mut s, &row, &[], &[]).await?;
         tx.commit().await?;
-        self.message_created(p.tenant, &row, now).await;
+        self.message_created(p.tenant, &row).await;
         Ok(view)
     }
 }

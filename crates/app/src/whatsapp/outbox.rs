@@ -12,7 +12,7 @@ use switchboard_storage::bus::Event;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use super::compose::{PreparedSend, write_sends};
+use super::compose::{PreparedSend, created_event, write_sends};
 use crate::{App, AppError, AppResult, group_commit};
 
 /// Most sends written in one transaction.
@@ -42,6 +42,7 @@ impl App {
     /// Runs the outbox writers until `stop`, then writes what is queued.
     pub async fn run_outbox(self: Arc<Self>, stop: CancellationToken) {
         let mut set = tokio::task::JoinSet::new();
+        // As many writers as the ingest: both are bound by the same database.
         for _ in 0..group_commit::writers(&self.db, self.config.whatsapp.ingest_writers) {
             let (app, stop) = (self.clone(), stop.clone());
             set.spawn(async move {
@@ -83,15 +84,8 @@ impl App {
     /// Answers the senders, wakes the sender and tells live inboxes (a lost event only delays
     /// a refresh).
     async fn sends_committed(&self, batch: Vec<Waiting>) {
-        let mut events = Vec::with_capacity(batch.len());
+        let events: Vec<Event> = batch.iter().map(|w| created_event(w.tenant, &w.send.row)).collect();
         for w in batch {
-            events.push(Event {
-                tenant_id: w.tenant.as_uuid(),
-                topic: "message.created".into(),
-                subject: Some(w.send.row.id),
-                related: Some(w.send.row.conversation_id),
-                at: w.send.row.created_at,
-            });
             let _ = w.done.send(Ok(()));
         }
         self.wa.send_wakeup.notify_waiters();
