@@ -85,6 +85,13 @@ pub fn values_list(rows: usize, cols: usize, start: usize) -> String {
     out
 }
 
+/// Placeholders for an `IN (…)` list of `n` values numbered from `$start`: `$3, $4, $5`. A
+/// plain list (not `VALUES`) keeps both engines on their primary-key lookup per value.
+#[must_use]
+pub fn id_list(n: usize, start: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Rows per multi-row statement: far below SQLite's 32,766 and PostgreSQL's 65,535 bound
 /// parameters for the widest table.
 pub const MAX_ROWS_PER_STATEMENT: usize = 500;

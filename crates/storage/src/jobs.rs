@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::db::{Ex, Platform, Scope};
-use crate::filter::{bulk_chunks, bulk_sql, values_list};
+use crate::filter::{bulk_chunks, bulk_sql, id_list, values_list};
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -143,6 +143,31 @@ pub async fn complete(p: &mut Platform<'_>, tenant: Uuid, id: Uuid, owner: &str,
     .bind(tenant).bind(id).bind(owner).bind(now)
     .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
+}
+
+/// [`complete`] for many jobs of one tenant leased by `owner`; returns how many were completed.
+pub async fn complete_many(p: &mut Platform<'_>, tenant: Uuid, ids: &[Uuid], owner: &str, now: i64) -> Result<u64> {
+    let backend = p.ex().backend();
+    let mut done = 0;
+    for chunk in bulk_chunks(backend, ids) {
+        let sql = bulk_sql(
+            backend,
+            format!(
+                "UPDATE jobs SET state = 'done', finished_at = $3, updated_at = $3, lease_owner = NULL,
+                     lease_until = NULL
+                 WHERE tenant_id = $1 AND lease_owner = $2 AND state = 'running' AND id IN ({})",
+                id_list(chunk.len(), 4)
+            ),
+        );
+        done += on!(p.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant).bind(owner).bind(now);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(done)
 }
 
 /// Records a failure: back to `ready` at `retry_at`, or `dead` when `retry_at` is `None`.

@@ -9,7 +9,7 @@ use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
 use crate::db::Scope;
-use crate::filter::{bulk_chunks, bulk_sql, values_list};
+use crate::filter::{bulk_chunks, bulk_sql, id_list, join_chunks, values_list};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -272,17 +272,60 @@ pub async fn transition(s: &mut Scope<'_>, id: Uuid, from: &str, to: &str, now: 
     Ok(n == 1)
 }
 
-/// Meta accepted our send: record its wamid (and move to accepted unless a status webhook
-/// already moved the message further).
-pub async fn accepted(s: &mut Scope<'_>, id: Uuid, wamid: &str, now: i64) -> Result<()> {
+/// [`transition`] for many messages of the scope's tenant at once; returns the ids that moved.
+pub async fn transition_many(s: &mut Scope<'_>, ids: &[Uuid], from: &str, to: &str, now: i64) -> Result<Vec<Uuid>> {
     let tid = s.tid();
-    on!(s.ex(), c => sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $3),
-             status = CASE WHEN {RANK} < 10 THEN 'accepted' ELSE status END, updated_at = $4
-         WHERE tenant_id = $1 AND id = $2"
-    )))
-    .bind(tid).bind(id).bind(wamid).bind(now)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    let mut moved = Vec::with_capacity(ids.len());
+    for chunk in bulk_chunks(s.backend(), ids) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "UPDATE messages SET status = $2, updated_at = $3
+                 WHERE tenant_id = $1 AND status = $4 AND id IN ({}) RETURNING id",
+                id_list(chunk.len(), 5)
+            ),
+        );
+        let ids: Vec<Uuid> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(to).bind(now).bind(from);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        moved.extend(ids);
+    }
+    Ok(moved)
+}
+
+pub(crate) fn accepted_many_sql(backend: crate::Backend, rows: usize) -> String {
+    bulk_sql(
+        backend,
+        format!(
+            "WITH v (id, wamid) AS (VALUES {})
+             UPDATE messages SET provider_message_id = COALESCE(messages.provider_message_id, v.wamid),
+                 status = CASE WHEN {RANK} < 10 THEN 'accepted' ELSE status END, updated_at = ${}
+             FROM v WHERE messages.tenant_id = ${} AND messages.id = v.id",
+            values_list(rows, 2, 1),
+            rows * 2 + 1,
+            rows * 2 + 2
+        ),
+    )
+}
+
+/// Meta accepted these sends of the scope's tenant, (message, wamid) pairs: record each wamid
+/// (and move to accepted unless a status webhook already moved the message further).
+pub async fn accepted_many(s: &mut Scope<'_>, sends: &[(Uuid, &str)], now: i64) -> Result<()> {
+    let tid = s.tid();
+    for chunk in join_chunks(s.backend(), sends) {
+        let sql = accepted_many_sql(s.backend(), chunk.len());
+        on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, wamid) in chunk {
+                q = q.bind(*id).bind(*wamid);
+            }
+            q.bind(now).bind(tid).execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 

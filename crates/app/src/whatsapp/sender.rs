@@ -7,7 +7,7 @@
 //! carry our message id in `biz_opaque_callback_data`, reconcile it. Outcomes are recorded in
 //! batches (one commit for many sends), which is what lets one SQLite writer keep up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -197,17 +197,36 @@ impl App {
         let rows =
             jobs::claim(&mut tx.platform(), SEND_QUEUE, owner, i64::try_from(n).unwrap_or(1), now, now + LEASE_MS)
                 .await?;
-        let mut out = Vec::with_capacity(rows.len());
+        let mut claimed = Vec::with_capacity(rows.len());
         for job in rows {
-            let Some(message) = message_id(&job) else {
-                jobs::fail(&mut tx.platform(), job.tenant_id, job.id, owner, "payload without message_id", None, now)
+            match message_id(&job) {
+                Some(message) => claimed.push((job, message)),
+                None => {
+                    jobs::fail(
+                        &mut tx.platform(),
+                        job.tenant_id,
+                        job.id,
+                        owner,
+                        "payload without message_id",
+                        None,
+                        now,
+                    )
                     .await?;
-                continue;
-            };
-            let mut s = tx.tenant(TenantId::from_uuid(job.tenant_id));
-            let proceed = messages::transition(&mut s, message, "queued", "sending", now).await?;
+                }
+            }
+        }
+        // One statement per tenant moves the claimed messages to `sending`.
+        let mut moved = HashSet::new();
+        for (tenant, ids) in by_tenant(claimed.iter().map(|(job, message)| (job.tenant_id, *message))) {
+            let mut s = tx.tenant(TenantId::from_uuid(tenant));
+            moved.extend(messages::transition_many(&mut s, &ids, "queued", "sending", now).await?);
+        }
+        let mut out = Vec::with_capacity(claimed.len());
+        for (job, message) in claimed {
+            let proceed = moved.contains(&message);
             if !proceed {
                 // Was it mid-send when its worker died? Then its fate is unknown: never resend blindly.
+                let mut s = tx.tenant(TenantId::from_uuid(job.tenant_id));
                 messages::transition(&mut s, message, "sending", "unknown", now).await?;
             }
             out.push((job, message, proceed));
@@ -352,13 +371,22 @@ impl App {
         let now = self.now().0;
         let mut events = Vec::new();
         let mut tx = self.db.write().await?;
+        // The wamids first, one statement per tenant: a status parked for a wamid below finds
+        // its message by it.
+        let accepted = batch.iter().filter_map(|d| match &d.outcome {
+            Outcome::Accepted { wamid } => Some((d.job.tenant_id, (d.message, wamid.as_str()))),
+            _ => None,
+        });
+        for (tenant, sends) in by_tenant(accepted) {
+            messages::accepted_many(&mut tx.tenant(TenantId::from_uuid(tenant)), &sends, now).await?;
+        }
+        let mut completed = Vec::with_capacity(batch.len());
         for d in batch {
             let tenant = TenantId::from_uuid(d.job.tenant_id);
             let mut s = tx.tenant(tenant);
             let m = d.message;
             match &d.outcome {
                 Outcome::Accepted { wamid } => {
-                    messages::accepted(&mut s, m, wamid, now).await?;
                     if let Some(ch) = d.channel {
                         for p in messages::take_parked(&mut s, ch.as_uuid(), wamid).await? {
                             let report = StatusReport {
@@ -431,7 +459,7 @@ impl App {
                 }
                 Outcome::Skip => {}
             }
-            jobs::complete(&mut tx.platform(), d.job.tenant_id, d.job.id, owner, now).await?;
+            completed.push((d.job.tenant_id, d.job.id));
             if let Some(conversation) = d.conversation {
                 events.push(Event {
                     tenant_id: tenant.as_uuid(),
@@ -441,6 +469,9 @@ impl App {
                     at: now,
                 });
             }
+        }
+        for (tenant, jobs) in by_tenant(completed) {
+            jobs::complete_many(&mut tx.platform(), tenant, &jobs, owner, now).await?;
         }
         tx.commit().await?;
         Ok(events)
@@ -460,4 +491,16 @@ impl App {
         tx.commit().await?;
         Ok(ids.len() as u64)
     }
+}
+
+/// Groups (tenant, item) pairs by tenant, keeping their order within each tenant.
+fn by_tenant<T>(pairs: impl IntoIterator<Item = (Uuid, T)>) -> Vec<(Uuid, Vec<T>)> {
+    let mut groups: Vec<(Uuid, Vec<T>)> = Vec::new();
+    for (tenant, item) in pairs {
+        match groups.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((tenant, vec![item])),
+        }
+    }
+    groups
 }

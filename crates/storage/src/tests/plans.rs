@@ -6,6 +6,7 @@
 use crate::Backend;
 use crate::conversations::{touch_inbound_sql, touch_outbound_sql};
 use crate::filter::SQLITE_JOIN_ROWS;
+use crate::messages::accepted_many_sql;
 use crate::search::{search_key_sql, search_keys_sql};
 use crate::test_support::TestDb;
 
@@ -18,19 +19,20 @@ async fn plan(db: &crate::Db, sql: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn joins_with_a_values_list_look_conversations_up_by_id() {
+async fn joins_with_a_values_list_look_rows_up_by_id() {
     let t = TestDb::sqlite().await.unwrap();
     let n = SQLITE_JOIN_ROWS;
-    for sql in [
-        touch_inbound_sql(Backend::Sqlite, n),
-        touch_outbound_sql(Backend::Sqlite, n),
-        search_key_sql(n),
-        search_keys_sql(n),
+    for (table, sql) in [
+        ("conversations", touch_inbound_sql(Backend::Sqlite, n)),
+        ("conversations", touch_outbound_sql(Backend::Sqlite, n)),
+        ("conversations", search_key_sql(n)),
+        ("conversations", search_keys_sql(n)),
+        ("messages", accepted_many_sql(Backend::Sqlite, n)),
     ] {
         let steps = plan(&t.db, &sql).await;
         assert!(
-            steps.iter().any(|s| s.starts_with("SEARCH conversations USING") && s.contains(" AND id=?)")),
-            "{steps:?}"
+            steps.iter().any(|s| s.starts_with(&format!("SEARCH {table} USING")) && s.contains(" AND id=?)")),
+            "{table}: {steps:?}"
         );
     }
     t.cleanup().await;
