@@ -65,7 +65,11 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(c) => AppError::Conflict { field: None, message: format!("already exists ({c})") },
-            StoreError::Sql(sqlx_err) if is_unavailable(&sqlx_err) => AppError::Unavailable,
+            StoreError::Sql(sqlx_err) if is_unavailable(&sqlx_err) => {
+                // The client only learns "503"; the log says which dependency and how.
+                tracing::warn!(error = %sqlx_err, "database unavailable");
+                AppError::Unavailable
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

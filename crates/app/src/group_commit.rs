@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use switchboard_storage::{Backend, Db, Tx};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{AppError, AppResult};
@@ -25,7 +25,10 @@ impl<T> Queue<T> {
     }
 
     pub(crate) async fn push(&self, item: T) -> AppResult<()> {
-        self.tx.send(item).await.map_err(|_| AppError::Unavailable)
+        self.tx.send(item).await.map_err(|_| {
+            tracing::error!("a group-commit queue is closed: its writers are gone");
+            AppError::Unavailable
+        })
     }
 
     /// The next batch (at most `max` items) and the transaction to do it in. `None` once `stop`
@@ -60,6 +63,25 @@ impl<T> Queue<T> {
             None => db.write().await,
         };
         Some((tx.map_err(AppError::from), batch))
+    }
+}
+
+/// The writer's answer to a queued item. A writer only drops an item unanswered when it stops
+/// or fails; the caller then gets 503 (Meta or the API client retries) and the log says so.
+pub(crate) async fn answer(rx: oneshot::Receiver<AppResult<()>>) -> AppResult<()> {
+    rx.await.unwrap_or_else(|_| {
+        tracing::error!("a group-commit writer dropped a queued item unanswered");
+        Err(AppError::Unavailable)
+    })
+}
+
+/// Waits for a queue's writers to finish. One that panicked is logged: on SQLite it was the
+/// only writer, and what it held was answered 503.
+pub(crate) async fn join_writers(mut set: tokio::task::JoinSet<()>, queue: &str) {
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = r {
+            tracing::error!(queue, error = %e, "a group-commit writer stopped unexpectedly");
+        }
     }
 }
 

@@ -89,6 +89,7 @@ enum Command {
 fn main() -> ExitCode {
     switchboard_server::allocator::tune();
     switchboard_server::install_crypto_provider();
+    switchboard_server::logging::init_or(switchboard_server::cli::LogFormat::Text, "warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

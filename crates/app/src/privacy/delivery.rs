@@ -187,7 +187,7 @@ impl App {
         let mut open: Option<(i64, ConversationRow)> = None;
         let mut latest: Option<(ConversationRow, String)> = None;
         for c in conversations::of_contact(s, contact).await? {
-            let ch = self.channel_info(s.tenant_id(), ChannelId::from_uuid(c.channel_id)).await?;
+            let ch = self.channel_info_in(s, ChannelId::from_uuid(c.channel_id)).await?;
             if ch.status != "active" {
                 continue;
             }
@@ -247,7 +247,7 @@ impl App {
             }
         }
         let Some((channel, template)) = best else { return Ok(Err("no_authentication_template")) };
-        let info = self.channel_info(s.tenant_id(), ChannelId::from_uuid(channel)).await?;
+        let info = self.channel_info_in(s, ChannelId::from_uuid(channel)).await?;
         let id = self.conversation_for(s, &info, ContactId::from_uuid(contact), now).await?;
         Ok(Ok((conversations::get(s, id.as_uuid()).await?, Some(template))))
     }

@@ -128,7 +128,7 @@ impl App {
             let mut conn = self.db.read().await?;
             let mut s = conn.tenant(p.tenant);
             let conv = conversations::get(&mut s, conversation.as_uuid()).await?;
-            let ch = self.channel_info(p.tenant, conv.channel_id.into()).await?;
+            let ch = self.channel_info_in(&mut s, conv.channel_id.into()).await?;
             templates::by_name(&mut s, &ch.waba_id, &name)
                 .await?
                 .into_iter()

@@ -455,18 +455,31 @@ impl App {
         }
     }
 
-    /// A channel of this tenant with its secrets, for sends and media downloads.
+    /// A channel of this tenant with its secrets, for sends and media downloads. A caller
+    /// that holds a connection uses [`App::channel_info_in`] instead: waiting for a second
+    /// connection while holding one deadlocks the pool once enough callers do it at once
+    /// (every send stalled for the pool's timeout each time the cache expired).
     pub(crate) async fn channel_info(&self, tenant: TenantId, id: ChannelId) -> AppResult<Arc<ChannelInfo>> {
-        let now = self.now().0;
-        if let Some(c) = self.wa.channels.get(id, now).filter(|c| c.tenant == tenant) {
+        if let Some(c) = self.cached_channel(tenant, id) {
             return Ok(c);
         }
-        let mut conn = self.db.read().await?;
-        let mut s = conn.tenant(tenant);
-        let row = channels::get(&mut s, id.as_uuid()).await?;
-        let info = Arc::new(self.open_channel(&mut s, &row, now).await?);
+        self.channel_info_in(&mut self.db.read().await?.tenant(tenant), id).await
+    }
+
+    /// [`App::channel_info`] through the caller's connection.
+    pub(crate) async fn channel_info_in(&self, s: &mut Scope<'_>, id: ChannelId) -> AppResult<Arc<ChannelInfo>> {
+        if let Some(c) = self.cached_channel(s.tenant_id(), id) {
+            return Ok(c);
+        }
+        let now = self.now().0;
+        let row = channels::get(s, id.as_uuid()).await?;
+        let info = Arc::new(self.open_channel(s, &row, now).await?);
         self.wa.channels.put(info.clone());
         Ok(info)
+    }
+
+    fn cached_channel(&self, tenant: TenantId, id: ChannelId) -> Option<Arc<ChannelInfo>> {
+        self.wa.channels.get(id, self.now().0).filter(|c| c.tenant == tenant)
     }
 
     /// Meta refused the token: the number needs reconnecting before it can send again.

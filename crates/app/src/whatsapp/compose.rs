@@ -326,7 +326,7 @@ impl App {
         now: i64,
     ) -> AppResult<(ConversationRow, std::sync::Arc<super::channels::ChannelInfo>)> {
         let conv = conversations::get(s, conversation.as_uuid()).await?;
-        let ch = self.channel_info(s.tenant_id(), conv.channel_id.into()).await?;
+        let ch = self.channel_info_in(s, conv.channel_id.into()).await?;
         if ch.status != "active" {
             return Err(AppError::Conflict {
                 field: None,

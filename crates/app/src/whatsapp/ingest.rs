@@ -76,7 +76,7 @@ impl App {
     pub async fn ingest(&self, delivery: Delivery) -> AppResult<()> {
         let (done, answer) = oneshot::channel();
         self.wa.ingest.push(Item { delivery, done }).await?;
-        answer.await.map_err(|_| AppError::Unavailable)?
+        group_commit::answer(answer).await
     }
 
     /// Splits a platform-wide notification by the channel each change belongs to (by
@@ -122,7 +122,7 @@ impl App {
         for _ in 0..group_commit::writers(&self.db, self.config.whatsapp.ingest_writers) {
             set.spawn(self.clone().ingest_writer(stop.clone()));
         }
-        while set.join_next().await.is_some() {}
+        group_commit::join_writers(set, "ingest").await;
     }
 
     async fn ingest_writer(self: Arc<Self>, stop: CancellationToken) {

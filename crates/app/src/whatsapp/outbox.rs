@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::compose::{PreparedSend, created_event, write_sends};
-use crate::{App, AppError, AppResult, group_commit};
+use crate::{App, AppResult, group_commit};
 
 /// Most sends written in one transaction.
 const BATCH: usize = 256;
@@ -36,7 +36,7 @@ impl App {
     pub(crate) async fn queue_prepared(&self, tenant: TenantId, send: PreparedSend) -> AppResult<()> {
         let (done, answer) = oneshot::channel();
         self.wa.outbox.push(Waiting { tenant, send, done }).await?;
-        answer.await.map_err(|_| AppError::Unavailable)?
+        group_commit::answer(answer).await
     }
 
     /// Runs the outbox writers until `stop`, then writes what is queued.
@@ -51,7 +51,7 @@ impl App {
                 }
             });
         }
-        while set.join_next().await.is_some() {}
+        group_commit::join_writers(set, "outbox").await;
     }
 
     async fn commit_sends(&self, tx: AppResult<Tx>, batch: Vec<Waiting>) {

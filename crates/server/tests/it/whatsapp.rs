@@ -469,6 +469,34 @@ async fn restart_while_delivering_postgres() {
     restart_while_delivering(switchboard_storage::Backend::Postgres).await;
 }
 
+/// A send holds one read connection at a time. Here every reader but one is busy and the
+/// number's cached settings have expired (the cache keeps them 30 s): the send still goes
+/// through. It used to load them on a second connection while holding the first; under load,
+/// 16 sends did so at once each time the cache expired and every send in the process stalled
+/// for the pool's 10 s timeout, then one was refused with 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_waits_for_no_second_connection() {
+    let (t, clock) = TestServer::with_manual_clock().await;
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp(&acme.key).await;
+    let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
+    clock.advance(switchboard_core::Millis::MINUTE);
+    // The test server's SQLite has four readers.
+    let mut busy = Vec::new();
+    for _ in 0..3 {
+        busy.push(t.app.db.read().await.unwrap());
+    }
+    let api = Api::new(&t, &acme.key);
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let send = api.post(&path, json!({"type": "text", "text": "selam"}));
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(5), send)
+        .await
+        .expect("the send waited for a second read connection");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    drop(busy);
+    t.stop().await;
+}
+
 /// Free-form messages need the 24-hour window; templates do not but must exist, be approved and
 /// get their parameters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
