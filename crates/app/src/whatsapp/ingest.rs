@@ -166,7 +166,7 @@ impl App {
 
     async fn commit(&self, mut tx: Tx, deliveries: &[Delivery]) -> AppResult<Effects> {
         let mut fx = Effects::for_deliveries(deliveries.len());
-        let parts: Vec<_> = deliveries.iter().map(|d| (&*d.channel, &d.notification)).collect();
+        let parts: Vec<_> = deliveries.iter().map(|d| (&*d.channel, &d.notification, d.received_at)).collect();
         self.prefetch(&mut tx, &parts, &mut fx).await?;
         for (i, d) in deliveries.iter().enumerate() {
             fx.delivery = i;

@@ -376,12 +376,7 @@ impl App {
                 )
                 .await;
         };
-        let name = senders
-            .iter()
-            .find(|c| c.wa_id.as_deref() == Some(wa_id.as_str()))
-            .and_then(WaContact::name)
-            .or_else(|| senders.first().and_then(WaContact::name));
-        let contact = self.contact_for(s, &wa_id, name, received_at, fx).await?;
+        let contact = self.contact_for(s, &wa_id, sender_name(senders, &wa_id), received_at, fx).await?;
         let provider_ts = m.timestamp.saturating_mul(1000);
         let flagged = provider_ts > received_at + FUTURE_SKEW || provider_ts < received_at - PAST_SKEW;
         let at = if flagged { received_at } else { provider_ts };
@@ -650,15 +645,17 @@ impl App {
     }
 
     /// Looks up, for every message of the batch at once, the sender's contact and its active
-    /// conversation on the number (one query per tenant and one per number).
+    /// conversation on the number (one query per tenant and one per number), then creates the
+    /// contacts of new senders. `parts`: each delivery's channel, notification and receipt time.
     pub(crate) async fn prefetch(
         &self,
         tx: &mut Tx,
-        parts: &[(&ChannelInfo, &Notification)],
+        parts: &[(&ChannelInfo, &Notification, i64)],
         fx: &mut Effects,
     ) -> AppResult<()> {
         let mut wanted: HashMap<TenantId, Vec<(Uuid, BlindIndex)>> = HashMap::new();
-        for (ch, n) in parts {
+        let mut senders = Vec::new();
+        for (ch, n, received_at) in parts {
             let mut s = tx.tenant(ch.tenant);
             for value in n.entry.iter().flat_map(|e| &e.changes).filter_map(|c| match &c.value {
                 ChangeValue::Messages(v) if v.metadata.phone_number_id == ch.phone_number_id => Some(v),
@@ -668,6 +665,8 @@ impl App {
                     if let Some(wa) = sender_wa_id(m, &value.contacts) {
                         let index = self.keys.blind_index(&mut s, BlindKind::WaId, wa.as_str()).await?;
                         wanted.entry(ch.tenant).or_default().push((ch.id.as_uuid(), index));
+                        let name = sender_name(&value.contacts, &wa).map(str::to_owned);
+                        senders.push((ch.tenant, index, wa, name, *received_at));
                     }
                 }
             }
@@ -695,6 +694,16 @@ impl App {
                 }
             }
             fx.contacts.extend(by_index.into_iter().map(|(index, known)| ((tenant, index), known)));
+        }
+        // New senders get their contacts in one order all writers share. Created as their
+        // messages came, two PostgreSQL writers with the same two new senders in opposite
+        // orders deadlocked, and the server takes a second to notice.
+        senders.sort_by_key(|(tenant, index, ..)| (*tenant, index.0));
+        senders.dedup_by_key(|(tenant, index, ..)| (*tenant, index.0));
+        for (tenant, index, wa, name, received_at) in senders {
+            if !fx.contacts.contains_key(&(tenant, index)) {
+                self.contact_for(&mut tx.tenant(tenant), &wa, name.as_deref(), received_at, fx).await?;
+            }
         }
         Ok(())
     }
@@ -878,6 +887,15 @@ fn sender_wa_id(m: &InboundMessage, senders: &[WaContact]) -> Option<WaId> {
         _ => None,
     };
     m.from.as_deref().or(only).and_then(|s| WaId::parse(s).ok())
+}
+
+/// The profile name Meta gives for a sender: its own entry in `contacts`, else the first.
+fn sender_name<'a>(senders: &'a [WaContact], wa_id: &WaId) -> Option<&'a str> {
+    senders
+        .iter()
+        .find(|c| c.wa_id.as_deref() == Some(wa_id.as_str()))
+        .and_then(WaContact::name)
+        .or_else(|| senders.first().and_then(WaContact::name))
 }
 
 /// The payload of a change we store without applying.
