@@ -135,14 +135,7 @@ pub async fn claim(
 /// Marks a claimed job done. Fenced by the lease owner: a worker whose lease expired and whose
 /// job was reclaimed cannot overwrite the new run's outcome. Returns false when fenced off.
 pub async fn complete(p: &mut Platform<'_>, tenant: Uuid, id: Uuid, owner: &str, now: i64) -> Result<bool> {
-    let n = on!(p.ex(), c => sqlx::query(
-        "UPDATE jobs SET state = 'done', finished_at = $4, updated_at = $4, lease_owner = NULL,
-             lease_until = NULL
-         WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'running'",
-    )
-    .bind(tenant).bind(id).bind(owner).bind(now)
-    .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+    Ok(complete_many(p, tenant, &[id], owner, now).await? == 1)
 }
 
 /// [`complete`] for many jobs of one tenant leased by `owner`; returns how many were completed.
