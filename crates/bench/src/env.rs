@@ -143,6 +143,18 @@ impl Env {
         })
     }
 
+    /// Gives PostgreSQL's planner the statistics a running database has. A bench database is
+    /// seconds old, so autovacuum (which analyzes a new table within about a minute) has not run,
+    /// and without statistics PostgreSQL finds a batch's contacts by scanning the tenant. SQLite
+    /// is left as it is: the server never analyzes it, so production runs without statistics.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        let mut conn = self.server.app.db.read().await?;
+        if let switchboard_storage::Ex::Pg(c) = conn.ex() {
+            sqlx::query("ANALYZE").execute(&mut *c).await?;
+        }
+        Ok(())
+    }
+
     pub async fn stop(self) {
         self.server.shutdown().await;
         self.sim.shutdown().await;
