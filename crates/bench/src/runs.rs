@@ -266,6 +266,7 @@ pub async fn send(messages: usize, rate: u32, pg: Option<String>) -> anyhow::Res
     wait_for_templates(&env).await?;
     let conversations = contacts_with_conversations(&env, messages, 32).await?;
     println!("  setup: {messages} contacts and conversations in {:.1} s", setup.elapsed().as_secs_f64());
+    env.analyze().await?;
 
     let stats = env.sim.control();
     let queued = Arc::new(AtomicU64::new(0));

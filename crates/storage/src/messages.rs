@@ -8,7 +8,7 @@
 use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
-use crate::db::Scope;
+use crate::db::{Ex, Scope};
 use crate::filter::{bulk_chunks, bulk_sql, id_list, join_chunks, values_list};
 use crate::{Result, StoreError};
 
@@ -173,6 +173,50 @@ pub enum Applied {
     Unknown,
 }
 
+/// Locks these messages of the scope's tenant in id order (PostgreSQL; SQLite has one writer
+/// and no row locks). A transaction that updates several messages one statement at a time, or
+/// with one multi-row statement, locks them in whatever order they come; two such transactions
+/// with messages in common in different orders deadlocked (PostgreSQL notices after a second and
+/// one of them is retried). Every writer that updates several messages (an ingest batch's
+/// statuses, the sender's claims and outcomes) takes their locks here first, so they cannot cross.
+pub async fn lock_in_order(s: &mut Scope<'_>, ids: &[Uuid]) -> Result<()> {
+    let tid = s.tid();
+    if let Ex::Pg(c) = s.ex()
+        && ids.len() > 1
+    {
+        sqlx::query("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE")
+            .bind(tid)
+            .bind(ids)
+            .fetch_all(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The ids of the messages of a number with these WhatsApp ids.
+pub async fn ids_by_wamids(s: &mut Scope<'_>, channel: Uuid, wamids: &[&str]) -> Result<Vec<Uuid>> {
+    let tid = s.tid();
+    let mut ids = Vec::new();
+    for chunk in bulk_chunks(s.backend(), wamids) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT id FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id IN ({})",
+                id_list(chunk.len(), 3)
+            ),
+        );
+        let found: Vec<Uuid> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
+            for w in chunk {
+                q = q.bind(*w);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        ids.extend(found);
+    }
+    Ok(ids)
+}
+
 /// Applies a status report monotonically, in one statement (safe under concurrent deliveries).
 pub async fn apply_status(s: &mut Scope<'_>, target: Target<'_>, r: &StatusReport<'_>) -> Result<Applied> {
     let tid = s.tid();
@@ -275,6 +319,7 @@ pub async fn transition(s: &mut Scope<'_>, id: Uuid, from: &str, to: &str, now: 
 /// [`transition`] for many messages of the scope's tenant at once; returns the ids that moved.
 pub async fn transition_many(s: &mut Scope<'_>, ids: &[Uuid], from: &str, to: &str, now: i64) -> Result<Vec<Uuid>> {
     let tid = s.tid();
+    lock_in_order(s, ids).await?;
     let mut moved = Vec::with_capacity(ids.len());
     for chunk in bulk_chunks(s.backend(), ids) {
         let sql = bulk_sql(
@@ -316,6 +361,7 @@ pub(crate) fn accepted_many_sql(backend: crate::Backend, rows: usize) -> String 
 /// (and move to accepted unless a status webhook already moved the message further).
 pub async fn accepted_many(s: &mut Scope<'_>, sends: &[(Uuid, &str)], now: i64) -> Result<()> {
     let tid = s.tid();
+    lock_in_order(s, &sends.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
     for chunk in join_chunks(s.backend(), sends) {
         let sql = accepted_many_sql(s.backend(), chunk.len());
         on!(s.ex(), c => {

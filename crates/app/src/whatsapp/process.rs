@@ -3,7 +3,7 @@
 //! reads only the first of each). Idempotence comes from unique keys, never from
 //! read-then-write: a duplicate message inserts nothing and triggers nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use switchboard_channels::whatsapp::webhook::{
     ChangeValue, InboundMessage, MessageKind, MessagesValue, Notification, Status, StatusKind, UserPreference,
     WaContact,
@@ -21,7 +21,7 @@ use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
 use switchboard_storage::search::{self as search_repo, SearchDoc};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
-use switchboard_storage::{Scope, Tx, conversations, templates};
+use switchboard_storage::{Backend, Scope, Tx, conversations, templates};
 use uuid::Uuid;
 
 use super::channels::ChannelInfo;
@@ -54,6 +54,14 @@ pub(crate) struct Effects {
     /// Search documents of rows already written (contacts, messages inserted one by one),
     /// stored with the batch's plain messages.
     docs: Vec<(TenantId, SearchDoc)>,
+}
+
+/// The messages a batch's statuses name on one number: by our id, or by WhatsApp id where the
+/// status carries no id of ours.
+#[derive(Default)]
+struct StatusTargets<'a> {
+    ids: Vec<Uuid>,
+    wamids: Vec<&'a str>,
 }
 
 /// A plain inbound message waiting for the batch's insert.
@@ -655,6 +663,7 @@ impl App {
     ) -> AppResult<()> {
         let mut wanted: HashMap<TenantId, Vec<(Uuid, BlindIndex)>> = HashMap::new();
         let mut senders = Vec::new();
+        let mut statuses: BTreeMap<(TenantId, Uuid), StatusTargets<'_>> = BTreeMap::new();
         for (ch, n, received_at) in parts {
             let mut s = tx.tenant(ch.tenant);
             for value in n.entry.iter().flat_map(|e| &e.changes).filter_map(|c| match &c.value {
@@ -667,6 +676,13 @@ impl App {
                         wanted.entry(ch.tenant).or_default().push((ch.id.as_uuid(), index));
                         let name = sender_name(&value.contacts, &wa).map(str::to_owned);
                         senders.push((ch.tenant, index, wa, name, *received_at));
+                    }
+                }
+                let targets = statuses.entry((ch.tenant, ch.id.as_uuid())).or_default();
+                for st in &value.statuses {
+                    match our_id(st) {
+                        Some(id) => targets.ids.push(id),
+                        None => targets.wamids.push(&st.id),
                     }
                 }
             }
@@ -704,6 +720,17 @@ impl App {
             if !fx.contacts.contains_key(&(tenant, index)) {
                 self.contact_for(&mut tx.tenant(tenant), &wa, name.as_deref(), received_at, fx).await?;
             }
+        }
+        // The same for the messages the batch's statuses update (see `messages::lock_in_order`).
+        let mut locks: BTreeMap<TenantId, Vec<Uuid>> = BTreeMap::new();
+        for ((tenant, channel), StatusTargets { mut ids, wamids }) in statuses {
+            if !wamids.is_empty() && self.db.backend() == Backend::Postgres {
+                ids.extend(messages::ids_by_wamids(&mut tx.tenant(tenant), channel, &wamids).await?);
+            }
+            locks.entry(tenant).or_default().extend(ids);
+        }
+        for (tenant, ids) in locks {
+            messages::lock_in_order(&mut tx.tenant(tenant), &ids).await?;
         }
         Ok(())
     }
@@ -864,8 +891,7 @@ impl App {
             error_details: err.and_then(|e| e.details.as_deref()),
             at: st.timestamp.saturating_mul(1000),
         };
-        let ours = st.biz_opaque_callback_data.as_deref().and_then(|v| Uuid::parse_str(v).ok());
-        let target = match ours {
+        let target = match our_id(st) {
             Some(id) => Target::Ours { id, channel: ch.id.as_uuid(), wamid: &st.id },
             None => Target::Provider { channel: ch.id.as_uuid(), wamid: &st.id },
         };
@@ -878,6 +904,11 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Our id for the message a status is about, which we send as `biz_opaque_callback_data`.
+fn our_id(st: &Status) -> Option<Uuid> {
+    st.biz_opaque_callback_data.as_deref().and_then(|v| Uuid::parse_str(v).ok())
 }
 
 /// The sender's WhatsApp id: `from`, else the only contact of the change.

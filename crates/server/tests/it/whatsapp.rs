@@ -345,6 +345,68 @@ async fn statuses_in_any_order_end_the_same(t: &TestServer) {
 }
 server_test!(statuses_in_any_order_end_the_same);
 
+/// On PostgreSQL an ingest batch locks the messages its statuses update in id order before it
+/// updates any (`messages::lock_in_order`): batches with statuses for the same messages in
+/// opposite orders deadlocked, each costing a second. Here another transaction holds the lower
+/// id; a batch whose first status is for the higher id must wait for the lower one without
+/// having locked the higher. SQLite has one writer and no row locks: nothing to cross.
+async fn status_batches_lock_messages_in_id_order(t: &TestServer) {
+    use sqlx::{Connection, PgConnection};
+    if t.backend() == switchboard_storage::Backend::Sqlite {
+        return;
+    }
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp_with(&acme.key, quiet_simulator()).await;
+    let mut sent = Vec::new();
+    for n in 1..=2 {
+        let (conversation, _) = t.customer_writes(acme.id, &wa, &format!("90532111220{n}"), "Merhaba").await;
+        let (id, wamid) = send_text(t, &acme.key, &conversation, "lock order").await;
+        sent.push((uuid::Uuid::parse_str(&id).unwrap(), wamid, conversation));
+    }
+    sent.sort();
+    let [(low, low_wamid, low_conv), (high, high_wamid, high_conv)] = <[_; 2]>::try_from(sent).unwrap();
+    // The higher id's status first, by our id; the lower one's by its wamid only.
+    let statuses = json!([
+        {"id": high_wamid, "status": "delivered", "timestamp": "1767225600", "recipient_id": "905321112202",
+         "biz_opaque_callback_data": high.to_string()},
+        {"id": low_wamid, "status": "delivered", "timestamp": "1767225600", "recipient_id": "905321112201"},
+    ]);
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
+        "statuses": statuses}}]}]}))
+    .unwrap();
+
+    let mut holder = PgConnection::connect(&t.db_url).await.unwrap();
+    let mut held = holder.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE").bind(low).execute(&mut *held).await.unwrap();
+    let check = async {
+        let mut probe = PgConnection::connect(&t.db_url).await.unwrap();
+        t.eventually("the batch waits for the lower id", async || {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+            waiting > 0
+        })
+        .await;
+        let mut other = probe.begin().await.unwrap();
+        let r =
+            sqlx::query("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE NOWAIT").bind(high).execute(&mut *other).await;
+        assert!(r.is_ok(), "the batch locked the higher id before waiting for the lower one: {r:?}");
+        other.rollback().await.unwrap();
+        held.commit().await.unwrap();
+    };
+    let (status, ()) = tokio::join!(t.deliver(&wa, &body), check);
+    assert_eq!(status, StatusCode::OK);
+    for (id, conversation) in [(low, low_conv), (high, high_conv)] {
+        assert_eq!(message(t, &acme.key, &conversation, &id.to_string()).await["status"], "delivered");
+    }
+}
+server_test!(status_batches_lock_messages_in_id_order);
+
 /// A status that arrives before we know our send's wamid is reconciled by our id in
 /// `biz_opaque_callback_data`.
 async fn status_before_send_answer_is_reconciled(t: &TestServer) {
