@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::{Backend, Scope};
 use crate::filter::{Param, Where, bulk_chunks, bulk_sql, join_chunks, values_list};
+use crate::locks::{self, Batched};
 use crate::search::{self, Matching};
 use crate::{Result, StoreError};
 
@@ -144,6 +145,7 @@ pub struct InboundTouch {
 /// unread grows, a snoozed conversation wakes up.
 pub async fn touch_inbound(s: &mut Scope<'_>, touches: &[InboundTouch]) -> Result<()> {
     let tid = s.tid();
+    locks::in_id_order(s, Batched::Conversations, &touches.iter().map(|t| t.id).collect::<Vec<_>>()).await?;
     for chunk in join_chunks(s.backend(), touches) {
         let sql = touch_inbound_sql(s.backend(), chunk.len());
         on!(s.ex(), c => {
@@ -171,6 +173,7 @@ pub struct OutboundTouch {
 /// rows for one conversation an `UPDATE … FROM` applies is not defined.
 pub async fn touch_outbound(s: &mut Scope<'_>, touches: &[OutboundTouch]) -> Result<()> {
     let tid = s.tid();
+    locks::in_id_order(s, Batched::Conversations, &touches.iter().map(|t| t.id).collect::<Vec<_>>()).await?;
     for chunk in join_chunks(s.backend(), touches) {
         let sql = touch_outbound_sql(s.backend(), chunk.len());
         on!(s.ex(), c => {

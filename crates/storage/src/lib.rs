@@ -25,6 +25,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod keys;
 pub mod labels;
+mod locks;
 pub mod media;
 pub mod messages;
 pub mod privacy;

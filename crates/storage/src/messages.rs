@@ -8,8 +8,9 @@
 use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
-use crate::db::{Ex, Scope};
+use crate::db::Scope;
 use crate::filter::{bulk_chunks, bulk_sql, id_list, join_chunks, values_list};
+use crate::locks::{self, Batched};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -173,24 +174,9 @@ pub enum Applied {
     Unknown,
 }
 
-/// Locks these messages of the scope's tenant in id order (PostgreSQL; SQLite has one writer
-/// and no row locks). A transaction that updates several messages one statement at a time, or
-/// with one multi-row statement, locks them in whatever order they come; two such transactions
-/// with messages in common in different orders deadlocked (PostgreSQL notices after a second and
-/// one of them is retried). Every writer that updates several messages (an ingest batch's
-/// statuses, the sender's claims and outcomes) takes their locks here first, so they cannot cross.
+/// Locks these messages in id order before a batch updates them (see [`crate::locks`]).
 pub async fn lock_in_order(s: &mut Scope<'_>, ids: &[Uuid]) -> Result<()> {
-    let tid = s.tid();
-    if let Ex::Pg(c) = s.ex()
-        && ids.len() > 1
-    {
-        sqlx::query("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE")
-            .bind(tid)
-            .bind(ids)
-            .fetch_all(&mut *c)
-            .await?;
-    }
-    Ok(())
+    locks::in_id_order(s, Batched::Messages, ids).await
 }
 
 /// The ids of the messages of a number with these WhatsApp ids.
