@@ -8,7 +8,7 @@
 use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
-use crate::db::Scope;
+use crate::db::{Ex, Scope};
 use crate::filter::{bulk_chunks, bulk_sql, id_list, join_chunks, values_list};
 use crate::locks::{self, Batched};
 use crate::{Result, StoreError};
@@ -174,33 +174,27 @@ pub enum Applied {
     Unknown,
 }
 
-/// Locks these messages in id order before a batch updates them (see [`crate::locks`]).
-pub async fn lock_in_order(s: &mut Scope<'_>, ids: &[Uuid]) -> Result<()> {
-    locks::in_id_order(s, Batched::Messages, ids).await
-}
-
-/// The ids of the messages of a number with these WhatsApp ids.
-pub async fn ids_by_wamids(s: &mut Scope<'_>, channel: Uuid, wamids: &[&str]) -> Result<Vec<Uuid>> {
+/// Locks, in id order, the messages a batch's statuses name: by our id, or by (number,
+/// WhatsApp id) where a status carries no id of ours (see [`crate::locks`]). The WhatsApp ids are
+/// looked up only where there are row locks to take.
+pub async fn lock_for_statuses(s: &mut Scope<'_>, mut ids: Vec<Uuid>, wamids: &[(Uuid, &str)]) -> Result<()> {
     let tid = s.tid();
-    let mut ids = Vec::new();
-    for chunk in bulk_chunks(s.backend(), wamids) {
-        let sql = bulk_sql(
-            s.backend(),
-            format!(
-                "SELECT id FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id IN ({})",
-                id_list(chunk.len(), 3)
-            ),
-        );
-        let found: Vec<Uuid> = on!(s.ex(), c => {
-            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
-            for w in chunk {
-                q = q.bind(*w);
-            }
-            q.fetch_all(&mut *c).await
-        })?;
+    if let Ex::Pg(c) = s.ex()
+        && !wamids.is_empty()
+    {
+        let (channels, wamids): (Vec<Uuid>, Vec<&str>) = wamids.iter().copied().unzip();
+        let found: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE tenant_id = $1
+               AND (channel_id, provider_message_id) IN (SELECT * FROM UNNEST($2::uuid[], $3::text[]))",
+        )
+        .bind(tid)
+        .bind(channels)
+        .bind(wamids)
+        .fetch_all(&mut *c)
+        .await?;
         ids.extend(found);
     }
-    Ok(ids)
+    locks::in_id_order(s, Batched::Messages, &ids).await
 }
 
 /// Applies a status report monotonically, in one statement (safe under concurrent deliveries).
@@ -305,7 +299,7 @@ pub async fn transition(s: &mut Scope<'_>, id: Uuid, from: &str, to: &str, now: 
 /// [`transition`] for many messages of the scope's tenant at once; returns the ids that moved.
 pub async fn transition_many(s: &mut Scope<'_>, ids: &[Uuid], from: &str, to: &str, now: i64) -> Result<Vec<Uuid>> {
     let tid = s.tid();
-    lock_in_order(s, ids).await?;
+    locks::in_id_order(s, Batched::Messages, ids).await?;
     let mut moved = Vec::with_capacity(ids.len());
     for chunk in bulk_chunks(s.backend(), ids) {
         let sql = bulk_sql(
@@ -347,7 +341,7 @@ pub(crate) fn accepted_many_sql(backend: crate::Backend, rows: usize) -> String 
 /// (and move to accepted unless a status webhook already moved the message further).
 pub async fn accepted_many(s: &mut Scope<'_>, sends: &[(Uuid, &str)], now: i64) -> Result<()> {
     let tid = s.tid();
-    lock_in_order(s, &sends.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
+    locks::in_id_order(s, Batched::Messages, &sends.iter().map(|(id, _)| *id).collect::<Vec<_>>()).await?;
     for chunk in join_chunks(s.backend(), sends) {
         let sql = accepted_many_sql(s.backend(), chunk.len());
         on!(s.ex(), c => {

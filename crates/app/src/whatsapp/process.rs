@@ -21,7 +21,7 @@ use switchboard_storage::media::{self, MediaRow};
 use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
 use switchboard_storage::search::{self as search_repo, SearchDoc};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
-use switchboard_storage::{Backend, Scope, Tx, conversations, templates};
+use switchboard_storage::{Scope, Tx, conversations, templates};
 use uuid::Uuid;
 
 use super::channels::ChannelInfo;
@@ -56,12 +56,12 @@ pub(crate) struct Effects {
     docs: Vec<(TenantId, SearchDoc)>,
 }
 
-/// The messages a batch's statuses name on one number: by our id, or by WhatsApp id where the
-/// status carries no id of ours.
+/// The messages a batch's statuses name for one tenant: by our id, or by (number, WhatsApp id)
+/// where the status carries no id of ours.
 #[derive(Default)]
 struct StatusTargets<'a> {
     ids: Vec<Uuid>,
-    wamids: Vec<&'a str>,
+    wamids: Vec<(Uuid, &'a str)>,
 }
 
 /// A plain inbound message waiting for the batch's insert.
@@ -663,7 +663,7 @@ impl App {
     ) -> AppResult<()> {
         let mut wanted: HashMap<TenantId, Vec<(Uuid, BlindIndex)>> = HashMap::new();
         let mut senders = Vec::new();
-        let mut statuses: BTreeMap<(TenantId, Uuid), StatusTargets<'_>> = BTreeMap::new();
+        let mut statuses: BTreeMap<TenantId, StatusTargets<'_>> = BTreeMap::new();
         for (ch, n, received_at) in parts {
             let mut s = tx.tenant(ch.tenant);
             for value in n.entry.iter().flat_map(|e| &e.changes).filter_map(|c| match &c.value {
@@ -678,11 +678,11 @@ impl App {
                         senders.push((ch.tenant, index, wa, name, *received_at));
                     }
                 }
-                let targets = statuses.entry((ch.tenant, ch.id.as_uuid())).or_default();
                 for st in &value.statuses {
+                    let targets = statuses.entry(ch.tenant).or_default();
                     match our_id(st) {
                         Some(id) => targets.ids.push(id),
-                        None => targets.wamids.push(&st.id),
+                        None => targets.wamids.push((ch.id.as_uuid(), &st.id)),
                     }
                 }
             }
@@ -721,16 +721,9 @@ impl App {
                 self.contact_for(&mut tx.tenant(tenant), &wa, name.as_deref(), received_at, fx).await?;
             }
         }
-        // The same for the messages the batch's statuses update (see `messages::lock_in_order`).
-        let mut locks: BTreeMap<TenantId, Vec<Uuid>> = BTreeMap::new();
-        for ((tenant, channel), StatusTargets { mut ids, wamids }) in statuses {
-            if !wamids.is_empty() && self.db.backend() == Backend::Postgres {
-                ids.extend(messages::ids_by_wamids(&mut tx.tenant(tenant), channel, &wamids).await?);
-            }
-            locks.entry(tenant).or_default().extend(ids);
-        }
-        for (tenant, ids) in locks {
-            messages::lock_in_order(&mut tx.tenant(tenant), &ids).await?;
+        // The same for the messages the batch's statuses update.
+        for (tenant, StatusTargets { ids, wamids }) in statuses {
+            messages::lock_for_statuses(&mut tx.tenant(tenant), ids, &wamids).await?;
         }
         Ok(())
     }

@@ -346,7 +346,7 @@ async fn statuses_in_any_order_end_the_same(t: &TestServer) {
 server_test!(statuses_in_any_order_end_the_same);
 
 /// On PostgreSQL an ingest batch locks the messages its statuses update in id order before it
-/// updates any (`messages::lock_in_order`): batches with statuses for the same messages in
+/// updates any (`messages::lock_for_statuses`): batches with statuses for the same messages in
 /// opposite orders deadlocked, each costing a second. Here another transaction holds the lower
 /// id; a batch whose first status is for the higher id must wait for the lower one without
 /// having locked the higher. SQLite has one writer and no row locks: nothing to cross.
