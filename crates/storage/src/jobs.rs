@@ -2,6 +2,8 @@
 //! transaction exists exactly when that transaction commits. Claims are leases: a worker that
 //! dies leaves its jobs to be reclaimed when `lease_until` passes.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use crate::Result;
@@ -109,24 +111,43 @@ pub async fn claim(
             .fetch_all(&mut *c)
             .await?
         }
+        // Picked, then updated by primary key, in two statements. As one (`IN (subquery)`, or a
+        // CTE joined back), plans made from statistics taken while the queue was empty scanned
+        // the table per picked job (up to 238k buffers per claim: the PostgreSQL sender ran at
+        // 240-310 msg/s); `tenant_id = $1 AND id = ANY($2)` is a key lookup whatever they say.
         Ex::Pg(c) => {
-            sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
-                "UPDATE jobs SET state = 'running', lease_owner = $2, lease_until = $3,
-                     attempts = attempts + 1, updated_at = $4
-                 WHERE (tenant_id, id) IN (
-                     SELECT tenant_id, id FROM jobs
-                     WHERE queue = $1 AND state = 'ready' AND run_at <= $4
-                     ORDER BY run_at LIMIT $5
-                     FOR UPDATE SKIP LOCKED)
-                 RETURNING {COLUMNS}"
-            )))
+            let picked: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT tenant_id, id FROM jobs WHERE queue = $1 AND state = 'ready' AND run_at <= $2
+                 ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+            )
             .bind(queue)
-            .bind(owner)
-            .bind(lease_until)
             .bind(now)
             .bind(limit)
             .fetch_all(&mut *c)
-            .await?
+            .await?;
+            let mut by_tenant: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+            for (tenant, id) in picked {
+                by_tenant.entry(tenant).or_default().push(id);
+            }
+            let mut rows = Vec::new();
+            for (tenant, ids) in by_tenant {
+                rows.extend(
+                    sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(format!(
+                        "UPDATE jobs SET state = 'running', lease_owner = $3, lease_until = $4,
+                             attempts = attempts + 1, updated_at = $5
+                         WHERE tenant_id = $1 AND id = ANY($2)
+                         RETURNING {COLUMNS}"
+                    )))
+                    .bind(tenant)
+                    .bind(ids)
+                    .bind(owner)
+                    .bind(lease_until)
+                    .bind(now)
+                    .fetch_all(&mut *c)
+                    .await?,
+                );
+            }
+            rows
         }
     };
     Ok(rows)

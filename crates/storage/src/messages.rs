@@ -5,6 +5,8 @@
 //! overrides anything before delivery, while a failure reported after delivery is recorded in
 //! the error columns without moving the state back.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use switchboard_privacy::Sealed;
 use uuid::Uuid;
 
@@ -155,6 +157,7 @@ pub struct StatusReport<'a> {
 }
 
 /// Where a status lands.
+#[derive(Debug, Clone, Copy)]
 pub enum Target<'a> {
     /// Meta's id for the message on this number.
     Provider { channel: Uuid, wamid: &'a str },
@@ -163,7 +166,7 @@ pub enum Target<'a> {
     Ours { id: Uuid, channel: Uuid, wamid: &'a str },
 }
 
-/// Outcome of [`apply_status`].
+/// Outcome of [`apply_statuses`] for one report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// The message changed: (id, conversation, new status).
@@ -197,51 +200,210 @@ pub async fn lock_for_statuses(s: &mut Scope<'_>, mut ids: Vec<Uuid>, wamids: &[
     locks::in_id_order(s, Batched::Messages, &ids).await
 }
 
-/// Applies a status report monotonically, in one statement (safe under concurrent deliveries).
-pub async fn apply_status(s: &mut Scope<'_>, target: Target<'_>, r: &StatusReport<'_>) -> Result<Applied> {
-    let tid = s.tid();
-    let new_rank = rank(r.status);
-    // Two static WHERE clauses rather than one with a switch, so each uses its index.
-    let (by, channel, wamid, ours) = match target {
-        Target::Provider { channel, wamid } => ("channel_id = $2 AND provider_message_id = $3", channel, wamid, None),
-        Target::Ours { id, channel, wamid } => ("id = $10 AND channel_id = $2", channel, wamid, Some(id)),
-    };
-    let sql = format!(
-        "UPDATE messages SET
-             status = CASE WHEN {RANK} < $4 THEN $5 ELSE status END,
-             error_code = COALESCE($6, error_code),
-             error_title = COALESCE($7, error_title),
-             error_details = COALESCE($8, error_details),
-             provider_message_id = COALESCE(provider_message_id, $3),
-             updated_at = $9
-         WHERE tenant_id = $1 AND {by} AND direction = 'outbound'
-           AND ({RANK} < $4 OR ($6 IS NOT NULL AND (error_code IS NULL OR error_code <> $6))
-                OR provider_message_id IS NULL)
-         RETURNING id, conversation_id, status"
-    );
-    let changed: Option<(Uuid, Uuid, String)> = on!(s.ex(), c => {
-        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(tid).bind(channel).bind(wamid).bind(new_rank).bind(r.status).bind(r.error_code)
-            .bind(r.error_title).bind(r.error_details).bind(r.at);
-        match ours {
-            Some(id) => q.bind(id).fetch_optional(&mut *c).await,
-            None => q.fetch_optional(&mut *c).await,
+/// A status report and the message it is about.
+pub struct StatusUpdate<'a> {
+    pub target: Target<'a>,
+    pub report: StatusReport<'a>,
+}
+
+/// The message a group of updates is about.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Key<'a> {
+    Ours(Uuid),
+    Provider(Uuid, &'a str),
+}
+
+/// The updates of one message, merged into what applying them one after the other would
+/// leave: the furthest status, the last error given for each field, the latest time.
+struct Merged<'a> {
+    channel: Uuid,
+    wamid: &'a str,
+    status: &'a str,
+    error_code: Option<i64>,
+    error_title: Option<&'a str>,
+    error_details: Option<&'a str>,
+    at: i64,
+    /// Indexes of the updates merged here, in order.
+    members: Vec<usize>,
+}
+
+impl<'a> Merged<'a> {
+    fn new(channel: Uuid, wamid: &'a str, r: &StatusReport<'a>) -> Self {
+        Merged {
+            channel,
+            wamid,
+            status: r.status,
+            error_code: r.error_code,
+            error_title: r.error_title,
+            error_details: r.error_details,
+            at: r.at,
+            members: Vec::new(),
         }
-    })?;
-    if let Some((id, conversation, status)) = changed {
-        return Ok(Applied::Changed { id, conversation, status });
     }
-    let exists: Option<i32> = match ours {
-        Some(id) => {
-            on!(s.ex(), c => sqlx::query_scalar("SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2 AND direction = 'outbound'")
-            .bind(tid).bind(id).fetch_optional(&mut *c).await)?
+
+    fn add(&mut self, i: usize, r: &StatusReport<'a>) {
+        if rank(r.status) > rank(self.status) {
+            self.status = r.status;
         }
-        None => on!(s.ex(), c => sqlx::query_scalar(
-            "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3 AND direction = 'outbound'",
-        )
-        .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?,
+        self.error_code = r.error_code.or(self.error_code);
+        self.error_title = r.error_title.or(self.error_title);
+        self.error_details = r.error_details.or(self.error_details);
+        self.at = self.at.max(r.at);
+        self.members.push(i);
+    }
+}
+
+pub(crate) fn apply_statuses_sql(backend: crate::Backend, rows: usize, by_ours: bool) -> String {
+    // Two static joins rather than one with a switch, so each uses its index. On PostgreSQL the
+    // ids come again as an array: with statistics taken before the outbound rows existed (a
+    // young table, or a queue that just filled) the planner guessed one outbound row and
+    // scanned the tenant's messages once per status, 2 s per batch; `id = ANY` makes it look
+    // the rows up by primary key whatever the statistics say.
+    let by = match (by_ours, backend) {
+        (true, crate::Backend::Postgres) => {
+            format!("messages.id = v.id AND messages.channel_id = v.channel AND messages.id = ANY(${})", rows * 9 + 2)
+        }
+        (true, crate::Backend::Sqlite) => "messages.id = v.id AND messages.channel_id = v.channel".to_owned(),
+        (false, _) => "messages.channel_id = v.channel AND messages.provider_message_id = v.wamid".to_owned(),
     };
-    Ok(if exists.is_some() { Applied::Unchanged } else { Applied::Unknown })
+    bulk_sql(
+        backend,
+        format!(
+            "WITH v (id, channel, wamid, new_rank, new_status, code, title, details, at) AS (VALUES {})
+             UPDATE messages SET
+                 status = CASE WHEN {RANK} < v.new_rank THEN v.new_status ELSE status END,
+                 error_code = COALESCE(v.code, error_code),
+                 error_title = COALESCE(v.title, error_title),
+                 error_details = COALESCE(v.details, error_details),
+                 provider_message_id = COALESCE(provider_message_id, v.wamid),
+                 updated_at = v.at
+             FROM v WHERE messages.tenant_id = ${} AND {by} AND direction = 'outbound'
+               AND ({RANK} < v.new_rank OR (v.code IS NOT NULL AND (error_code IS NULL OR error_code <> v.code))
+                    OR provider_message_id IS NULL)
+             RETURNING messages.id, conversation_id, status, channel_id, provider_message_id",
+            values_list(rows, 9, 1),
+            rows * 9 + 1
+        ),
+    )
+}
+
+/// Applies status reports monotonically (safe under concurrent deliveries), in order: the
+/// result is what applying them one by one would give, with one statement per
+/// [`join_chunks`] chunk instead of one or two per report. Returns one [`Applied`] per update;
+/// where several updates changed one message, the first says `Changed` and the rest
+/// `Unchanged`.
+pub async fn apply_statuses(s: &mut Scope<'_>, updates: &[StatusUpdate<'_>]) -> Result<Vec<Applied>> {
+    let mut groups: BTreeMap<Key<'_>, Merged<'_>> = BTreeMap::new();
+    for (i, u) in updates.iter().enumerate() {
+        let (key, channel, wamid) = match u.target {
+            Target::Ours { id, channel, wamid } => (Key::Ours(id), channel, wamid),
+            Target::Provider { channel, wamid } => (Key::Provider(channel, wamid), channel, wamid),
+        };
+        groups.entry(key).or_insert_with(|| Merged::new(channel, wamid, &u.report)).add(i, &u.report);
+    }
+    // Our ids first: a send reconciled by its id records its wamid, which a report without our
+    // id in the same batch then finds.
+    let (ours, theirs): (Vec<_>, Vec<_>) = groups.into_iter().partition(|(k, _)| matches!(k, Key::Ours(_)));
+    let mut out = vec![Applied::Unchanged; updates.len()];
+    for (by_ours, groups) in [(true, ours), (false, theirs)] {
+        let changed = apply_merged(s, &groups, by_ours).await?;
+        let unchanged: Vec<Key<'_>> = groups.iter().map(|(k, _)| *k).filter(|k| !changed.contains_key(k)).collect();
+        let known = existing(s, &unchanged).await?;
+        for (key, merged) in &groups {
+            let first = merged.members[0];
+            if let Some((id, conversation, status)) = changed.get(key) {
+                out[first] = Applied::Changed { id: *id, conversation: *conversation, status: status.clone() };
+            } else if !known.contains(key) {
+                for &i in &merged.members {
+                    out[i] = Applied::Unknown;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// (id, conversation, new status) of each message a statement changed.
+type ChangedRows<'a> = HashMap<Key<'a>, (Uuid, Uuid, String)>;
+
+async fn apply_merged<'a>(
+    s: &mut Scope<'_>,
+    groups: &[(Key<'a>, Merged<'a>)],
+    by_ours: bool,
+) -> Result<ChangedRows<'a>> {
+    let tid = s.tid();
+    let mut changed = ChangedRows::new();
+    for chunk in join_chunks(s.backend(), groups) {
+        let sql = apply_statuses_sql(s.backend(), chunk.len(), by_ours);
+        macro_rules! bound {
+            ($q:expr) => {{
+                let mut q = $q;
+                for (key, m) in chunk {
+                    let id = match key {
+                        Key::Ours(id) => Some(*id),
+                        Key::Provider(..) => None,
+                    };
+                    q = q
+                        .bind(id)
+                        .bind(m.channel)
+                        .bind(m.wamid)
+                        .bind(rank(m.status))
+                        .bind(m.status)
+                        .bind(m.error_code)
+                        .bind(m.error_title)
+                        .bind(m.error_details)
+                        .bind(m.at);
+                }
+                q.bind(tid)
+            }};
+        }
+        let rows: Vec<(Uuid, Uuid, String, Uuid, Option<String>)> = match s.ex() {
+            Ex::Sqlite(c) => bound!(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(&mut *c).await?,
+            Ex::Pg(c) if by_ours => {
+                let ids: Vec<Uuid> =
+                    chunk.iter().filter_map(|(k, _)| if let Key::Ours(id) = k { Some(*id) } else { None }).collect();
+                bound!(sqlx::query_as(sqlx::AssertSqlSafe(sql))).bind(ids).fetch_all(&mut *c).await?
+            }
+            Ex::Pg(c) => bound!(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(&mut *c).await?,
+        };
+        // The keys borrow the caller's wamids: find them again from the returned ones.
+        let theirs: HashMap<(Uuid, &str), Key<'a>> = chunk.iter().map(|(k, m)| ((m.channel, m.wamid), *k)).collect();
+        for (id, conversation, status, channel, wamid) in rows {
+            let key = if by_ours {
+                Some(Key::Ours(id))
+            } else {
+                theirs.get(&(channel, wamid.as_deref().unwrap_or_default())).copied()
+            };
+            if let Some(key) = key {
+                changed.insert(key, (id, conversation, status));
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// Which of these outbound messages exist. Asked only for reports that changed nothing (a
+/// duplicate, an older report, a message not sent yet), so one lookup each.
+async fn existing<'a>(s: &mut Scope<'_>, keys: &[Key<'a>]) -> Result<HashSet<Key<'a>>> {
+    let tid = s.tid();
+    let mut found = HashSet::new();
+    for key in keys {
+        let exists: Option<i32> = match *key {
+            Key::Ours(id) => on!(s.ex(), c => sqlx::query_scalar(
+                "SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2 AND direction = 'outbound'",
+            )
+            .bind(tid).bind(id).fetch_optional(&mut *c).await)?,
+            Key::Provider(channel, wamid) => on!(s.ex(), c => sqlx::query_scalar(
+                "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
+                   AND direction = 'outbound'",
+            )
+            .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?,
+        };
+        if exists.is_some() {
+            found.insert(*key);
+        }
+    }
+    Ok(found)
 }
 
 /// Keeps a status for a wamid not known yet. Duplicates collapse.
@@ -258,6 +420,53 @@ pub async fn park_status(s: &mut Scope<'_>, channel: Uuid, wamid: &str, r: &Stat
     Ok(())
 }
 
+/// Applies the statuses parked for these sends of the scope's tenant, (number, wamid) pairs
+/// Meta just accepted. Few sends have any: one statement per number and chunk finds those.
+pub async fn apply_parked(s: &mut Scope<'_>, sends: &[(Uuid, &str)]) -> Result<()> {
+    let tid = s.tid();
+    let mut by_channel: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+    for (channel, wamid) in sends {
+        by_channel.entry(*channel).or_default().push(wamid);
+    }
+    for (channel, wamids) in by_channel {
+        for chunk in bulk_chunks(s.backend(), &wamids) {
+            let sql = bulk_sql(
+                s.backend(),
+                format!(
+                    "SELECT DISTINCT provider_message_id FROM parked_statuses
+                     WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id IN ({})",
+                    id_list(chunk.len(), 3)
+                ),
+            );
+            let parked: Vec<String> = on!(s.ex(), c => {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
+                for wamid in chunk {
+                    q = q.bind(*wamid);
+                }
+                q.fetch_all(&mut *c).await
+            })?;
+            for wamid in &parked {
+                let reports = take_parked(s, channel, wamid).await?;
+                let updates: Vec<StatusUpdate<'_>> = reports
+                    .iter()
+                    .map(|p| StatusUpdate {
+                        target: Target::Provider { channel, wamid },
+                        report: StatusReport {
+                            status: &p.status,
+                            error_code: (p.error_code != 0).then_some(p.error_code),
+                            error_title: p.error_title.as_deref(),
+                            error_details: p.error_details.as_deref(),
+                            at: p.provider_ts,
+                        },
+                    })
+                    .collect();
+                apply_statuses(s, &updates).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ParkedStatus {
     pub status: String,
@@ -268,7 +477,7 @@ pub struct ParkedStatus {
 }
 
 /// Removes and returns the statuses parked for a wamid, oldest first.
-pub async fn take_parked(s: &mut Scope<'_>, channel: Uuid, wamid: &str) -> Result<Vec<ParkedStatus>> {
+async fn take_parked(s: &mut Scope<'_>, channel: Uuid, wamid: &str) -> Result<Vec<ParkedStatus>> {
     let tid = s.tid();
     Ok(on!(s.ex(), c => {
         let rows = sqlx::query_as::<_, ParkedStatus>(

@@ -18,7 +18,7 @@ use switchboard_storage::conversations::InboundTouch;
 use switchboard_storage::jobs::{self, NewJob};
 use switchboard_storage::keys as key_repo;
 use switchboard_storage::media::{self, MediaRow};
-use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, Target};
+use switchboard_storage::messages::{self, Applied, MessageRow, StatusReport, StatusUpdate, Target};
 use switchboard_storage::search::{self as search_repo, SearchDoc};
 use switchboard_storage::webhook_events::{self, NewChannelEvent};
 use switchboard_storage::{Scope, Tx, conversations, templates};
@@ -35,8 +35,9 @@ use crate::{App, AppError, AppResult};
 /// On SQLite's single writer the cost of a batch was mostly statement round trips, a handful
 /// per message. Now the senders' contacts and conversations are looked up for the whole batch
 /// at once, and plain messages (text, location, replies, …) are inserted with one statement
-/// and their conversations touched with another ([`App::flush_pending`]). Anything that must
-/// see an earlier message of the batch (a reaction, an edit, a revoke) flushes first.
+/// and their conversations touched with another ([`App::flush_pending`]); statuses are applied
+/// with one statement too. Anything that must see an earlier message of the batch (a reaction,
+/// an edit, a revoke) flushes first.
 #[derive(Default)]
 pub(crate) struct Effects {
     pub events: Vec<Event>,
@@ -51,6 +52,8 @@ pub(crate) struct Effects {
     conversations: HashMap<(TenantId, Uuid, Uuid), ConversationId>,
     pending: Vec<Pending>,
     pending_ids: HashSet<(Uuid, String)>,
+    /// Statuses waiting for the batch's multi-row update.
+    statuses: Vec<PendingStatus>,
     /// Search documents of rows already written (contacts, messages inserted one by one),
     /// stored with the batch's plain messages.
     docs: Vec<(TenantId, SearchDoc)>,
@@ -62,6 +65,39 @@ pub(crate) struct Effects {
 struct StatusTargets<'a> {
     ids: Vec<Uuid>,
     wamids: Vec<(Uuid, &'a str)>,
+}
+
+/// A status report waiting for the batch's update ([`messages::apply_statuses`]).
+struct PendingStatus {
+    tenant: TenantId,
+    channel: Uuid,
+    ours: Option<Uuid>,
+    wamid: String,
+    status: &'static str,
+    error_code: Option<i64>,
+    error_title: Option<String>,
+    error_details: Option<String>,
+    at: i64,
+    received_at: i64,
+}
+
+impl PendingStatus {
+    fn update(&self) -> StatusUpdate<'_> {
+        let (channel, wamid) = (self.channel, self.wamid.as_str());
+        StatusUpdate {
+            target: match self.ours {
+                Some(id) => Target::Ours { id, channel, wamid },
+                None => Target::Provider { channel, wamid },
+            },
+            report: StatusReport {
+                status: self.status,
+                error_code: self.error_code,
+                error_title: self.error_title.as_deref(),
+                error_details: self.error_details.as_deref(),
+                at: self.at,
+            },
+        }
+    }
 }
 
 /// A plain inbound message waiting for the batch's insert.
@@ -732,6 +768,7 @@ impl App {
     /// each of their conversations once (newest message's preview, unread count grown by the
     /// number inserted). Duplicates of stored messages insert nothing and trigger nothing.
     pub(crate) async fn flush_pending(&self, s: &mut Scope<'_>, fx: &mut Effects) -> AppResult<()> {
+        self.flush_statuses(s, fx).await?;
         let tenant = s.tenant_id();
         let (mine, rest): (Vec<Pending>, Vec<Pending>) =
             std::mem::take(&mut fx.pending).into_iter().partition(|p| p.row.tenant_id == tenant.as_uuid());
@@ -783,6 +820,30 @@ impl App {
             touches.push(InboundTouch { id: conversation, at: row.sort_at, count, preview, now: row.created_at });
         }
         conversations::touch_inbound(s, &touches).await?;
+        Ok(())
+    }
+
+    /// Applies the scope's tenant's waiting statuses with one statement per chunk; those for
+    /// messages not known yet are parked until their send completes.
+    async fn flush_statuses(&self, s: &mut Scope<'_>, fx: &mut Effects) -> AppResult<()> {
+        let tenant = s.tenant_id();
+        let (mine, rest): (Vec<PendingStatus>, Vec<PendingStatus>) =
+            std::mem::take(&mut fx.statuses).into_iter().partition(|p| p.tenant == tenant);
+        fx.statuses = rest;
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let updates: Vec<StatusUpdate<'_>> = mine.iter().map(PendingStatus::update).collect();
+        let applied = messages::apply_statuses(s, &updates).await?;
+        for ((p, u), a) in mine.iter().zip(&updates).zip(applied) {
+            match a {
+                Applied::Changed { id, conversation, .. } => {
+                    fx.event(tenant.as_uuid(), "message.status", id, conversation, p.received_at);
+                }
+                Applied::Unchanged => {}
+                Applied::Unknown => messages::park_status(s, p.channel, &p.wamid, &u.report, p.received_at).await?,
+            }
+        }
         Ok(())
     }
 
@@ -877,24 +938,18 @@ impl App {
         };
         fx.count_status();
         let err = st.errors.first();
-        let report = StatusReport {
+        fx.statuses.push(PendingStatus {
+            tenant: s.tenant_id(),
+            channel: ch.id.as_uuid(),
+            ours: our_id(st),
+            wamid: st.id.clone(),
             status,
             error_code: err.map(|e| e.code),
-            error_title: err.and_then(|e| e.title.as_deref().or(e.message.as_deref())),
-            error_details: err.and_then(|e| e.details.as_deref()),
+            error_title: err.and_then(|e| e.title.clone().or_else(|| e.message.clone())),
+            error_details: err.and_then(|e| e.details.clone()),
             at: st.timestamp.saturating_mul(1000),
-        };
-        let target = match our_id(st) {
-            Some(id) => Target::Ours { id, channel: ch.id.as_uuid(), wamid: &st.id },
-            None => Target::Provider { channel: ch.id.as_uuid(), wamid: &st.id },
-        };
-        match messages::apply_status(s, target, &report).await? {
-            Applied::Changed { id, conversation, .. } => {
-                fx.event(s.tenant_id().as_uuid(), "message.status", id, conversation, received_at)
-            }
-            Applied::Unchanged => {}
-            Applied::Unknown => messages::park_status(s, ch.id.as_uuid(), &st.id, &report, received_at).await?,
-        }
+            received_at,
+        });
         Ok(())
     }
 }

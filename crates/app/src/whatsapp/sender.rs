@@ -21,7 +21,7 @@ use switchboard_core::{ChannelId, ContactId, Millis, TenantId};
 use switchboard_privacy::Aad;
 use switchboard_storage::bus::Event;
 use switchboard_storage::jobs::{self, JobRow};
-use switchboard_storage::messages::{self, StatusReport, Target};
+use switchboard_storage::messages;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -150,12 +150,18 @@ impl App {
         let capacity = self.config.whatsapp.send_concurrency.max(1);
         let permits = Arc::new(Semaphore::new(capacity));
         let owner = format!("{}-sender", self.config.node_id);
+        // Under load, a claim waits until a quarter of the permits are free: one claim of 32
+        // rather than 32 claims of one. Each claim is a write transaction and, on PostgreSQL,
+        // an index scan past the entries earlier claims left behind (at 1,000 msg/s the sender
+        // claimed 200 times a second).
+        let min_claim = (capacity / 4).max(1);
         loop {
             if stop.is_cancelled() {
                 break;
             }
             let free = permits.available_permits();
-            let claimed = if free > 0 { self.claim_sends(&owner, free.min(256)).await } else { Ok(Vec::new()) };
+            let claimed =
+                if free >= min_claim { self.claim_sends(&owner, free.min(256)).await } else { Ok(Vec::new()) };
             let claimed = claimed.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "claiming sends failed");
                 Vec::new()
@@ -175,11 +181,12 @@ impl App {
                     drop(permit);
                 });
             }
-            if got == 0 || permits.available_permits() == 0 {
+            let idle = free >= min_claim && got == 0;
+            if idle || permits.available_permits() < min_claim {
                 tokio::select! {
                     () = stop.cancelled() => break,
                     () = self.wa.send_wakeup.notified() => {}
-                    () = tokio::time::sleep(Duration::from_millis(if got == 0 { 250 } else { 5 })) => {}
+                    () = tokio::time::sleep(Duration::from_millis(if idle { 250 } else { 5 })) => {}
                 }
             }
         }
@@ -380,27 +387,20 @@ impl App {
         for (tenant, sends) in by_tenant(accepted) {
             messages::accepted_many(&mut tx.tenant(TenantId::from_uuid(tenant)), &sends, now).await?;
         }
+        let parked = batch.iter().filter_map(|d| match (&d.outcome, d.channel) {
+            (Outcome::Accepted { wamid }, Some(ch)) => Some((d.job.tenant_id, (ch.as_uuid(), wamid.as_str()))),
+            _ => None,
+        });
+        for (tenant, sends) in by_tenant(parked) {
+            messages::apply_parked(&mut tx.tenant(TenantId::from_uuid(tenant)), &sends).await?;
+        }
         let mut completed = Vec::with_capacity(batch.len());
         for d in batch {
             let tenant = TenantId::from_uuid(d.job.tenant_id);
             let mut s = tx.tenant(tenant);
             let m = d.message;
             match &d.outcome {
-                Outcome::Accepted { wamid } => {
-                    if let Some(ch) = d.channel {
-                        for p in messages::take_parked(&mut s, ch.as_uuid(), wamid).await? {
-                            let report = StatusReport {
-                                status: &p.status,
-                                error_code: (p.error_code != 0).then_some(p.error_code),
-                                error_title: p.error_title.as_deref(),
-                                error_details: p.error_details.as_deref(),
-                                at: p.provider_ts,
-                            };
-                            messages::apply_status(&mut s, Target::Provider { channel: ch.as_uuid(), wamid }, &report)
-                                .await?;
-                        }
-                    }
-                }
+                Outcome::Accepted { .. } | Outcome::Skip => {}
                 Outcome::Retry { after_ms, reason } => {
                     if d.job.attempts < d.job.max_attempts {
                         messages::transition(&mut s, m, "sending", "queued", now).await?;
@@ -457,7 +457,6 @@ impl App {
                         )
                         .await?;
                 }
-                Outcome::Skip => {}
             }
             completed.push((d.job.tenant_id, d.job.id));
             if let Some(conversation) = d.conversation {

@@ -345,6 +345,56 @@ async fn statuses_in_any_order_end_the_same(t: &TestServer) {
 }
 server_test!(statuses_in_any_order_end_the_same);
 
+/// Statuses of one payload are applied with one statement (`messages::apply_statuses`), not
+/// one by one: every order of the four statuses in one delivery, each twice, half of them naming
+/// our id and half only the wamid, ends as delivering them one by one does.
+async fn statuses_of_one_payload_end_as_one_by_one(t: &TestServer) {
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp_with(&acme.key, quiet_simulator()).await;
+    let all = ["sent", "delivered", "read", "failed"];
+    let mut orders: Vec<Vec<&str>> = vec![vec!["failed", "sent"], vec!["delivered", "failed"]];
+    for a in 0..4 {
+        for b in (0..4).filter(|b| *b != a) {
+            for c in (0..4).filter(|c| *c != a && *c != b) {
+                orders.push([a, b, c, 6 - a - b - c].iter().map(|&i| all[i]).collect());
+            }
+        }
+    }
+    assert_eq!(orders.len(), 26);
+    for (n, order) in orders.into_iter().enumerate() {
+        let (conversation, _) = t.customer_writes(acme.id, &wa, &format!("9053211133{n:02}"), "Merhaba").await;
+        let (id, wamid) = send_text(t, &acme.key, &conversation, "one payload").await;
+        let mut statuses = Vec::new();
+        for (i, status) in order.iter().chain(order.iter()).enumerate() {
+            let mut st = json!({"id": wamid, "status": status, "timestamp": (1_767_225_600 + i).to_string(),
+                "recipient_id": "905321112233"});
+            if i % 2 == 0 {
+                st["biz_opaque_callback_data"] = json!(id);
+            }
+            if *status == "failed" {
+                st["errors"] =
+                    json!([{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "test"}}]);
+            }
+            statuses.push(st);
+        }
+        let body =
+            serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
+            "statuses": statuses}}]}]}))
+            .unwrap();
+        assert_eq!(t.deliver(&wa, &body).await, StatusCode::OK);
+        let end = message(t, &acme.key, &conversation, &id).await;
+        let want = *order.iter().max_by_key(|s| rank(s)).unwrap();
+        assert_eq!(end["status"], want, "{order:?}");
+        if order.contains(&"failed") {
+            assert_eq!(end["error"]["code"], 131026, "{order:?}: the failure is kept");
+        }
+    }
+    assert_eq!(t.count(acme.id, "parked_statuses", "").await, 0);
+}
+server_test!(statuses_of_one_payload_end_as_one_by_one);
+
 /// On PostgreSQL an ingest batch locks the messages its statuses update in id order before it
 /// updates any (`messages::lock_for_statuses`): batches with statuses for the same messages in
 /// opposite orders deadlocked, each costing a second. Here another transaction holds the lower
@@ -436,6 +486,38 @@ async fn status_before_send_answer_is_reconciled(t: &TestServer) {
     assert_eq!(wa.control().stats().sends.accepted, 1);
 }
 server_test!(status_before_send_answer_is_reconciled);
+
+/// A status without our id, for a wamid we do not know yet, is parked; when the send that
+/// gets that wamid is recorded (the sender's `accepted_many` then `apply_parked`, called here
+/// as the sender does), the parked statuses apply and go.
+async fn parked_statuses_apply_when_the_send_is_accepted(t: &TestServer) {
+    use switchboard_storage::messages;
+    let acme = t.tenant("Acme").await;
+    let wa = t.whatsapp_with(&acme.key, quiet_simulator()).await;
+    let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
+    // No answer reaches us: the send stays without a wamid.
+    wa.control().set_faults(switchboard_simulator::Faults { drop_response_rate: 1.0, ..Default::default() });
+    let (s, m) = Api::new(t, &acme.key)
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": "sonra"}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let id = m["id"].as_str().unwrap().to_owned();
+    t.eventually("send unknown", async || message(t, &acme.key, &conversation, &id).await["status"] == "unknown").await;
+    for (status, at) in [("sent", 1_767_225_600), ("delivered", 1_767_225_601)] {
+        assert_eq!(t.deliver(&wa, &status_body(&wa, "wamid.LATE", status, None, at)).await, StatusCode::OK);
+    }
+    assert_eq!(t.count(acme.id, "parked_statuses", "").await, 2);
+    let channel: uuid::Uuid = wa.channel_id.parse().unwrap();
+    let mut tx = t.app.db.write().await.unwrap();
+    let mut s = tx.tenant(acme.id);
+    messages::accepted_many(&mut s, &[(id.parse().unwrap(), "wamid.LATE")], 1_767_225_602_000).await.unwrap();
+    messages::apply_parked(&mut s, &[(channel, "wamid.LATE"), (channel, "wamid.NOTHING_PARKED")]).await.unwrap();
+    tx.commit().await.unwrap();
+    let m = message(t, &acme.key, &conversation, &id).await;
+    assert_eq!((m["status"].as_str(), m["provider_message_id"].as_str()), (Some("delivered"), Some("wamid.LATE")));
+    assert_eq!(t.count(acme.id, "parked_statuses", "").await, 0);
+}
+server_test!(parked_statuses_apply_when_the_send_is_accepted);
 
 /// The same delivery arriving ten times at once is one message, one unread, one event.
 async fn concurrent_duplicates_are_one_message(t: &TestServer) {

@@ -6,7 +6,7 @@
 use crate::Backend;
 use crate::conversations::{touch_inbound_sql, touch_outbound_sql};
 use crate::filter::SQLITE_JOIN_ROWS;
-use crate::messages::accepted_many_sql;
+use crate::messages::{accepted_many_sql, apply_statuses_sql};
 use crate::search::{search_key_sql, search_keys_sql};
 use crate::test_support::TestDb;
 
@@ -22,16 +22,19 @@ async fn plan(db: &crate::Db, sql: &str) -> Vec<String> {
 async fn joins_with_a_values_list_look_rows_up_by_id() {
     let t = TestDb::sqlite().await.unwrap();
     let n = SQLITE_JOIN_ROWS;
-    for (table, sql) in [
-        ("conversations", touch_inbound_sql(Backend::Sqlite, n)),
-        ("conversations", touch_outbound_sql(Backend::Sqlite, n)),
-        ("conversations", search_key_sql(n)),
-        ("conversations", search_keys_sql(n)),
-        ("messages", accepted_many_sql(Backend::Sqlite, n)),
+    let by_id = " AND id=?)";
+    for (table, sql, lookup) in [
+        ("conversations", touch_inbound_sql(Backend::Sqlite, n), by_id),
+        ("conversations", touch_outbound_sql(Backend::Sqlite, n), by_id),
+        ("conversations", search_key_sql(n), by_id),
+        ("conversations", search_keys_sql(n), by_id),
+        ("messages", accepted_many_sql(Backend::Sqlite, n), by_id),
+        ("messages", apply_statuses_sql(Backend::Sqlite, n, true), by_id),
+        ("messages", apply_statuses_sql(Backend::Sqlite, n, false), " AND provider_message_id=?)"),
     ] {
         let steps = plan(&t.db, &sql).await;
         assert!(
-            steps.iter().any(|s| s.starts_with(&format!("SEARCH {table} USING")) && s.contains(" AND id=?)")),
+            steps.iter().any(|s| s.starts_with(&format!("SEARCH {table} USING")) && s.contains(lookup)),
             "{table}: {steps:?}"
         );
     }
