@@ -457,6 +457,19 @@ async fn status_batches_lock_messages_in_id_order(t: &TestServer) {
 }
 server_test!(status_batches_lock_messages_in_id_order);
 
+/// Sends a text whose answer the network drops (the simulator accepts it, we never hear):
+/// returns its id once it is `unknown`.
+async fn unknown_send(t: &TestServer, key: &str, wa: &Whatsapp, conversation: &str, text: &str) -> String {
+    wa.control().set_faults(switchboard_simulator::Faults { drop_response_rate: 1.0, ..Default::default() });
+    let (s, m) = Api::new(t, key)
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": text}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let id = m["id"].as_str().unwrap().to_owned();
+    t.eventually("send unknown", async || message(t, key, conversation, &id).await["status"] == "unknown").await;
+    id
+}
+
 /// A status that arrives before we know our send's wamid is reconciled by our id in
 /// `biz_opaque_callback_data`.
 async fn status_before_send_answer_is_reconciled(t: &TestServer) {
@@ -464,13 +477,7 @@ async fn status_before_send_answer_is_reconciled(t: &TestServer) {
     let wa = t.whatsapp_with(&acme.key, quiet_simulator()).await;
     let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
     // The send's answer is dropped by the network: the outcome is unknown…
-    wa.control().set_faults(switchboard_simulator::Faults { drop_response_rate: 1.0, ..Default::default() });
-    let (s, m) = Api::new(t, &acme.key)
-        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": "kayıp"}))
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let id = m["id"].as_str().unwrap().to_owned();
-    t.eventually("send unknown", async || message(t, &acme.key, &conversation, &id).await["status"] == "unknown").await;
+    let id = unknown_send(t, &acme.key, &wa, &conversation, "kayıp").await;
     // …until a status webhook names our message.
     let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "880000000000001", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": wa.phone_number_id},
@@ -496,13 +503,7 @@ async fn parked_statuses_apply_when_the_send_is_accepted(t: &TestServer) {
     let wa = t.whatsapp_with(&acme.key, quiet_simulator()).await;
     let (conversation, _) = t.customer_writes(acme.id, &wa, "905321112233", "Merhaba").await;
     // No answer reaches us: the send stays without a wamid.
-    wa.control().set_faults(switchboard_simulator::Faults { drop_response_rate: 1.0, ..Default::default() });
-    let (s, m) = Api::new(t, &acme.key)
-        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"type": "text", "text": "sonra"}))
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let id = m["id"].as_str().unwrap().to_owned();
-    t.eventually("send unknown", async || message(t, &acme.key, &conversation, &id).await["status"] == "unknown").await;
+    let id = unknown_send(t, &acme.key, &wa, &conversation, "sonra").await;
     for (status, at) in [("sent", 1_767_225_600), ("delivered", 1_767_225_601)] {
         assert_eq!(t.deliver(&wa, &status_body(&wa, "wamid.LATE", status, None, at)).await, StatusCode::OK);
     }
