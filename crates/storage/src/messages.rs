@@ -382,26 +382,72 @@ async fn apply_merged<'a>(
     Ok(changed)
 }
 
-/// Which of these outbound messages exist. Asked only for reports that changed nothing (a
-/// duplicate, an older report, a message not sent yet), so one lookup each.
+/// Which of these outbound messages exist: asked for the reports that changed nothing (a
+/// duplicate, an older report, a message not sent yet). A replayed payload is all of those, so
+/// they are looked up together: one statement per chunk of our ids and per number's wamids.
 async fn existing<'a>(s: &mut Scope<'_>, keys: &[Key<'a>]) -> Result<HashSet<Key<'a>>> {
     let tid = s.tid();
-    let mut found = HashSet::new();
+    let mut ours = Vec::new();
+    let mut theirs: BTreeMap<Uuid, Vec<&'a str>> = BTreeMap::new();
     for key in keys {
-        let exists: Option<i32> = match *key {
-            Key::Ours(id) => on!(s.ex(), c => sqlx::query_scalar(
-                "SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2 AND direction = 'outbound'",
-            )
-            .bind(tid).bind(id).fetch_optional(&mut *c).await)?,
-            Key::Provider(channel, wamid) => on!(s.ex(), c => sqlx::query_scalar(
-                "SELECT 1 FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
-                   AND direction = 'outbound'",
-            )
-            .bind(tid).bind(channel).bind(wamid).fetch_optional(&mut *c).await)?,
-        };
-        if exists.is_some() {
-            found.insert(*key);
+        match *key {
+            Key::Ours(id) => ours.push(id),
+            Key::Provider(channel, wamid) => theirs.entry(channel).or_default().push(wamid),
         }
+    }
+    let mut found = HashSet::new();
+    for chunk in bulk_chunks(s.backend(), &ours) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT id FROM messages WHERE tenant_id = $1 AND direction = 'outbound' AND id IN ({})",
+                id_list(chunk.len(), 2)
+            ),
+        );
+        let ids: Vec<Uuid> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        found.extend(ids.into_iter().map(Key::Ours));
+    }
+    for (channel, wamids) in theirs {
+        let known = wamids_in(s, "messages", "AND direction = 'outbound'", channel, &wamids).await?;
+        found.extend(wamids.into_iter().filter(|w| known.contains(*w)).map(|w| Key::Provider(channel, w)));
+    }
+    Ok(found)
+}
+
+/// Which of these wamids of one number have rows in `table` (`messages` or `parked_statuses`),
+/// with one statement per chunk.
+async fn wamids_in(
+    s: &mut Scope<'_>,
+    table: &'static str,
+    and: &'static str,
+    channel: Uuid,
+    wamids: &[&str],
+) -> Result<HashSet<String>> {
+    let tid = s.tid();
+    let mut found = HashSet::new();
+    for chunk in bulk_chunks(s.backend(), wamids) {
+        let sql = bulk_sql(
+            s.backend(),
+            format!(
+                "SELECT DISTINCT provider_message_id FROM {table}
+                 WHERE tenant_id = $1 AND channel_id = $2 {and} AND provider_message_id IN ({})",
+                id_list(chunk.len(), 3)
+            ),
+        );
+        let rows: Vec<String> = on!(s.ex(), c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
+            for wamid in chunk {
+                q = q.bind(*wamid);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        found.extend(rows);
     }
     Ok(found)
 }
@@ -423,45 +469,27 @@ pub async fn park_status(s: &mut Scope<'_>, channel: Uuid, wamid: &str, r: &Stat
 /// Applies the statuses parked for these sends of the scope's tenant, (number, wamid) pairs
 /// Meta just accepted. Few sends have any: one statement per number and chunk finds those.
 pub async fn apply_parked(s: &mut Scope<'_>, sends: &[(Uuid, &str)]) -> Result<()> {
-    let tid = s.tid();
     let mut by_channel: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
     for (channel, wamid) in sends {
         by_channel.entry(*channel).or_default().push(wamid);
     }
     for (channel, wamids) in by_channel {
-        for chunk in bulk_chunks(s.backend(), &wamids) {
-            let sql = bulk_sql(
-                s.backend(),
-                format!(
-                    "SELECT DISTINCT provider_message_id FROM parked_statuses
-                     WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id IN ({})",
-                    id_list(chunk.len(), 3)
-                ),
-            );
-            let parked: Vec<String> = on!(s.ex(), c => {
-                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(tid).bind(channel);
-                for wamid in chunk {
-                    q = q.bind(*wamid);
-                }
-                q.fetch_all(&mut *c).await
-            })?;
-            for wamid in &parked {
-                let reports = take_parked(s, channel, wamid).await?;
-                let updates: Vec<StatusUpdate<'_>> = reports
-                    .iter()
-                    .map(|p| StatusUpdate {
-                        target: Target::Provider { channel, wamid },
-                        report: StatusReport {
-                            status: &p.status,
-                            error_code: (p.error_code != 0).then_some(p.error_code),
-                            error_title: p.error_title.as_deref(),
-                            error_details: p.error_details.as_deref(),
-                            at: p.provider_ts,
-                        },
-                    })
-                    .collect();
-                apply_statuses(s, &updates).await?;
-            }
+        for wamid in &wamids_in(s, "parked_statuses", "", channel, &wamids).await? {
+            let reports = take_parked(s, channel, wamid).await?;
+            let updates: Vec<StatusUpdate<'_>> = reports
+                .iter()
+                .map(|p| StatusUpdate {
+                    target: Target::Provider { channel, wamid },
+                    report: StatusReport {
+                        status: &p.status,
+                        error_code: (p.error_code != 0).then_some(p.error_code),
+                        error_title: p.error_title.as_deref(),
+                        error_details: p.error_details.as_deref(),
+                        at: p.provider_ts,
+                    },
+                })
+                .collect();
+            apply_statuses(s, &updates).await?;
         }
     }
     Ok(())
