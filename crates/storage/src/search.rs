@@ -16,7 +16,7 @@
 //! FTS5 does not merge its segments inside the transactions that write them (migration 0013):
 //! [`merge_step`] does it in small steps of their own, so no webhook waits behind a merge.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use switchboard_privacy::BlindIndex;
@@ -151,7 +151,8 @@ async fn insert_sqlite(s: &mut Scope<'_>, docs: &[&SearchDoc]) -> Result<()> {
 }
 
 /// The search key of each conversation of these new message documents, giving a conversation
-/// without one the id of its first document.
+/// without one the id of its first document. Read first: in steady state every conversation
+/// has its key, and the update (a second statement per chunk) is only needed for new ones.
 async fn conversation_keys(
     s: &mut Scope<'_>,
     ids: &[(i64, Uuid)],
@@ -168,14 +169,6 @@ async fn conversation_keys(
     let tid = s.tid();
     let mut keys = HashMap::with_capacity(first.len());
     for part in join_chunks(Backend::Sqlite, &first) {
-        let sql = search_key_sql(part.len());
-        on!(s.ex(), c => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (conv, id) in part {
-                q = q.bind(*conv).bind(*id);
-            }
-            q.bind(tid).execute(&mut *c).await.map(|r| r.rows_affected())
-        })?;
         let sql = search_keys_sql(part.len());
         let found: Vec<(Uuid, Option<i64>)> = on!(s.ex(), c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tid);
@@ -184,7 +177,26 @@ async fn conversation_keys(
             }
             q.fetch_all(&mut *c).await
         })?;
+        let without: HashSet<Uuid> = found.iter().filter(|(_, key)| key.is_none()).map(|(conv, _)| *conv).collect();
         keys.extend(found.into_iter().filter_map(|(conv, key)| key.map(|k| (conv, k))));
+        let missing: Vec<&(Uuid, i64)> = part.iter().filter(|(conv, _)| without.contains(conv)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let sql = search_key_sql(missing.len());
+        let set = on!(s.ex(), c => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (conv, id) in &missing {
+                q = q.bind(*conv).bind(*id);
+            }
+            q.bind(tid).execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+        // Only this transaction writes (SQLite has one writer), so a key read as missing a
+        // moment ago is now the one just set.
+        if set != missing.len() as u64 {
+            return Err(StoreError::Corrupt(format!("gave {set} of {} conversations their search key", missing.len())));
+        }
+        keys.extend(missing.into_iter().copied());
     }
     Ok(keys)
 }
