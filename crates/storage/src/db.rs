@@ -86,13 +86,17 @@ impl Db {
             .busy_timeout(Duration::from_secs(5))
             .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
+        // No ping before handing out a connection: a local SQLite connection cannot have hung
+        // up, and the ping is a round trip to its worker thread, once per write transaction.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(base.clone().create_if_missing(true))
             .await?;
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(opts.max_connections.max(2))
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(base.read_only(true))
