@@ -87,7 +87,8 @@ impl Db {
             .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
         // No ping before handing out a connection: a local SQLite connection cannot have hung
-        // up, and the ping is a round trip to its worker thread, once per write transaction.
+        // up, and the ping is a round trip to its worker thread on every acquire (for the
+        // writer, once per write transaction). sqlx still pings on release.
         let write = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(1)

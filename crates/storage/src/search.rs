@@ -16,7 +16,7 @@
 //! FTS5 does not merge its segments inside the transactions that write them (migration 0013):
 //! [`merge_step`] does it in small steps of their own, so no webhook waits behind a merge.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use switchboard_privacy::BlindIndex;
@@ -177,9 +177,15 @@ async fn conversation_keys(
             }
             q.fetch_all(&mut *c).await
         })?;
-        let without: HashSet<Uuid> = found.iter().filter(|(_, key)| key.is_none()).map(|(conv, _)| *conv).collect();
-        keys.extend(found.into_iter().filter_map(|(conv, key)| key.map(|k| (conv, k))));
-        let missing: Vec<&(Uuid, i64)> = part.iter().filter(|(conv, _)| without.contains(conv)).collect();
+        let mut missing: Vec<(Uuid, i64)> = Vec::new();
+        for (conv, key) in found {
+            match key {
+                Some(k) => {
+                    keys.insert(conv, k);
+                }
+                None => missing.extend(part.iter().filter(|(c, _)| *c == conv)),
+            }
+        }
         if missing.is_empty() {
             continue;
         }
@@ -196,7 +202,7 @@ async fn conversation_keys(
         if set != missing.len() as u64 {
             return Err(StoreError::Corrupt(format!("gave {set} of {} conversations their search key", missing.len())));
         }
-        keys.extend(missing.into_iter().copied());
+        keys.extend(missing);
     }
     Ok(keys)
 }
